@@ -56,7 +56,7 @@ type suite struct {
 	sigHash crypto.Hash
 }
 
-func (s *suite) signed() bool    { return s.curve != nil }
+func (s *suite) signed() bool     { return s.curve != nil }
 func (s *suite) committing() bool { return s.kdf == kdfCommit }
 
 // messageIDLen is 16 bytes in format version 1 and 32 in version 2.
