@@ -22,11 +22,11 @@ type Writer struct {
 	closed   bool
 }
 
-// NewWriter returns a writer that encrypts what is written to it into one
+// NewWriter returns a *Writer that encrypts what is written to it into one
 // message on dst. The header is written before NewWriter returns; Close
 // writes the final frame and, on signed suites, the signature, and must be
 // called. Without WithPlaintextLength the writer never uses a cache.
-func NewWriter(ctx context.Context, dst io.Writer, kr keyring.Keyring, opts ...Option) (*Writer, error) {
+func NewWriter(ctx context.Context, dst io.Writer, kr keyring.Keyring, opts ...Option) (io.WriteCloser, error) {
 	c, err := newConfig(opts)
 	if err != nil {
 		return nil, err
