@@ -136,7 +136,7 @@ func lead[M materials](ctx context.Context, s *store, r request[M], cl *call) (M
 	defer func() {
 		if !done { // load panicked: release the waiters, then let the panic go on
 			s.mu.Lock()
-			s.endCall(r.key, cl, errLoadPanicked)
+			s.endCall(r.key, cl, ErrLoadPanicked)
 			s.mu.Unlock()
 		}
 	}()

@@ -18,7 +18,7 @@ import (
 
 type entry struct {
 	key     entryKey
-	created time.Time // immutable
+	created time.Time     // immutable
 	lru     *list.Element // guarded by store.mu
 	fifo    *list.Element // guarded by store.mu
 
@@ -53,7 +53,9 @@ type request[M materials] struct {
 	clone func(M) M
 }
 
-var errLoadPanicked = errors.New("cache: load panicked")
+// ErrLoadPanicked is returned to requests that waited for a load that
+// panicked (the panic itself goes on in the goroutine that ran the load).
+var ErrLoadPanicked = errors.New("cache: load panicked")
 
 // Encryption returns encryption materials for (kr, suite, ec) for a message
 // of plaintextLen bytes, from the cache or, on a miss, from load. The
