@@ -1,0 +1,65 @@
+package awskms
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/aws/smithy-go"
+
+	"github.com/cryptkeeper-go/cryptkeeper/keyring"
+)
+
+// Provider ids written into encrypted data keys.
+const (
+	ProviderID    = "aws-kms"
+	RSAProviderID = "aws-kms-rsa"
+)
+
+var (
+	// ErrAccessDenied matches a KMS AccessDeniedException: the caller's
+	// identity may not use the key (key policy, IAM policy or grant).
+	ErrAccessDenied = errors.New("awskms: access denied by KMS")
+	// ErrInvalidARN means a key identifier or provider info is not a
+	// valid KMS ARN (or not of the kind required).
+	ErrInvalidARN = errors.New("awskms: invalid KMS key identifier")
+	// ErrResponse means KMS answered with something the keyring must not
+	// accept: another key ARN than requested, or a data key of the wrong
+	// length.
+	ErrResponse = errors.New("awskms: unexpected KMS response")
+	// ErrSignedSuite means the aws-kms-rsa keyring was used with a signing
+	// algorithm suite, which it refuses.
+	ErrSignedSuite = errors.New("awskms: the aws-kms-rsa keyring refuses signing suites")
+)
+
+// IsAccessDenied reports whether err comes from a KMS AccessDeniedException.
+func IsAccessDenied(err error) bool {
+	if errors.Is(err, ErrAccessDenied) {
+		return true
+	}
+	var ae smithy.APIError
+	return errors.As(err, &ae) && ae.ErrorCode() == "AccessDeniedException"
+}
+
+// kmsError wraps an error returned by a KMS call so that it names the key
+// and keeps the SDK error matchable.
+func kmsError(provider, keyID, op string, err error) error {
+	if IsAccessDenied(err) {
+		err = fmt.Errorf("kms %s: %w: %w", op, ErrAccessDenied, err)
+	} else {
+		err = fmt.Errorf("kms %s: %w", op, err)
+	}
+	return &keyring.KeyringError{Provider: provider, KeyID: keyID, Err: err}
+}
+
+func keyError(provider, keyID string, err error) error {
+	return &keyring.KeyringError{Provider: provider, KeyID: keyID, Err: err}
+}
+
+// decryptFailure reports that no EDK could be unwrapped: errs are the
+// failures of the EDKs tried (none if no EDK matched).
+func decryptFailure(provider, keyID string, errs []error) error {
+	if len(errs) == 0 {
+		return keyError(provider, keyID, keyring.ErrNotMine)
+	}
+	return keyError(provider, keyID, fmt.Errorf("%w: %w", keyring.ErrNoDecryptionKey, errors.Join(errs...)))
+}
