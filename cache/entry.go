@@ -52,7 +52,10 @@ func get[M materials](ctx context.Context, s *store, r request[M]) (M, error) {
 
 // find returns the entry for key, or else the load in progress for it, or
 // else registers a new load and reports that the caller leads it. It first
-// removes entries that have expired, oldest first.
+// removes and zeroes entries that have expired, oldest first. (Entries are
+// queued in insertion order, which can differ from creation order by the
+// duration of a load; an entry behind a younger one is swept a little late,
+// but every use checks the age of its entry, so none is used expired.)
 func (s *store) find(key entryKey, now time.Time) (*entry, *call, bool) {
 	s.mu.Lock()
 	var expired []*entry
