@@ -48,47 +48,44 @@ func (k *Multi) OnEncrypt(ctx context.Context, m *EncryptionMaterials) error {
 	n := m.Suite.DataKeyLength
 	work := *m
 	work.EncryptedDataKeys = slices.Clone(m.EncryptedDataKeys)
+	var pdk []byte // the data key every child wraps
+	fail := func(err error) error {
+		if m.PlaintextDataKey == nil { // the key was made here: wipe it
+			Wipe(pdk)
+			Wipe(work.PlaintextDataKey)
+		}
+		return err
+	}
 	if k.generator != nil {
 		if m.PlaintextDataKey != nil {
 			return fmt.Errorf("%w: materials already hold a data key but the multi-keyring has a generator", ErrInvalidMaterials)
 		}
 		if err := k.generator.OnEncrypt(ctx, &work); err != nil {
-			wipeGenerated(&work, m)
-			return fmt.Errorf("multi-keyring generator: %w", err)
+			return fail(fmt.Errorf("multi-keyring generator: %w", err))
 		}
 		if len(work.PlaintextDataKey) != n {
-			wipeGenerated(&work, m)
-			return fmt.Errorf("%w: generator produced a %d-byte data key, suite needs %d", ErrInvalidMaterials, len(work.PlaintextDataKey), n)
+			return fail(fmt.Errorf("%w: generator produced a %d-byte data key, suite needs %d",
+				ErrInvalidMaterials, len(work.PlaintextDataKey), n))
 		}
 	} else if len(m.PlaintextDataKey) != n {
 		return fmt.Errorf("%w: multi-keyring without generator needs a %d-byte data key, materials hold %d bytes",
 			ErrInvalidMaterials, n, len(m.PlaintextDataKey))
 	}
-	pdk := work.PlaintextDataKey
+	pdk = work.PlaintextDataKey
 	for i, c := range k.children {
 		if err := ctx.Err(); err != nil {
-			wipeGenerated(&work, m)
-			return err
+			return fail(err)
 		}
 		if err := c.OnEncrypt(ctx, &work); err != nil {
-			wipeGenerated(&work, m)
-			return fmt.Errorf("multi-keyring child %d: %w", i, err)
+			return fail(fmt.Errorf("multi-keyring child %d: %w", i, err))
 		}
 		if len(work.PlaintextDataKey) != len(pdk) || subtle.ConstantTimeCompare(work.PlaintextDataKey, pdk) != 1 {
-			wipeGenerated(&work, m)
-			return fmt.Errorf("%w: multi-keyring child %d replaced the data key", ErrInvalidMaterials, i)
+			return fail(fmt.Errorf("%w: multi-keyring child %d replaced the data key", ErrInvalidMaterials, i))
 		}
 	}
 	m.PlaintextDataKey = work.PlaintextDataKey
 	m.EncryptedDataKeys = work.EncryptedDataKeys
 	return nil
-}
-
-// wipeGenerated wipes the data key in work if it was not the caller's.
-func wipeGenerated(work, orig *EncryptionMaterials) {
-	if orig.PlaintextDataKey == nil {
-		Wipe(work.PlaintextDataKey)
-	}
 }
 
 // OnDecrypt asks the generator, then each child in order, to unwrap one of
