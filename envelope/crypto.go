@@ -135,7 +135,7 @@ func (fc *frameCrypter) appendFrame(dst []byte, seq uint32, pt []byte, final boo
 func (fc *frameCrypter) open(iv []byte, ct []byte, label string, seq uint32, n uint64) ([]byte, error) {
 	pt, err := fc.aead.Open(ct[:0], iv, ct, fc.setAAD(label, seq, n))
 	if err != nil {
-		return nil, fmt.Errorf("%w: frame %d", ErrAuthentication, seq)
+		return nil, frameAuthErr(seq)
 	}
 	return pt, nil
 }
@@ -145,4 +145,12 @@ func checkIV(iv []byte, seq uint32) bool {
 	var want [ivLen]byte
 	frameIV(&want, seq)
 	return subtle.ConstantTimeCompare(iv, want[:]) == 1
+}
+
+// openTo decrypts ct‖tag into dst (whose capacity must hold the plaintext
+// and must not overlap ct unless it is ct[:0]) and reports whether the tag
+// verified. On failure dst holds no plaintext.
+func (fc *frameCrypter) openTo(dst, iv, ct []byte, label string, seq uint32, n uint64) bool {
+	_, err := fc.aead.Open(dst, iv, ct, fc.setAAD(label, seq, n))
+	return err == nil
 }

@@ -3,6 +3,9 @@ package envelope
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
+	"hash"
+	"sync/atomic"
 
 	"github.com/cryptkeeper-go/cryptkeeper/keyring"
 )
@@ -10,16 +13,214 @@ import (
 // Decrypt decrypts a whole message and returns its plaintext and
 // authenticated header. Nothing is returned unless every frame, the header
 // and (on signed suites) the signature verify.
+//
+// Decrypt reads the header with the same parser as NewReader and checks
+// the body with the same rules (body.go); frames are opened in parallel on
+// up to WithConcurrency goroutines, straight from ciphertext into the
+// returned plaintext.
 func Decrypt(ctx context.Context, kr keyring.Keyring, ciphertext []byte, opts ...Option) ([]byte, *Header, error) {
-	r, err := NewReader(ctx, bytes.NewReader(ciphertext), kr, opts...)
+	c, err := newConfig(opts)
 	if err != nil {
 		return nil, nil, err
 	}
-	out := make([]byte, 0, len(ciphertext))
-	buf := bytes.NewBuffer(out)
-	if _, err := r.WriteTo(buf); err != nil {
-		clear(buf.Bytes())
+	src := bytes.NewReader(ciphertext)
+	h, s, oh, err := openMessage(ctx, src, kr, c)
+	if err != nil {
 		return nil, nil, err
 	}
-	return buf.Bytes(), r.h, nil
+	d := &sliceDecoder{
+		ct:      ciphertext,
+		off:     len(ciphertext) - src.Len(),
+		rules:   bodyRules{frameSize: h.FrameSize, strictIVs: c.strictFrameIVs, maxLen: c.maxFrameSize},
+		fc:      newFrameCrypter(oh.aead, h.MessageID),
+		workers: c.concurrency,
+		oh:      oh,
+	}
+	if s.signed() {
+		d.hash = s.sigHash.New()
+		d.hash.Write(ciphertext[:d.off])
+	}
+	var pt []byte
+	if h.ContentType == NonFramed {
+		pt, err = d.nonFramed()
+	} else {
+		pt, err = d.framed()
+	}
+	if err == nil {
+		err = d.finish()
+	}
+	if err != nil {
+		clear(pt)
+		return nil, nil, err
+	}
+	return pt, h, nil
+}
+
+// sliceDecoder decodes the body of a message held in memory.
+type sliceDecoder struct {
+	ct      []byte
+	off     int // next unread byte of ct
+	rules   bodyRules
+	fc      *frameCrypter
+	workers int
+	hash    hash.Hash
+	oh      *openedHeader
+}
+
+// need returns the next n bytes, or a truncation error naming what.
+func (d *sliceDecoder) need(n int, what string) ([]byte, error) {
+	if n < 0 || len(d.ct)-d.off < n {
+		return nil, formatErr("message truncated in %s", what)
+	}
+	b := d.ct[d.off : d.off+n]
+	d.off += n
+	return b, nil
+}
+
+// framed checks every frame header, then opens the frames in parallel.
+// Errors come out in message order, as from a Reader: a frame that fails
+// to authenticate is reported before a malformed frame after it.
+func (d *sliceDecoder) framed() ([]byte, error) {
+	fs := d.rules.frameSize
+	body := d.off
+	flen := regularHeadLen + fs + tagLen
+	regular := 0
+	var final frameHead
+	finalOff := -1
+	var scanErr error
+	for seq := uint32(1); ; seq++ {
+		first, err := d.need(4, "frame sequence number")
+		if err != nil {
+			scanErr = err
+			break
+		}
+		what := "frame IV"
+		if isFinalMarker(first) {
+			what = "final frame header"
+		}
+		d.off -= 4
+		head, err := d.need(headLen(first), what)
+		if err != nil {
+			scanErr = err
+			break
+		}
+		fh, err := d.rules.checkHead(head, seq)
+		if err != nil {
+			scanErr = err
+			break
+		}
+		if _, err := d.need(fh.n+tagLen, "frame"); err != nil {
+			scanErr = err
+			break
+		}
+		if fh.final {
+			final, finalOff = fh, d.off-fh.n-tagLen
+			break
+		}
+		regular++
+	}
+	finalN := 0
+	if finalOff >= 0 {
+		finalN = final.n
+	}
+	pt := make([]byte, regular*fs+finalN)
+	per := framesPerBatch(fs)
+	batches := (regular + per - 1) / per
+	workers := d.workers
+	if batches < 2 {
+		workers = 1
+	}
+	crypters := d.fc.crypters(min(workers, batches))
+	var failed atomic.Int64 // lowest failing frame index + 1, 0 when none
+	work := func(w, b int) {
+		fc := crypters[w]
+		first := b * per
+		for i := first; i < min(first+per, regular); i++ {
+			if f := failed.Load(); f != 0 && int(f) <= i {
+				return
+			}
+			f := d.ct[body+i*flen:][:flen]
+			out := pt[i*fs : i*fs : (i+1)*fs]
+			if !fc.openTo(out, f[4:regularHeadLen], f[regularHeadLen:], labelFrame, uint32(i+1), uint64(fs)) {
+				for {
+					cur := failed.Load()
+					if (cur != 0 && int(cur) <= i+1) || failed.CompareAndSwap(cur, int64(i+1)) {
+						break
+					}
+				}
+				return
+			}
+		}
+	}
+	var hashStage func(int)
+	if d.hash != nil && scanErr == nil {
+		hashStage = func(b int) {
+			first := body + b*per*flen
+			d.hash.Write(d.ct[first : body+min((b+1)*per, regular)*flen])
+		}
+	}
+	runBatches(batches, workers, work, hashStage)
+	if f := failed.Load(); f != 0 {
+		clear(pt)
+		return nil, frameAuthErr(uint32(f))
+	}
+	if scanErr != nil {
+		clear(pt)
+		return nil, scanErr
+	}
+	seq := uint32(regular + 1)
+	ct := d.ct[finalOff : finalOff+final.n+tagLen]
+	if !d.fc.openTo(pt[regular*fs:regular*fs:len(pt)], final.iv, ct, labelFinalFrame, seq, uint64(final.n)) {
+		clear(pt)
+		return nil, frameAuthErr(seq)
+	}
+	if d.hash != nil {
+		d.hash.Write(d.ct[body+regular*flen : d.off])
+	}
+	return pt, nil
+}
+
+func (d *sliceDecoder) nonFramed() ([]byte, error) {
+	start := d.off
+	head, err := d.need(nonFramedHead, "body header")
+	if err != nil {
+		return nil, err
+	}
+	iv, n, err := d.rules.checkNonFramed(head)
+	if err != nil {
+		return nil, err
+	}
+	ct, err := d.need(n+tagLen, "body")
+	if err != nil {
+		return nil, err
+	}
+	pt := make([]byte, 0, n)
+	if !d.fc.openTo(pt, iv, ct, labelSingle, 1, uint64(n)) {
+		return nil, frameAuthErr(1)
+	}
+	if d.hash != nil {
+		d.hash.Write(d.ct[start:d.off])
+	}
+	return pt[:n], nil
+}
+
+// finish verifies the footer and that nothing follows the message.
+func (d *sliceDecoder) finish() error {
+	if d.hash != nil {
+		l, err := d.need(2, "signature length")
+		if err != nil {
+			return err
+		}
+		sig, err := d.need(int(binary.BigEndian.Uint16(l)), "signature")
+		if err != nil {
+			return err
+		}
+		if err := verifySignature(d.oh.vk, d.hash.Sum(nil), sig); err != nil {
+			return err
+		}
+	}
+	if d.off != len(d.ct) {
+		return trailingErr()
+	}
+	return nil
 }

@@ -112,7 +112,6 @@ func Encrypt(ctx context.Context, kr keyring.Keyring, plaintext []byte, opts ...
 	out = append(out, sl.header...)
 	out = sl.sealFrames(out, plaintext, c.concurrency)
 	if sl.hash != nil {
-		sl.hash.Write(out[len(sl.header):])
 		f, err := sl.footer()
 		if err != nil {
 			return nil, err
@@ -120,16 +119,4 @@ func Encrypt(ctx context.Context, kr keyring.Keyring, plaintext []byte, opts ...
 		out = append(out, f...)
 	}
 	return out, nil
-}
-
-// sealFrames appends the framed body of pt (regular frames, then a final
-// frame holding the remainder, possibly empty) to dst.
-func (sl *sealer) sealFrames(dst, pt []byte, workers int) []byte {
-	seq := uint32(1)
-	for len(pt) >= sl.frameSize {
-		dst = sl.fc.appendFrame(dst, seq, pt[:sl.frameSize], false)
-		pt = pt[sl.frameSize:]
-		seq++
-	}
-	return sl.fc.appendFrame(dst, seq, pt, true)
 }

@@ -51,25 +51,11 @@ func NewReader(ctx context.Context, src io.Reader, kr keyring.Keyring, opts ...O
 	if !ok {
 		br = bufio.NewReaderSize(src, streamBufSize)
 	}
-	h, err := parseHeader(br, c.maxHeaderSize, c.maxEDKs)
+	h, s, oh, err := openMessage(ctx, br, kr, c)
 	if err != nil {
 		return nil, err
 	}
-	s, _ := lookupSuite(h.Suite)
-	if !c.policy.allowsDecrypt(s) {
-		return nil, fmt.Errorf("%w: commitment policy %v does not allow decrypting %v", ErrPolicy, c.policy, h.Suite)
-	}
-	if c.unsignedOnly && s.signed() {
-		return nil, fmt.Errorf("%w: message is signed (%v) and only unsigned messages are accepted", ErrPolicy, h.Suite)
-	}
-	if h.FrameSize > c.maxFrameSize {
-		return nil, limitErr("frame length %d exceeds the maximum of %d", h.FrameSize, c.maxFrameSize)
-	}
-	aead, err := openHeader(ctx, kr, c, s, h)
-	if err != nil {
-		return nil, err
-	}
-	r := &Reader{ctx: ctx, src: br, h: h, s: s, c: c, fc: newFrameCrypter(aead.aead, h.MessageID), vk: aead.vk, seq: 1}
+	r := &Reader{ctx: ctx, src: br, h: h, s: s, c: c, fc: newFrameCrypter(oh.aead, h.MessageID), vk: oh.vk, seq: 1}
 	if s.signed() {
 		r.hash = s.sigHash.New()
 		r.hash.Write(h.raw)
@@ -77,6 +63,30 @@ func NewReader(ctx context.Context, src io.Reader, kr keyring.Keyring, opts ...O
 		r.hash.Write(h.authTag)
 	}
 	return r, nil
+}
+
+// openMessage reads the header from src, checks it against the
+// configuration and authenticates it.
+func openMessage(ctx context.Context, src io.Reader, kr keyring.Keyring, c *config) (*Header, *suite, *openedHeader, error) {
+	h, err := parseHeader(src, c.maxHeaderSize, c.maxEDKs)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	s, _ := lookupSuite(h.Suite)
+	if !c.policy.allowsDecrypt(s) {
+		return nil, nil, nil, fmt.Errorf("%w: commitment policy %v does not allow decrypting %v", ErrPolicy, c.policy, h.Suite)
+	}
+	if c.unsignedOnly && s.signed() {
+		return nil, nil, nil, fmt.Errorf("%w: message is signed (%v) and only unsigned messages are accepted", ErrPolicy, h.Suite)
+	}
+	if h.FrameSize > c.maxFrameSize {
+		return nil, nil, nil, limitErr("frame length %d exceeds the maximum of %d", h.FrameSize, c.maxFrameSize)
+	}
+	oh, err := openHeader(ctx, kr, c, s, h)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return h, s, oh, nil
 }
 
 type openedHeader struct {
