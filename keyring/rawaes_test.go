@@ -149,6 +149,7 @@ func TestRawAESNoDecryptionKey(t *testing.T) {
 		"wrong namespace":   {newAES(t, "ns2", "name", seqKey(32, 1)), true},
 		"wrong name":        {newAES(t, "ns", "name2", seqKey(32, 1)), true},
 		"name prefix":       {newAES(t, "ns", "nam", seqKey(32, 1)), true},
+		"same-length name":  {newAES(t, "ns", "nama", seqKey(32, 1)), true},
 		"wrong key":         {newAES(t, "ns", "name", seqKey(32, 2)), false},
 		"wrong key size":    {newAES(t, "ns", "name", seqKey(16, 1)), false},
 		"case of namespace": {newAES(t, "NS", "name", seqKey(32, 1)), true},
@@ -347,4 +348,23 @@ func TestRawAESConcurrent(t *testing.T) {
 	for err := range errs {
 		require.NoError(t, err)
 	}
+}
+
+func TestRawAESInvalidMaterials(t *testing.T) {
+	kr := newAES(t, "ns", "name", seqKey(32, 1))
+	m := encrypt(t, kr, suite256, nil)
+	bad := map[string]string{"k": "\xff"}
+
+	em := encMaterials(suite256, bad)
+	require.ErrorIs(t, kr.OnEncrypt(context.Background(), em), keyring.ErrInvalidContext)
+	assert.Nil(t, em.PlaintextDataKey)
+	assert.Empty(t, em.EncryptedDataKeys)
+
+	dm := decMaterials(suite256, bad)
+	require.ErrorIs(t, kr.OnDecrypt(context.Background(), dm, m.EncryptedDataKeys), keyring.ErrInvalidContext)
+	assert.Nil(t, dm.PlaintextDataKey)
+
+	dm = decMaterials(keyring.Suite{ID: 0x0478}, nil)
+	require.ErrorIs(t, kr.OnDecrypt(context.Background(), dm, m.EncryptedDataKeys), keyring.ErrInvalidMaterials, "no data-key length")
+	assert.Nil(t, dm.PlaintextDataKey)
 }

@@ -226,3 +226,31 @@ func TestRawRSARedacts(t *testing.T) {
 		assert.NotContains(t, s, priv.N.Text(16))
 	}
 }
+
+func TestRawRSAAccessorsAndMaterials(t *testing.T) {
+	priv := testPrivateKey(t, "rsa2048-pkcs8.pem")
+	kr := newRSA(t, "ns", "k", &priv.PublicKey, priv, keyring.OAEPSHA384)
+	assert.Equal(t, "ns", kr.Namespace())
+	assert.Equal(t, "k", kr.Name())
+	assert.Equal(t, keyring.OAEPSHA384, kr.Padding())
+
+	require.ErrorIs(t, kr.OnEncrypt(context.Background(), nil), keyring.ErrInvalidMaterials)
+	require.ErrorIs(t, kr.OnDecrypt(context.Background(), nil, nil), keyring.ErrInvalidMaterials)
+
+	m := encrypt(t, kr, suite256, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	em := encMaterials(suite256, nil)
+	require.ErrorIs(t, kr.OnEncrypt(ctx, em), context.Canceled)
+	assert.Empty(t, em.EncryptedDataKeys)
+	dm := decMaterials(suite256, nil)
+	err := kr.OnDecrypt(ctx, dm, m.EncryptedDataKeys)
+	require.ErrorIs(t, err, context.Canceled)
+	require.ErrorIs(t, err, keyring.ErrNoDecryptionKey)
+	assert.Nil(t, dm.PlaintextDataKey)
+
+	var kerr *keyring.KeyringError
+	require.ErrorAs(t, err, &kerr)
+	assert.Equal(t, "ns", kerr.Provider)
+	assert.Equal(t, "k", kerr.KeyID)
+}
