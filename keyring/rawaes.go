@@ -22,10 +22,11 @@ const (
 	aesInfoTail = 4 + 4 + aesIVLen // bytes after the key name
 )
 
-// errUnwrap reports that a matching encrypted data key failed to unwrap: the
-// wrapping key, the ciphertext or the encryption context differ from those
-// used to wrap it. It says nothing more, by design.
-var errUnwrap = errors.New("keyring: encrypted data key did not authenticate")
+// errUnwrap reports that an encrypted data key addressed to this keyring
+// failed to unwrap: the wrapping key, the ciphertext, the padding or (for
+// AES) the encryption context differ from those used to wrap it. It says
+// nothing more, by design.
+var errUnwrap = errors.New("keyring: encrypted data key could not be unwrapped")
 
 // RawAES wraps data keys with a symmetric AES-GCM key that the caller holds,
 // as the "raw AES keyring" of the AWS Encryption SDK does: its encrypted data
