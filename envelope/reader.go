@@ -35,6 +35,9 @@ type Reader struct {
 	seq  uint32
 	done bool
 	err  error
+
+	rules bodyRules
+	par   *readPipeline // nil when frames are opened on the calling goroutine
 }
 
 const streamBufSize = 64 << 10
@@ -56,6 +59,11 @@ func NewReader(ctx context.Context, src io.Reader, kr keyring.Keyring, opts ...O
 		return nil, err
 	}
 	r := &Reader{ctx: ctx, src: br, h: h, s: s, c: c, fc: newFrameCrypter(oh.aead, h.MessageID), vk: oh.vk, seq: 1}
+	r.rules = bodyRules{frameSize: h.FrameSize, strictIVs: c.strictFrameIVs, maxLen: c.maxFrameSize}
+	if c.concurrency > 1 && h.ContentType == Framed && h.FrameSize <= maxParallelFrame {
+		r.par = newReadPipeline(c.concurrency, h.FrameSize)
+		r.par.proto = r.fc
+	}
 	if s.signed() {
 		r.hash = s.sigHash.New()
 		r.hash.Write(h.raw)
@@ -143,7 +151,7 @@ func (r *Reader) Read(p []byte) (int, error) {
 			r.err = err
 			return 0, err
 		}
-		if err := r.nextFrame(); err != nil {
+		if err := r.next(); err != nil {
 			r.err = err
 			return 0, err
 		}
@@ -176,95 +184,87 @@ func (r *Reader) WriteTo(w io.Writer) (int64, error) {
 			r.err = err
 			return total, err
 		}
-		if err := r.nextFrame(); err != nil {
+		if err := r.next(); err != nil {
 			r.err = err
 			return total, err
 		}
 	}
 }
 
-// readFull reads exactly n bytes into r.buf (growing it only as data
-// arrives, so a hostile length cannot make it allocate ahead of the input)
-// and feeds them to the signature hash.
-func (r *Reader) readFull(n int, what string) ([]byte, error) {
+// appendRead reads exactly n bytes from the source and appends them to
+// buf, growing it only as data arrives so that a hostile length cannot make
+// it allocate ahead of the input, and feeds them to the signature hash.
+func (r *Reader) appendRead(buf []byte, n int, what string) ([]byte, error) {
 	const chunk = 1 << 20
-	r.buf = r.buf[:0]
-	for len(r.buf) < n {
-		k := min(n-len(r.buf), chunk)
-		if cap(r.buf)-len(r.buf) < k {
-			grown := make([]byte, len(r.buf), len(r.buf)+max(k, min(n-len(r.buf), cap(r.buf))))
-			copy(grown, r.buf)
-			r.buf = grown
+	start := len(buf)
+	for len(buf)-start < n {
+		k := min(n-(len(buf)-start), chunk)
+		if cap(buf)-len(buf) < k {
+			grown := make([]byte, len(buf), len(buf)+max(k, min(n-(len(buf)-start), cap(buf))))
+			copy(grown, buf)
+			buf = grown
 		}
-		start := len(r.buf)
-		r.buf = r.buf[:start+k]
-		if _, err := io.ReadFull(r.src, r.buf[start:]); err != nil {
-			return nil, truncated(err, what)
+		at := len(buf)
+		buf = buf[:at+k]
+		if _, err := io.ReadFull(r.src, buf[at:]); err != nil {
+			return buf[:at], truncated(err, what)
 		}
 	}
 	if r.hash != nil {
-		r.hash.Write(r.buf)
+		r.hash.Write(buf[start:])
 	}
-	return r.buf, nil
+	return buf, nil
 }
 
-func (r *Reader) nextFrame() error {
+// readFull reads exactly n bytes into r.buf and hashes them.
+func (r *Reader) readFull(n int, what string) ([]byte, error) {
+	var err error
+	r.buf, err = r.appendRead(r.buf[:0], n, what)
+	return r.buf, err
+}
+
+func (r *Reader) next() error {
 	if r.h.ContentType == NonFramed {
 		return r.nonFramed()
 	}
-	var hdr [4 + 4 + ivLen + 4]byte
-	field, err := r.readSmall(hdr[:4], "frame sequence number")
+	if r.par != nil {
+		return r.nextParallel()
+	}
+	return r.nextFrame()
+}
+
+// nextFrame reads, checks and opens one frame.
+func (r *Reader) nextFrame() error {
+	var hdr [finalHeadLen]byte
+	first, err := r.readSmall(hdr[:4], "frame sequence number")
 	if err != nil {
 		return err
 	}
-	final := binary.BigEndian.Uint32(field) == finalFrameSeq
-	n := r.h.FrameSize
-	var iv []byte
-	if final {
-		rest, err := r.readSmall(hdr[4:], "final frame header")
-		if err != nil {
-			return err
-		}
-		if got := binary.BigEndian.Uint32(rest); got != r.seq {
-			return formatErr("final frame number %d, want %d", got, r.seq)
-		}
-		iv = rest[4 : 4+ivLen]
-		cl := binary.BigEndian.Uint32(rest[4+ivLen:])
-		if uint64(cl) > uint64(r.h.FrameSize) {
-			return formatErr("final frame holds %d bytes, more than the frame length %d", cl, r.h.FrameSize)
-		}
-		n = int(cl)
-	} else {
-		if got := binary.BigEndian.Uint32(field); got != r.seq {
-			return formatErr("frame number %d, want %d", got, r.seq)
-		}
-		if r.seq == maxFrames {
-			return limitErr("more than %d frames", int64(maxFrames))
-		}
-		if iv, err = r.readSmall(hdr[4:4+ivLen], "frame IV"); err != nil {
-			return err
-		}
+	what := "frame IV"
+	if isFinalMarker(first) {
+		what = "final frame header"
 	}
-	if r.c.strictFrameIVs && !checkIV(iv, r.seq) {
-		return formatErr("frame %d IV is not the sequence IV", r.seq)
+	if _, err := r.readSmall(hdr[4:headLen(first)], what); err != nil {
+		return err
 	}
-	ct, err := r.readFull(n+tagLen, "frame")
+	fh, err := r.rules.checkHead(hdr[:headLen(first)], r.seq)
 	if err != nil {
 		return err
 	}
-	label := labelFrame
-	if final {
-		label = labelFinalFrame
+	ct, err := r.readFull(fh.n+tagLen, "frame")
+	if err != nil {
+		return err
 	}
-	pt, err := r.fc.open(iv, ct, label, r.seq, uint64(n))
+	pt, err := r.fc.open(fh.iv, ct, frameLabel(fh.final), r.seq, uint64(fh.n))
 	if err != nil {
 		return err
 	}
 	r.seq++
-	if final {
+	if fh.final {
 		if err := r.finish(); err != nil {
 			return err
 		}
+		r.done = true
 	}
 	r.out = pt
 	return nil
@@ -287,29 +287,23 @@ func (r *Reader) nonFramed() error {
 	if err != nil {
 		return err
 	}
-	iv := f[:ivLen]
-	cl := binary.BigEndian.Uint64(f[ivLen:])
-	if cl > maxNonFramedLen {
-		return formatErr("non-framed body of %d bytes exceeds the format limit", cl)
-	}
-	if cl > uint64(r.c.maxFrameSize) {
-		return limitErr("non-framed body of %d bytes exceeds the maximum of %d", cl, r.c.maxFrameSize)
-	}
-	if r.c.strictFrameIVs && !checkIV(iv, 1) {
-		return formatErr("body IV is not the sequence IV")
-	}
-	ivCopy := [ivLen]byte(iv)
-	ct, err := r.readFull(int(cl)+tagLen, "body")
+	iv, n, err := r.rules.checkNonFramed(f)
 	if err != nil {
 		return err
 	}
-	pt, err := r.fc.open(ivCopy[:], ct, labelSingle, 1, cl)
+	ivCopy := [ivLen]byte(iv)
+	ct, err := r.readFull(n+tagLen, "body")
+	if err != nil {
+		return err
+	}
+	pt, err := r.fc.open(ivCopy[:], ct, labelSingle, 1, uint64(n))
 	if err != nil {
 		return err
 	}
 	if err := r.finish(); err != nil {
 		return err
 	}
+	r.done = true
 	r.out = pt
 	return nil
 }
@@ -326,15 +320,14 @@ func (r *Reader) finish() error {
 		if _, err := io.ReadFull(r.src, sig); err != nil {
 			return truncated(err, "signature")
 		}
-		if !ecdsa.VerifyASN1(r.vk, r.hash.Sum(nil), sig) {
-			return fmt.Errorf("%w: signature", ErrAuthentication)
+		if err := verifySignature(r.vk, r.hash.Sum(nil), sig); err != nil {
+			return err
 		}
 	}
 	if _, err := r.src.ReadByte(); err == nil {
-		return formatErr("bytes after the end of the message")
+		return trailingErr()
 	} else if !errors.Is(err, io.EOF) {
 		return fmt.Errorf("envelope: reading after the message: %w", err)
 	}
-	r.done = true
 	return nil
 }

@@ -20,6 +20,7 @@ type Writer struct {
 	declared int64
 	err      error
 	closed   bool
+	par      *writePipeline // nil when frames are sealed on the calling goroutine
 }
 
 // NewWriter returns a *Writer that encrypts what is written to it into one
@@ -39,6 +40,9 @@ func NewWriter(ctx context.Context, dst io.Writer, kr keyring.Keyring, opts ...O
 		return nil, err
 	}
 	w := &Writer{dst: dst, sl: sl, declared: c.plaintextLen, seq: 1}
+	if c.concurrency > 1 && c.frameSize <= maxParallelFrame {
+		w.par = newWritePipeline(c.concurrency, c.frameSize, sl.fc)
+	}
 	if _, err := dst.Write(sl.header); err != nil {
 		return nil, fmt.Errorf("envelope: writing header: %w", err)
 	}
@@ -54,9 +58,12 @@ func (w *Writer) Write(p []byte) (int, error) {
 	if w.err != nil {
 		return 0, w.err
 	}
-	if w.declared >= 0 && w.written+int64(len(p)) > w.declared {
+	if w.declared >= 0 && w.written+int64(w.pending())+int64(len(p)) > w.declared {
 		w.err = fmt.Errorf("%w: more than the declared %d plaintext bytes written", ErrLimit, w.declared)
 		return 0, w.err
+	}
+	if w.par != nil {
+		return w.writeParallel(p)
 	}
 	n := 0
 	fs := w.sl.frameSize
@@ -83,6 +90,14 @@ func (w *Writer) Write(p []byte) (int, error) {
 		}
 	}
 	return n, nil
+}
+
+// pending returns the plaintext bytes accepted but not yet in a frame.
+func (w *Writer) pending() int {
+	if w.par != nil {
+		return w.par.pending()
+	}
+	return len(w.buf)
 }
 
 func (w *Writer) emit(pt []byte, final bool) error {
@@ -113,9 +128,14 @@ func (w *Writer) Close() error {
 	if w.err != nil {
 		return w.err
 	}
-	if w.declared >= 0 && w.written+int64(len(w.buf)) != w.declared {
-		w.err = fmt.Errorf("%w: %d plaintext bytes written, %d declared", ErrLimit, w.written+int64(len(w.buf)), w.declared)
+	if w.declared >= 0 && w.written+int64(w.pending()) != w.declared {
+		w.err = fmt.Errorf("%w: %d plaintext bytes written, %d declared", ErrLimit, w.written+int64(w.pending()), w.declared)
 		return w.err
+	}
+	if w.par != nil {
+		if _, err := w.closeParallel(); err != nil {
+			return err
+		}
 	}
 	if err := w.emit(w.buf, true); err != nil {
 		return err
