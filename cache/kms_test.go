@@ -1,0 +1,253 @@
+package cache_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/cryptkeeper-go/cryptkeeper/cache"
+	"github.com/cryptkeeper-go/cryptkeeper/envelope"
+	"github.com/cryptkeeper-go/cryptkeeper/keyring/awskms"
+	"github.com/cryptkeeper-go/cryptkeeper/keyring/awskms/kmstest"
+)
+
+// kmsEnv is an in-process KMS with one symmetric key and a KMS keyring
+// for it, called through the real AWS SDK client.
+type kmsEnv struct {
+	srv *kmstest.Server
+	arn string
+	kr  *awskms.Keyring
+}
+
+func newKMS(t testing.TB) *kmsEnv {
+	t.Helper()
+	s := kmstest.NewServer()
+	t.Cleanup(s.Close)
+	arn, err := s.CreateKey()
+	require.NoError(t, err)
+	// Keep-alive connections for every goroutine of the tests: the
+	// default of two idle connections per host would open (and leave in
+	// TIME_WAIT) a connection for most of the thousands of calls.
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.Proxy = nil
+	tr.MaxIdleConnsPerHost = 64
+	t.Cleanup(tr.CloseIdleConnections)
+	httpClient := func(o *kms.Options) { o.HTTPClient = &http.Client{Transport: tr} }
+	// One attempt per call: a retried request would show up in the
+	// server's counters, and the tests count calls exactly.
+	kr, err := awskms.NewKeyring(s.Client(kmstest.ClientRetries(1), httpClient), arn)
+	require.NoError(t, err)
+	return &kmsEnv{srv: s, arn: arn, kr: kr}
+}
+
+// encryptAll encrypts n small messages from g goroutines and returns the
+// plaintexts and messages.
+func encryptAll(t *testing.T, kr *awskms.Keyring, n, g int, opts ...envelope.Option) (pts, cts [][]byte) {
+	t.Helper()
+	pts, cts = make([][]byte, n), make([][]byte, n)
+	parallel(n, g, func(i int) {
+		pts[i] = fmt.Appendf(nil, "kms message %d", i)
+		ct, err := envelope.Encrypt(context.Background(), kr, pts[i], opts...)
+		if assert.NoError(t, err) {
+			cts[i] = ct
+		}
+	})
+	require.NotContains(t, cts, []byte(nil), "every message encrypted")
+	return pts, cts
+}
+
+// A cache with MaxMessages=m cuts the KMS GenerateDataKey calls of n
+// messages from n to n/m, however many goroutines encrypt; decrypting
+// through a cache calls KMS Decrypt once per distinct data key.
+func TestKMSCacheCutsGenerateDataKeyCalls(t *testing.T) {
+	const n, perKey, goroutines = 5000, 500, 32
+	ctx := context.Background()
+	env := newKMS(t)
+	ec := map[string]string{"tenant": "acme", "purpose": "kms-cache"}
+	opts := []envelope.Option{envelope.WithContext(ec), envelope.WithSuite(envelope.AES256GCMHKDFSHA512CommitKey)}
+
+	// Uncached: one data key, so one KMS round trip, per message.
+	_, _ = encryptAll(t, env.kr, n, goroutines, opts...)
+	assert.Equal(t, n, env.srv.Calls("GenerateDataKey"), "uncached GenerateDataKey calls")
+	assert.Equal(t, n, env.srv.TotalCalls(), "uncached KMS calls")
+
+	// Cached: one KMS round trip per MaxMessages messages.
+	env.srv.ResetCalls()
+	c := newCache(t, cache.MaxMessages(perKey))
+	pts, cts := encryptAll(t, env.kr, n, goroutines, append(opts, envelope.WithCache(c))...)
+	assert.Equal(t, n/perKey, env.srv.Calls("GenerateDataKey"), "cached GenerateDataKey calls")
+	assert.Equal(t, n/perKey, env.srv.TotalCalls(), "cached KMS calls")
+	st := c.Stats()
+	assert.Equal(t, uint64(n/perKey), st.KeyringCalls)
+	assert.Equal(t, uint64(n/perKey), st.Evictions.Messages, "every entry retired at its limit")
+	assert.Equal(t, uint64(n), st.Hits+st.Misses)
+	t.Logf("%d messages: %d GenerateDataKey calls uncached, %d cached (stats %+v)", n, n, env.srv.Calls("GenerateDataKey"), st)
+
+	// Decrypt through a cache: one KMS Decrypt per data key, every
+	// plaintext intact, every data key used for exactly perKey messages.
+	env.srv.ResetCalls()
+	dc := newCache(t)
+	var mu sync.Mutex
+	perEDK := map[string]int{}
+	parallel(n, goroutines, func(i int) {
+		pt, hdr, err := envelope.Decrypt(ctx, env.kr, cts[i], envelope.WithContext(ec), envelope.WithCache(dc))
+		if !assert.NoError(t, err) {
+			return
+		}
+		assert.Equal(t, pts[i], pt)
+		if assert.Len(t, hdr.EncryptedDataKeys, 1) {
+			assert.Equal(t, env.arn, string(hdr.EncryptedDataKeys[0].ProviderInfo))
+			mu.Lock()
+			perEDK[string(hdr.EncryptedDataKeys[0].Ciphertext)]++
+			mu.Unlock()
+		}
+	})
+	require.Len(t, perEDK, n/perKey, "distinct data keys")
+	for _, count := range perEDK {
+		assert.Equal(t, perKey, count, "messages per data key")
+	}
+	assert.Equal(t, n/perKey, env.srv.Calls("Decrypt"), "cached Decrypt calls")
+	assert.Equal(t, n/perKey, env.srv.TotalCalls(), "cached KMS calls on decrypt")
+	assert.Equal(t, uint64(n/perKey), dc.Stats().KeyringCalls)
+
+	// Without a cache each message costs a Decrypt call again.
+	env.srv.ResetCalls()
+	for _, i := range []int{0, 1, n / 2, n - 1} {
+		pt, _, err := envelope.Decrypt(ctx, env.kr, cts[i], envelope.WithContext(ec))
+		require.NoError(t, err)
+		assert.Equal(t, pts[i], pt)
+	}
+	assert.Equal(t, 4, env.srv.Calls("Decrypt"), "uncached Decrypt calls")
+}
+
+// Messages encrypted from shared cache entries are ordinary messages: they
+// decrypt here and with the official JavaScript KmsKeyringNode pointed at
+// the same kmstest endpoint, for the signed default suite and the
+// unsigned committing suite.
+func TestKMSCachedMessagesDecryptWithJavaScript(t *testing.T) {
+	const perSuite, perKey = 25, 10
+	modules := jsModules(t)
+	ctx := context.Background()
+	env := newKMS(t)
+	ec := map[string]string{"tenant": "acme", "purpose": "kms-cache-interop"}
+	c := newCache(t, cache.MaxMessages(perKey))
+
+	suites := []envelope.SuiteID{envelope.AES256GCMHKDFSHA512CommitKeyECDSAP384, envelope.AES256GCMHKDFSHA512CommitKey}
+	var pts, cts [][]byte
+	for _, id := range suites {
+		perEDK := map[string]int{}
+		for i := range perSuite {
+			// Lengths from a few bytes to several 4 KiB frames.
+			pt := bytes.Repeat(fmt.Appendf(nil, "suite %04X message %d;", uint16(id), i), 1+i*i*3)
+			ct, err := envelope.Encrypt(ctx, env.kr, pt, envelope.WithContext(ec), envelope.WithSuite(id), envelope.WithCache(c))
+			require.NoError(t, err)
+			got, hdr, err := envelope.Decrypt(ctx, env.kr, ct, envelope.WithContext(ec))
+			require.NoError(t, err)
+			require.Equal(t, pt, got)
+			require.Equal(t, id, hdr.Suite)
+			perEDK[string(hdr.EncryptedDataKeys[0].Ciphertext)]++
+			pts, cts = append(pts, pt), append(cts, ct)
+		}
+		counts := make([]int, 0, len(perEDK))
+		for _, n := range perEDK {
+			counts = append(counts, n)
+		}
+		assert.ElementsMatch(t, []int{perKey, perKey, perSuite - 2*perKey}, counts, "suite %04X: messages per data key", uint16(id))
+	}
+	require.Equal(t, uint64(2*3), c.Stats().KeyringCalls, "three entries per suite")
+
+	// One KMS Decrypt per message: the JavaScript SDK has no cache here.
+	env.srv.ResetCalls()
+	got := decryptAllJS(t, modules, env, ec, cts)
+	require.Len(t, got, len(pts))
+	for i := range pts {
+		assert.Equal(t, pts[i], got[i], "message %d", i)
+	}
+	assert.Equal(t, len(cts), env.srv.Calls("Decrypt"), "the JavaScript SDK called kmstest once per message")
+}
+
+// decryptAllJS decrypts every message with testdata/kms_decrypt_all.js.
+func decryptAllJS(t *testing.T, modules string, env *kmsEnv, ec map[string]string, cts [][]byte) [][]byte {
+	t.Helper()
+	dir := t.TempDir()
+	ecJSON, err := json.Marshal(ec)
+	require.NoError(t, err)
+	args := []string{filepath.Join("testdata", "kms_decrypt_all.js"), env.srv.URL, kmstest.DefaultAccessKey, env.arn, string(ecJSON)}
+	for i, ct := range cts {
+		f := filepath.Join(dir, strconv.Itoa(i))
+		require.NoError(t, os.WriteFile(f, ct, 0o600))
+		args = append(args, f)
+	}
+	cmd := exec.Command("node", args...)
+	cmd.Env = append(os.Environ(), "NODE_PATH="+modules)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	require.NoError(t, cmd.Run(), "node: %s", stderr.String())
+	out := make([][]byte, len(cts))
+	for i := range cts {
+		out[i], err = os.ReadFile(filepath.Join(dir, strconv.Itoa(i)+".pt"))
+		require.NoError(t, err)
+	}
+	return out
+}
+
+// jsModules returns the node_modules holding the pinned AWS Encryption
+// SDK for JavaScript (installed by scripts/test.sh with `npm ci` in
+// interop/js). The test fails without Node.js or the SDK, and skips only
+// when CRYPTKEEPER_NO_NODE=1 asks for that.
+func jsModules(t *testing.T) string {
+	t.Helper()
+	if os.Getenv("CRYPTKEEPER_NO_NODE") == "1" {
+		t.Skip("CRYPTKEEPER_NO_NODE=1: interop with the JavaScript SDK not run")
+	}
+	_, err := exec.LookPath("node")
+	require.NoError(t, err, "node is not on PATH (or set CRYPTKEEPER_NO_NODE=1)")
+	dir, err := filepath.Abs(filepath.Join("..", "interop", "js", "node_modules"))
+	require.NoError(t, err)
+	_, err = os.Stat(filepath.Join(dir, "@aws-crypto", "client-node", "package.json"))
+	require.NoError(t, err, "%s lacks @aws-crypto/client-node: run `npm ci` in interop/js (or set CRYPTKEEPER_NO_NODE=1)", dir)
+	return dir
+}
+
+// BenchmarkKMSEncryptSmall compares 1 KiB encryption with a KMS keyring
+// against kmstest with and without a cache: uncached, every message pays
+// a GenerateDataKey round trip (loopback HTTP through the AWS SDK, plus
+// rtt of simulated network latency); cached, almost none do. The
+// kms-calls/op metric shows the round trips made.
+func BenchmarkKMSEncryptSmall(b *testing.B) {
+	ctx := context.Background()
+	msg := make([]byte, 1024)
+	for _, rtt := range []time.Duration{0, time.Millisecond} {
+		for _, cached := range []bool{false, true} {
+			b.Run(fmt.Sprintf("rtt=%v/cached=%v", rtt, cached), func(b *testing.B) {
+				env := newKMS(b)
+				env.srv.SetLatency(rtt)
+				opts := []envelope.Option{envelope.WithSuite(envelope.AES256GCMHKDFSHA512CommitKey)}
+				if cached {
+					opts = append(opts, envelope.WithCache(newCache(b, cache.MaxMessages(cache.MaxMessagesLimit))))
+				}
+				b.SetBytes(int64(len(msg)))
+				b.ReportAllocs()
+				for b.Loop() {
+					if _, err := envelope.Encrypt(ctx, env.kr, msg, opts...); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(float64(env.srv.Calls("GenerateDataKey"))/float64(b.N), "kms-calls/op")
+			})
+		}
+	}
+}
