@@ -4,7 +4,6 @@ import (
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/hkdf"
-	"crypto/sha512"
 	"crypto/subtle"
 	"encoding/binary"
 	"fmt"
@@ -42,17 +41,12 @@ func deriveKeys(s *suite, pdk, messageID []byte) (dataKey, commitKey []byte, err
 		k, err := hkdf.Key(h, pdk, nil, string(info), s.keyLen)
 		return k, nil, err
 	default:
-		prk, err := hkdf.Extract(sha512.New, pdk, messageID)
-		if err != nil {
-			return nil, nil, err
+		if len(messageID) > sha512Size || len(pdk) > maxHMACMsg || s.keyLen > sha512Size {
+			return nil, nil, fmt.Errorf("%w: key derivation input too long", keyring.ErrInvalidMaterials)
 		}
-		defer keyring.Wipe(prk)
-		dk, err := hkdf.Expand(sha512.New, prk, string(sid)+infoDeriveKey, s.keyLen)
-		if err != nil {
-			return nil, nil, err
-		}
-		ck, err := hkdf.Expand(sha512.New, prk, infoCommitKey, commitKeyLen)
-		return dk, ck, err
+		out := make([]byte, s.keyLen+commitKeyLen)
+		deriveCommitted(out, s.id, pdk, messageID, s.keyLen)
+		return out[:s.keyLen:s.keyLen], out[s.keyLen:], nil
 	}
 }
 
@@ -90,17 +84,22 @@ func verifyHeader(s *suite, h *Header, aead cipher.AEAD, commitKey, requiredEC [
 // frameCrypter seals and opens the frames of one message. Each instance
 // keeps its own scratch space; use one per goroutine.
 type frameCrypter struct {
-	aead cipher.AEAD
-	aad  []byte // messageID ‖ label ‖ seq ‖ len, rewritten per frame
-	iv   [ivLen]byte
-	mid  int
+	aead   cipher.AEAD
+	aad    []byte // messageID ‖ label ‖ seq ‖ len, rewritten per frame
+	iv     [ivLen]byte
+	mid    int
+	aadBuf [32 + len(labelSingle) + 12]byte
 }
 
 func newFrameCrypter(aead cipher.AEAD, messageID []byte) *frameCrypter {
-	fc := &frameCrypter{aead: aead, mid: len(messageID)}
-	fc.aad = make([]byte, 0, len(messageID)+len(labelSingle)+12)
-	fc.aad = append(fc.aad, messageID...)
+	fc := new(frameCrypter)
+	fc.init(aead, messageID)
 	return fc
+}
+
+func (fc *frameCrypter) init(aead cipher.AEAD, messageID []byte) {
+	fc.aead, fc.mid = aead, len(messageID)
+	fc.aad = append(fc.aadBuf[:0], messageID...)
 }
 
 func (fc *frameCrypter) setAAD(label string, seq uint32, n uint64) []byte {

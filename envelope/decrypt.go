@@ -130,36 +130,30 @@ func (d *sliceDecoder) framed() ([]byte, error) {
 	if batches < 2 {
 		workers = 1
 	}
-	crypters := d.fc.crypters(min(workers, batches))
 	var failed atomic.Int64 // lowest failing frame index + 1, 0 when none
-	work := func(w, b int) {
-		fc := crypters[w]
-		first := b * per
-		for i := first; i < min(first+per, regular); i++ {
-			if f := failed.Load(); f != 0 && int(f) <= i {
-				return
+	if workers <= 1 {
+		for b := range batches {
+			first, last := b*per, min((b+1)*per, regular)
+			if !d.openRange(d.fc, pt, body, first, last, &failed) {
+				break
 			}
-			f := d.ct[body+i*flen:][:flen]
-			out := pt[i*fs : i*fs : (i+1)*fs]
-			if !fc.openTo(out, f[4:regularHeadLen], f[regularHeadLen:], labelFrame, uint32(i+1), uint64(fs)) {
-				for {
-					cur := failed.Load()
-					if (cur != 0 && int(cur) <= i+1) || failed.CompareAndSwap(cur, int64(i+1)) {
-						break
-					}
-				}
-				return
+			if d.hash != nil && scanErr == nil {
+				d.hash.Write(d.ct[body+first*flen : body+last*flen])
 			}
 		}
-	}
-	var hashStage func(int)
-	if d.hash != nil && scanErr == nil {
-		hashStage = func(b int) {
-			first := body + b*per*flen
-			d.hash.Write(d.ct[first : body+min((b+1)*per, regular)*flen])
+	} else {
+		crypters := d.fc.crypters(min(workers, batches))
+		work := func(w, b int) {
+			d.openRange(crypters[w], pt, body, b*per, min((b+1)*per, regular), &failed)
 		}
+		var hashStage func(int)
+		if d.hash != nil && scanErr == nil {
+			hashStage = func(b int) {
+				d.hash.Write(d.ct[body+b*per*flen : body+min((b+1)*per, regular)*flen])
+			}
+		}
+		runBatches(batches, workers, work, hashStage)
 	}
-	runBatches(batches, workers, work, hashStage)
 	if f := failed.Load(); f != 0 {
 		clear(pt)
 		return nil, frameAuthErr(uint32(f))
@@ -178,6 +172,31 @@ func (d *sliceDecoder) framed() ([]byte, error) {
 		d.hash.Write(d.ct[body+regular*flen : d.off])
 	}
 	return pt, nil
+}
+
+// openRange opens regular frames [first, last) into their places in pt and
+// reports whether all verified; on a failure it lowers failed to the index
+// + 1 of the failing frame. It stops early once a frame before its next
+// one has failed.
+func (d *sliceDecoder) openRange(fc *frameCrypter, pt []byte, body, first, last int, failed *atomic.Int64) bool {
+	fs := d.rules.frameSize
+	flen := regularHeadLen + fs + tagLen
+	for i := first; i < last; i++ {
+		if f := failed.Load(); f != 0 && int(f) <= i {
+			return false
+		}
+		f := d.ct[body+i*flen:][:flen]
+		out := pt[i*fs : i*fs : (i+1)*fs]
+		if !fc.openTo(out, f[4:regularHeadLen], f[regularHeadLen:], labelFrame, uint32(i+1), uint64(fs)) {
+			for {
+				cur := failed.Load()
+				if (cur != 0 && int(cur) <= i+1) || failed.CompareAndSwap(cur, int64(i+1)) {
+					return false
+				}
+			}
+		}
+	}
+	return true
 }
 
 func (d *sliceDecoder) nonFramed() ([]byte, error) {

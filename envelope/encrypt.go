@@ -16,22 +16,25 @@ type sealer struct {
 	s         *suite
 	header    []byte // header body ‖ header auth
 	fc        *frameCrypter
+	fcBuf     frameCrypter
 	frameSize int
 	signKey   *ecdsa.PrivateKey
 	hash      hash.Hash // nil for unsigned suites
 }
 
-// newSealer gets materials, derives the message key and writes the header.
-func newSealer(ctx context.Context, kr keyring.Keyring, c *config) (*sealer, error) {
+// newSealer gets materials, derives the message key and writes the header
+// into a buffer with room for extra more bytes.
+func newSealer(ctx context.Context, kr keyring.Keyring, c *config, extra int64) (*sealer, error) {
 	s, m, err := encryptionMaterials(ctx, kr, c)
 	if err != nil {
 		return nil, err
 	}
 	defer m.Zero()
+	var mid [32]byte
 	h := &Header{
 		Version:           int(s.version),
 		Suite:             s.id,
-		MessageID:         make([]byte, s.messageIDLen()),
+		MessageID:         mid[:s.messageIDLen()],
 		EncryptedDataKeys: m.EncryptedDataKeys,
 		ContentType:       Framed,
 		FrameSize:         c.frameSize,
@@ -49,19 +52,25 @@ func newSealer(ctx context.Context, kr keyring.Keyring, c *config) (*sealer, err
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrContext, err)
 	}
-	body := h.marshal(stored)
 	aead, err := newGCM(dataKey)
 	if err != nil {
 		return nil, err
 	}
-	zeroIV := make([]byte, ivLen)
-	out := make([]byte, 0, len(body)+ivLen+tagLen)
-	out = append(out, body...)
-	if h.Version == 1 {
-		out = append(out, zeroIV...)
+	var zeroIV [ivLen]byte
+	hlen := h.marshalLen(stored)
+	out := make([]byte, 0, int64(hlen+ivLen+tagLen)+max(extra, 0))
+	out = h.appendMarshal(out, stored)
+	if len(out) != hlen {
+		return nil, fmt.Errorf("envelope: header is %d bytes, %d expected", len(out), hlen)
 	}
-	out = aead.Seal(out, zeroIV, nil, headerAAD(body, requiredEC))
-	sl := &sealer{s: s, header: out, fc: newFrameCrypter(aead, h.MessageID), frameSize: c.frameSize, signKey: m.SigningKey}
+	body := out[:hlen:hlen]
+	if h.Version == 1 {
+		out = append(out, zeroIV[:]...)
+	}
+	out = aead.Seal(out, zeroIV[:], nil, headerAAD(body, requiredEC))
+	sl := &sealer{s: s, header: out, frameSize: c.frameSize, signKey: m.SigningKey}
+	sl.fc = &sl.fcBuf
+	sl.fc.init(aead, h.MessageID)
 	if s.signed() {
 		sl.hash = s.sigHash.New()
 		sl.hash.Write(out)
@@ -100,16 +109,15 @@ func Encrypt(ctx context.Context, kr keyring.Keyring, plaintext []byte, opts ...
 		return nil, limitErr("%d bytes need more than %d frames of %d bytes", n, int64(maxFrames), c.frameSize)
 	}
 	c.plaintextLen = n
-	sl, err := newSealer(ctx, kr, c)
+	extra := bodySize(n, c.frameSize)
+	if id := c.suite; id == 0 || id.Signed() {
+		extra += 2 + 2*66 + 16 // DER ECDSA signature, P-384 or P-256
+	}
+	sl, err := newSealer(ctx, kr, c, extra)
 	if err != nil {
 		return nil, err
 	}
-	size := int64(len(sl.header)) + bodySize(n, c.frameSize)
-	if sl.s.signed() {
-		size += int64(2 + 2*sl.s.curve.Params().BitSize/8 + 16)
-	}
-	out := make([]byte, 0, size)
-	out = append(out, sl.header...)
+	out := sl.header
 	out = sl.sealFrames(out, plaintext, c.concurrency)
 	if sl.hash != nil {
 		f, err := sl.footer()

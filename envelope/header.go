@@ -68,7 +68,25 @@ func (h *Header) Providers() []string {
 // marshal serializes the header body; storedEC is the context written to
 // the header (materials EC minus required keys).
 func (h *Header) marshal(storedEC []byte) []byte {
-	b := make([]byte, 0, 128+len(storedEC)+64*len(h.EncryptedDataKeys))
+	return h.appendMarshal(make([]byte, 0, h.marshalLen(storedEC)), storedEC)
+}
+
+// marshalLen returns the length of the serialized header body.
+func (h *Header) marshalLen(storedEC []byte) int {
+	n := 1 + 2 + len(h.MessageID) + 2 + len(storedEC) + 2 + 1 + 4
+	if h.Version == 1 {
+		n += 1 + 5 // message type; reserved field and IV length
+	} else {
+		n += len(h.commitKey)
+	}
+	for _, e := range h.EncryptedDataKeys {
+		n += 6 + len(e.ProviderID) + len(e.ProviderInfo) + len(e.Ciphertext)
+	}
+	return n
+}
+
+// appendMarshal appends the serialized header body to b.
+func (h *Header) appendMarshal(b []byte, storedEC []byte) []byte {
 	b = append(b, byte(h.Version))
 	if h.Version == 1 {
 		b = append(b, headerTypeCustomerAED)
@@ -131,7 +149,10 @@ func (p *headerParser) next(n int, what string) ([]byte, error) {
 	if _, err := io.ReadFull(p.r, p.raw[start:]); err != nil {
 		return nil, truncated(err, what)
 	}
-	return p.raw[start:], nil
+	// The bytes of a field are never written again (later fields go after
+	// them, in this array or a grown copy), so fields may keep them; the
+	// capacity is cut so that appending to a field cannot reach the next.
+	return p.raw[start : start+n : start+n], nil
 }
 
 func (p *headerParser) u8(what string) (byte, error) {
@@ -169,7 +190,8 @@ func (p *headerParser) lenPrefixed(what string) ([]byte, error) {
 // parseHeader reads a header body and its authentication fields from r.
 // Nothing in the result may be trusted until it is authenticated.
 func parseHeader(r io.Reader, maxSize, maxEDKs int) (*Header, error) {
-	p := &headerParser{r: r, maxSize: maxSize, maxEDKs: maxEDKs}
+	// Most headers fit in 512 bytes; the slice grows as input arrives.
+	p := &headerParser{r: r, raw: make([]byte, 0, min(512, maxSize)), maxSize: maxSize, maxEDKs: maxEDKs}
 	h := &Header{}
 	v, err := p.u8("version")
 	if err != nil {
@@ -207,7 +229,7 @@ func parseHeader(r io.Reader, maxSize, maxEDKs int) (*Header, error) {
 	if err != nil {
 		return nil, err
 	}
-	h.MessageID = slices.Clone(mid)
+	h.MessageID = mid
 	ecBytes, err := p.lenPrefixed("encryption context")
 	if err != nil {
 		return nil, err
@@ -260,7 +282,7 @@ func parseHeader(r io.Reader, maxSize, maxEDKs int) (*Header, error) {
 		if err != nil {
 			return nil, err
 		}
-		h.commitKey = slices.Clone(ck)
+		h.commitKey = ck
 	}
 	bodyLen := len(p.raw)
 	if h.Version == 1 {
@@ -268,13 +290,13 @@ func parseHeader(r io.Reader, maxSize, maxEDKs int) (*Header, error) {
 		if err != nil {
 			return nil, err
 		}
-		h.headerIV = slices.Clone(iv)
+		h.headerIV = iv
 	}
 	tag, err := p.next(tagLen, "header tag")
 	if err != nil {
 		return nil, err
 	}
-	h.authTag = slices.Clone(tag)
+	h.authTag = tag
 	h.raw = p.raw[:bodyLen:bodyLen]
 	return h, nil
 }
@@ -303,13 +325,12 @@ func (p *headerParser) parseEDKs(h *Header) error {
 		if err != nil {
 			return err
 		}
-		info = slices.Clone(info)
 		ct, err := p.lenPrefixed("encrypted data key")
 		if err != nil {
 			return err
 		}
 		h.EncryptedDataKeys = append(h.EncryptedDataKeys, keyring.EncryptedDataKey{
-			ProviderID: string(pid), ProviderInfo: info, Ciphertext: slices.Clone(ct),
+			ProviderID: string(pid), ProviderInfo: info, Ciphertext: ct,
 		})
 	}
 	return nil

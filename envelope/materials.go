@@ -97,6 +97,10 @@ func encryptionMaterials(ctx context.Context, kr keyring.Keyring, c *config) (*s
 // splitContext returns the context stored in the header and the
 // serialized required pairs authenticated beside it.
 func splitContext(ec map[string]string, required []string) (stored, requiredEC []byte, err error) {
+	if len(required) == 0 {
+		stored, err = keyring.SerializeContext(ec)
+		return stored, nil, err
+	}
 	storedMap := maps.Clone(ec)
 	reqMap := map[string]string{}
 	for _, k := range required {

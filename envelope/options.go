@@ -121,7 +121,8 @@ func (c *config) fail(format string, args ...any) {
 // it is the reproduced context: every pair must match the stored context,
 // and pairs missing from the stored context supply required keys.
 func WithContext(ec map[string]string) Option {
-	return func(c *config) { c.ec = maps.Clone(ec) }
+	ec = maps.Clone(ec) // never modified after this
+	return func(c *config) { c.ec = ec }
 }
 
 // WithSuite chooses the algorithm suite for encryption. It must be allowed

@@ -107,25 +107,27 @@ func (sl *sealer) sealFrames(dst, pt []byte, workers int) []byte {
 	if batches < 2 {
 		workers = 1
 	}
-	crypters := sl.fc.crypters(workers)
-	work := func(w, b int) {
-		fc := crypters[w]
-		first := b * per
-		last := min(first+per, regular)
-		for i := first; i < last; i++ {
-			off := start + i*flen
-			fc.appendFrame(dst[off:off:off+flen], uint32(i+1), pt[i*fs:(i+1)*fs], false)
+	if workers <= 1 {
+		for b := range batches {
+			first, last := b*per, min((b+1)*per, regular)
+			sl.sealRange(sl.fc, dst, pt, start, first, last)
+			if sl.hash != nil {
+				sl.hash.Write(dst[start+first*flen : start+last*flen])
+			}
 		}
-	}
-	var hashStage func(int)
-	if sl.hash != nil {
-		hashStage = func(b int) {
-			first := start + b*per*flen
-			last := start + min((b+1)*per, regular)*flen
-			sl.hash.Write(dst[first:last])
+	} else {
+		crypters := sl.fc.crypters(workers)
+		work := func(w, b int) {
+			sl.sealRange(crypters[w], dst, pt, start, b*per, min((b+1)*per, regular))
 		}
+		var hashStage func(int)
+		if sl.hash != nil {
+			hashStage = func(b int) {
+				sl.hash.Write(dst[start+b*per*flen : start+min((b+1)*per, regular)*flen])
+			}
+		}
+		runBatches(batches, workers, work, hashStage)
 	}
-	runBatches(batches, workers, work, hashStage)
 	end := start + regular*flen
 	dst = sl.fc.appendFrame(dst[:end], uint32(regular+1), pt[regular*fs:], true)
 	if sl.hash != nil {
@@ -134,15 +136,24 @@ func (sl *sealer) sealFrames(dst, pt []byte, workers int) []byte {
 	return dst
 }
 
+// sealRange seals regular frames [first, last) of pt into their places in
+// dst, whose body starts at start.
+func (sl *sealer) sealRange(fc *frameCrypter, dst, pt []byte, start, first, last int) {
+	fs := sl.frameSize
+	flen := fs + regularHeadLen + tagLen
+	for i := first; i < last; i++ {
+		off := start + i*flen
+		fc.appendFrame(dst[off:off:off+flen], uint32(i+1), pt[i*fs:(i+1)*fs], false)
+	}
+}
+
 // crypters returns n frame crypters sharing fc's AEAD and message id: fc
 // itself first, then copies with their own scratch.
 func (fc *frameCrypter) crypters(n int) []*frameCrypter {
 	out := make([]*frameCrypter, max(n, 1))
 	out[0] = fc
 	for i := 1; i < len(out); i++ {
-		c := &frameCrypter{aead: fc.aead, mid: fc.mid}
-		c.aad = append(make([]byte, 0, cap(fc.aad)), fc.aad[:fc.mid]...)
-		out[i] = c
+		out[i] = newFrameCrypter(fc.aead, fc.aad[:fc.mid])
 	}
 	return out
 }

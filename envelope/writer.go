@@ -35,7 +35,7 @@ func NewWriter(ctx context.Context, dst io.Writer, kr keyring.Keyring, opts ...O
 	if c.plaintextLen >= 0 && frameCount(c.plaintextLen, c.frameSize) > maxFrames {
 		return nil, limitErr("%d bytes need more than %d frames of %d bytes", c.plaintextLen, int64(maxFrames), c.frameSize)
 	}
-	sl, err := newSealer(ctx, kr, c)
+	sl, err := newSealer(ctx, kr, c, 0)
 	if err != nil {
 		return nil, err
 	}
