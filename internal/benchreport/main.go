@@ -1,0 +1,404 @@
+// Command benchreport measures package envelope beside the limits of the
+// machine (raw AES-256-GCM, SHA-384) and beside the AWS Encryption SDK for
+// JavaScript on the same plaintext, checks the performance targets, and
+// writes a Markdown report. scripts/bench.sh runs it; see there for the
+// environment it needs.
+//
+// Usage:
+//
+//	go run ./internal/benchreport [-runs 5] [-js-runs 3] [-out BENCHMARKS.md]
+//	go run ./internal/benchreport -stream SIZE -frame N -suite ID   (child mode)
+//
+// In child mode it pipes a Writer into a Reader through io.Pipe for SIZE
+// bytes of generated plaintext and exits; the parent reads its peak RSS
+// from the kernel's rusage.
+package main
+
+import (
+	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
+	"crypto/sha512"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"runtime"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/cryptkeeper-go/cryptkeeper/cache"
+	"github.com/cryptkeeper-go/cryptkeeper/envelope"
+	"github.com/cryptkeeper-go/cryptkeeper/keyring"
+)
+
+const (
+	largeSize = 64 << 20
+	smallSize = 1 << 10
+	mb        = 1e6
+)
+
+var (
+	suites = []envelope.SuiteID{envelope.AES256GCMHKDFSHA512CommitKey, envelope.AES256GCMHKDFSHA512CommitKeyECDSAP384}
+	frames = []int{4 << 10, 64 << 10, 1 << 20}
+)
+
+func main() {
+	runs := flag.Int("runs", 5, "runs per measurement (the median is reported)")
+	jsRuns := flag.Int("js-runs", 3, "runs per JavaScript measurement (0 skips them)")
+	out := flag.String("out", "BENCHMARKS.md", "report file")
+	jsDir := flag.String("js-dir", "interop/js", "directory holding bench.js and node_modules")
+	stream := flag.Int64("stream", 0, "child mode: stream this many bytes through Writer → Reader")
+	frame := flag.Int("frame", envelope.DefaultFrameSize, "child mode: frame size")
+	suite := flag.Uint("suite", uint(envelope.AES256GCMHKDFSHA512CommitKeyECDSAP384), "child mode: suite id")
+	flag.Parse()
+	if *stream > 0 {
+		if err := streamChild(*stream, *frame, envelope.SuiteID(*suite)); err != nil {
+			fmt.Fprintln(os.Stderr, "benchreport:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	rep := &report{runs: *runs}
+	if err := rep.run(*jsRuns, *jsDir); err != nil {
+		fmt.Fprintln(os.Stderr, "benchreport:", err)
+		os.Exit(1)
+	}
+	md := rep.markdown()
+	fmt.Print(md)
+	if err := os.WriteFile(*out, []byte(md), 0o644); err != nil {
+		fmt.Fprintln(os.Stderr, "benchreport:", err)
+		os.Exit(1)
+	}
+}
+
+// median runs f (which does `bytes` of work per call) repeatedly and
+// returns the median rate in bytes per second over runs samples of at
+// least 200 ms each.
+func median(runs int, bytes float64, f func()) float64 {
+	f() // warm up
+	rates := make([]float64, 0, runs)
+	for range runs {
+		n, start := 0, time.Now()
+		for n == 0 || time.Since(start) < 200*time.Millisecond {
+			f()
+			n++
+		}
+		rates = append(rates, bytes*float64(n)/time.Since(start).Seconds())
+	}
+	slices.Sort(rates)
+	return rates[len(rates)/2]
+}
+
+func medianOf(xs []float64) float64 {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
+
+func newKeyring() *keyring.RawAES {
+	key := make([]byte, 32)
+	for i := range key {
+		key[i] = 7
+	}
+	return must(keyring.NewRawAES("bench", "bench-key", key))
+}
+
+type caseKey struct {
+	suite envelope.SuiteID
+	frame int
+}
+
+type report struct {
+	runs                      int
+	cpu, goVersion, nodeVer   string
+	cores                     int
+	sealRate, openRate, seal1 float64
+	sha384                    float64
+	enc, dec, enc1            map[caseKey]float64
+	jsEnc, jsDec              map[caseKey]float64
+	jsErr                     string
+	small                     []smallResult
+	streamRSS                 []streamResult
+	elapsed                   time.Duration
+}
+
+type smallResult struct {
+	op     string
+	cached bool
+	rate   float64 // messages per second, one goroutine
+	allocs float64
+}
+
+type streamResult struct {
+	suite envelope.SuiteID
+	frame int
+	rssKB int64
+	rate  float64
+	err   string
+}
+
+func (r *report) run(jsRuns int, jsDir string) error {
+	start := time.Now()
+	r.cpu, r.cores, r.goVersion = cpuModel(), runtime.NumCPU(), runtime.Version()
+	pt := make([]byte, largeSize)
+	_, _ = rand.Read(pt)
+	ctx := context.Background()
+	kr := newKeyring()
+
+	// The limits.
+	aead := must(cipher.NewGCM(must(aes.NewCipher(make([]byte, 32)))))
+	nonce := make([]byte, 12)
+	buf := make([]byte, 0, largeSize+16)
+	ct := aead.Seal(nil, nonce, pt, nil)
+	log("raw AES-256-GCM")
+	r.sealRate = median(r.runs, largeSize, func() { buf = aead.Seal(buf[:0], nonce, pt, nil) })
+	r.openRate = median(r.runs, largeSize, func() { buf, _ = aead.Open(buf[:0], nonce, ct, nil) })
+	prev := runtime.GOMAXPROCS(1)
+	r.seal1 = median(r.runs, largeSize, func() { buf = aead.Seal(buf[:0], nonce, pt, nil) })
+	runtime.GOMAXPROCS(prev)
+	log("SHA-384")
+	r.sha384 = median(r.runs, largeSize, func() { sha512.Sum384(pt) })
+
+	// This library, 64 MiB.
+	r.enc, r.dec, r.enc1 = map[caseKey]float64{}, map[caseKey]float64{}, map[caseKey]float64{}
+	for _, s := range suites {
+		for _, fs := range frames {
+			k := caseKey{s, fs}
+			log(fmt.Sprintf("envelope %v frame %d", s, fs))
+			opts := []envelope.Option{envelope.WithSuite(s), envelope.WithFrameSize(fs)}
+			msg := must(envelope.Encrypt(ctx, kr, pt, opts...))
+			r.enc[k] = median(r.runs, largeSize, func() { must(envelope.Encrypt(ctx, kr, pt, opts...)) })
+			r.dec[k] = median(r.runs, largeSize, func() { _, _, err := envelope.Decrypt(ctx, kr, msg); must(0, err) })
+			one := append(slices.Clone(opts), envelope.WithConcurrency(1))
+			r.enc1[k] = median(r.runs, largeSize, func() { must(envelope.Encrypt(ctx, kr, pt, one...)) })
+		}
+	}
+
+	// The JavaScript SDK on the same plaintext.
+	r.jsEnc, r.jsDec = map[caseKey]float64{}, map[caseKey]float64{}
+	if jsRuns > 0 {
+		log("AWS Encryption SDK for JavaScript")
+		if err := r.runJS(jsRuns, jsDir, pt); err != nil {
+			r.jsErr = err.Error()
+		}
+	} else {
+		r.jsErr = "skipped (-js-runs 0)"
+	}
+	if v, err := exec.Command("node", "--version").Output(); err == nil {
+		r.nodeVer = strings.TrimSpace(string(v))
+	}
+
+	// Small messages.
+	log("1 KiB messages")
+	r.small = smallMessages(r.runs, kr)
+
+	// Streaming memory.
+	for _, c := range []caseKey{{envelope.AES256GCMHKDFSHA512CommitKeyECDSAP384, envelope.DefaultFrameSize}, {envelope.AES256GCMHKDFSHA512CommitKey, 64 << 10}, {envelope.AES256GCMHKDFSHA512CommitKeyECDSAP384, 1 << 20}} {
+		log(fmt.Sprintf("streaming 1 GiB, %v frame %d", c.suite, c.frame))
+		r.streamRSS = append(r.streamRSS, streamParent(1<<30, c.frame, c.suite))
+	}
+	r.elapsed = time.Since(start)
+	return nil
+}
+
+func log(what string) { fmt.Fprintf(os.Stderr, "benchreport: %s\n", what) }
+
+func (r *report) runJS(runs int, dir string, pt []byte) error {
+	f, err := os.CreateTemp("", "benchreport-*.bin")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name())
+	if _, err := f.Write(pt); err != nil {
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	args := []string{"bench.js", f.Name(), fmt.Sprint(runs)}
+	for _, s := range suites {
+		for _, fs := range frames {
+			args = append(args, fmt.Sprintf("%d:%d", uint16(s), fs))
+		}
+	}
+	cmd := exec.Command("node", args...)
+	cmd.Dir = dir
+	cmd.Stderr = os.Stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return fmt.Errorf("node bench.js: %w (run `cd %s && npm ci` first)", err, dir)
+	}
+	var res struct {
+		Results []struct {
+			Suite          uint16    `json:"suite"`
+			FrameLength    int       `json:"frameLength"`
+			EncryptSeconds []float64 `json:"encryptSeconds"`
+			DecryptSeconds []float64 `json:"decryptSeconds"`
+		} `json:"results"`
+	}
+	if err := json.Unmarshal(out, &res); err != nil {
+		return err
+	}
+	for _, c := range res.Results {
+		k := caseKey{envelope.SuiteID(c.Suite), c.FrameLength}
+		r.jsEnc[k] = largeSize / medianOf(c.EncryptSeconds)
+		r.jsDec[k] = largeSize / medianOf(c.DecryptSeconds)
+	}
+	return nil
+}
+
+func smallMessages(runs int, kr keyring.Keyring) []smallResult {
+	ctx := context.Background()
+	pt := make([]byte, smallSize)
+	_, _ = rand.Read(pt)
+	var out []smallResult
+	for _, cached := range []bool{false, true} {
+		opts := []envelope.Option{envelope.WithSuite(envelope.AES256GCMHKDFSHA512CommitKey), envelope.WithContext(map[string]string{"tenant": "acme"})}
+		if cached {
+			c := must(cache.New(cache.MaxAge(time.Hour), cache.MaxMessages(cache.MaxMessagesLimit)))
+			opts = append(opts, envelope.WithCache(c))
+		}
+		msg := must(envelope.Encrypt(ctx, kr, pt, opts...))
+		ops := []struct {
+			name string
+			f    func()
+		}{
+			{"encrypt", func() { must(envelope.Encrypt(ctx, kr, pt, opts...)) }},
+			{"decrypt", func() { _, _, err := envelope.Decrypt(ctx, kr, msg, opts...); must(0, err) }},
+		}
+		for _, op := range ops {
+			rate := median(runs, 1, op.f)
+			out = append(out, smallResult{op: op.name, cached: cached, rate: rate, allocs: allocsPer(op.f)})
+		}
+	}
+	return out
+}
+
+func allocsPer(f func()) float64 {
+	const n = 2000
+	var a, b runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&a)
+	for range n {
+		f()
+	}
+	runtime.ReadMemStats(&b)
+	return float64(b.Mallocs-a.Mallocs) / n
+}
+
+// streamParent runs this program in child mode and reads its peak RSS.
+func streamParent(size int64, frame int, suite envelope.SuiteID) streamResult {
+	res := streamResult{suite: suite, frame: frame}
+	exe, err := os.Executable()
+	if err != nil {
+		res.err = err.Error()
+		return res
+	}
+	cmd := exec.Command(exe, "-stream", fmt.Sprint(size), "-frame", fmt.Sprint(frame), "-suite", fmt.Sprint(uint16(suite)))
+	cmd.Stderr = os.Stderr
+	start := time.Now()
+	out, err := cmd.Output()
+	if err != nil {
+		res.err = err.Error()
+		return res
+	}
+	res.rate = float64(size) / time.Since(start).Seconds()
+	// The child reports its own peak (VmHWM): the rusage of a child started
+	// from this large process counts this process's pages up to its exec.
+	if _, err := fmt.Sscan(string(out), &res.rssKB); err != nil {
+		res.err = "no peak RSS reported"
+	}
+	return res
+}
+
+// streamChild encrypts size bytes of generated plaintext through a Writer
+// into an io.Pipe whose other end a Reader decrypts, and checks the count.
+func streamChild(size int64, frame int, suite envelope.SuiteID) error {
+	ctx := context.Background()
+	kr := newKeyring()
+	pr, pw := io.Pipe()
+	errc := make(chan error, 1)
+	go func() {
+		w, err := envelope.NewWriter(ctx, pw, kr, envelope.WithSuite(suite), envelope.WithFrameSize(frame))
+		if err != nil {
+			pw.CloseWithError(err)
+			errc <- err
+			return
+		}
+		chunk := make([]byte, 256<<10)
+		for i := range chunk {
+			chunk[i] = byte(i * 131)
+		}
+		for left := size; left > 0; {
+			n := min(left, int64(len(chunk)))
+			if _, err := w.Write(chunk[:n]); err != nil {
+				pw.CloseWithError(err)
+				errc <- err
+				return
+			}
+			left -= n
+		}
+		err = w.Close()
+		pw.CloseWithError(err)
+		errc <- err
+	}()
+	r, err := envelope.NewReader(ctx, pr, kr)
+	if err != nil {
+		return err
+	}
+	n, err := io.Copy(io.Discard, r)
+	if err != nil {
+		return err
+	}
+	if err := <-errc; err != nil {
+		return err
+	}
+	if n != size {
+		return fmt.Errorf("streamed %d bytes, want %d", n, size)
+	}
+	fmt.Println(peakRSSKB())
+	return nil
+}
+
+// peakRSSKB returns this process's peak resident set size in KiB.
+func peakRSSKB() int64 {
+	if b, err := os.ReadFile("/proc/self/status"); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+				var kb int64
+				if _, err := fmt.Sscan(strings.TrimSuffix(strings.TrimSpace(v), " kB"), &kb); err == nil {
+					return kb
+				}
+			}
+		}
+	}
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return ru.Maxrss
+}
+
+func cpuModel() string {
+	b, err := os.ReadFile("/proc/cpuinfo")
+	if err != nil {
+		return runtime.GOARCH
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+			return strings.TrimSpace(v)
+		}
+	}
+	return runtime.GOARCH
+}
