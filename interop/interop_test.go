@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -54,9 +55,12 @@ func TestInterop(t *testing.T) {
 	require.Len(t, cases, len(envelope.Suites())*len(krs.order)*len(contexts)*len(frameSizes)*len(plaintextKinds))
 
 	r := &run{t: t, ctx: ctx, jsDir: jsDir, krs: krs, pts: newPlaintexts(), root: t.TempDir()}
-	for i, batch := range batches(cases) {
+	bs := batches(cases)
+	for i, batch := range bs {
 		r.batch(i, batch)
 	}
+	t.Logf("interop: %d batches; Go encrypt %v, Node.js %v, Go decrypt %v",
+		len(bs), r.took[0].Round(time.Millisecond), r.took[1].Round(time.Millisecond), r.took[2].Round(time.Millisecond))
 
 	g, j := &r.goToJS, &r.jsToGo
 	summary := fmt.Sprintf("interop: go→js %d/%d passed (%d decryptions), js→go %d/%d passed (%d decryptions), @aws-crypto/client-node %s",
@@ -107,6 +111,7 @@ type run struct {
 	failures int
 	goToJS   counts
 	jsToGo   counts
+	took     [3]time.Duration // Go encrypt, Node.js, Go decrypt
 }
 
 func (r *run) fail(dir string, c testCase, with string, err error) {
@@ -134,6 +139,7 @@ func (r *run) batch(n int, cases []testCase) {
 	}
 
 	// go→js, first half: encrypt here.
+	start := time.Now()
 	encrypted := make([]bool, len(cases))
 	parallel(len(cases), func(i int) {
 		c := cases[i]
@@ -151,7 +157,7 @@ func (r *run) batch(n int, cases []testCase) {
 	m := &jsManifest{Keyrings: r.krs.js, Concurrency: 4}
 	for i, c := range cases {
 		if encrypted[i] {
-			for _, d := range r.krs.decryptors(c.keyring) {
+			for _, d := range r.krs.decryptors(c) {
 				m.Cases = append(m.Cases, jsCase{ID: decryptID(c, d), Op: "decrypt", Keyring: d, Input: goFile(c)})
 			}
 		}
@@ -160,7 +166,10 @@ func (r *run) batch(n int, cases []testCase) {
 			FrameLength: c.frame, Context: c.ctx.ec, Plaintext: r.pts.fileName(c.ptLen), Output: jsFile(c),
 		})
 	}
+	r.took[0] += time.Since(start)
+	start = time.Now()
 	res := runNode(r.ctx, t, r.jsDir, dir, m)
+	r.took[1] += time.Since(start)
 
 	// go→js, second half: check what the JavaScript SDK decrypted.
 	for i, c := range cases {
@@ -168,7 +177,7 @@ func (r *run) batch(n int, cases []testCase) {
 			continue
 		}
 		ok := true
-		for _, d := range r.krs.decryptors(c.keyring) {
+		for _, d := range r.krs.decryptors(c) {
 			if err := r.checkJSDecrypt(c, res[decryptID(c, d)]); err != nil {
 				r.fail("go→js", c, d, err)
 				ok = false
@@ -182,6 +191,8 @@ func (r *run) batch(n int, cases []testCase) {
 	}
 
 	// js→go: decrypt here what the JavaScript SDK encrypted.
+	start = time.Now()
+	defer func() { r.took[2] += time.Since(start) }()
 	parallel(len(cases), func(i int) {
 		c := cases[i]
 		er := res[encryptID(c)]
@@ -195,7 +206,7 @@ func (r *run) batch(n int, cases []testCase) {
 			return
 		}
 		ok, passed := true, 0
-		for _, d := range r.krs.decryptors(c.keyring) {
+		for _, d := range r.krs.decryptors(c) {
 			if err := r.goDecrypt(c, d, ct); err != nil {
 				r.fail("js→go", c, d, err)
 				ok = false

@@ -3,9 +3,9 @@
 // SDK for JavaScript (@aws-crypto/client-node), so that messages written by
 // cryptkeeper can be checked against it and the reverse.
 //
-// Usage: node --security-revert=CVE-2023-46809 esdk.js DIR
+// Usage: node --security-revert=CVE-2023-46809 esdk.js DIR [NAME]
 //
-// DIR/manifest.json:
+// DIR/NAME.json (NAME defaults to "manifest"):
 //   {
 //     "keyrings": {
 //       "aes-256": {"type": "raw-aes", "namespace": "...", "name": "...", "key": "<base64>"},
@@ -21,7 +21,7 @@
 //     ]
 //   }
 //
-// File names are relative to DIR. The script writes DIR/results.json: an
+// File names are relative to DIR. The script writes DIR/NAME.results.json: an
 // object keyed by case id with {ok, error} and, on decrypt, the SHA-256 and
 // length of the plaintext and the header it read; on encrypt, the header it
 // wrote. A failing case never stops the batch; the exit status is non-zero
@@ -152,12 +152,12 @@ async function runCase(dir, keyrings, readInput, c) {
 }
 
 async function main() {
-  const dir = process.argv[2]
+  const [dir, name = 'manifest'] = process.argv.slice(2)
   if (!dir) {
-    console.error('usage: node --security-revert=CVE-2023-46809 esdk.js DIR')
+    console.error('usage: node --security-revert=CVE-2023-46809 esdk.js DIR [NAME]')
     process.exit(2)
   }
-  const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8'))
+  const manifest = JSON.parse(fs.readFileSync(path.join(dir, `${name}.json`), 'utf8'))
   const keyrings = buildKeyrings(manifest.keyrings || {})
 
   // Plaintext files are shared by many cases; read each once.
@@ -182,9 +182,9 @@ async function main() {
   }
   const concurrency = Math.max(1, Number(manifest.concurrency) || 4)
   await Promise.all(Array.from({ length: concurrency }, worker))
-  fs.writeFileSync(path.join(dir, 'results.json'), JSON.stringify(results))
+  fs.writeFileSync(path.join(dir, `${name}.results.json`), JSON.stringify(results))
   const failed = Object.values(results).filter((r) => !r.ok).length
-  console.log(`esdk.js: ${cases.length} cases, ${cases.length - failed} ok, ${failed} failed`)
+  console.log(`esdk.js ${name}: ${cases.length} cases, ${cases.length - failed} ok, ${failed} failed`)
 }
 
 main().catch((err) => {
