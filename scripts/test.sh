@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# Runs every check of the module on a fresh machine: installs the Node.js
+# packages of the interop tests, then go vet, gofmt, the race-enabled tests
+# (including interop with the AWS Encryption SDK for JavaScript) and short
+# fixed-time fuzz runs. Exits non-zero on the first failure.
+#
+# Environment:
+#   FUZZ_TARGETS  space-separated "./pkg:FuzzName[:time]" fuzz targets
+#   FUZZ_TIME     time per fuzz target without its own (default 20s; 0 skips
+#                 fuzzing)
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+FUZZ_TARGETS="${FUZZ_TARGETS:-./envelope:FuzzParseHeader ./envelope:FuzzDecrypt
+	./keyring:FuzzRawAESOnDecrypt:10s ./keyring:FuzzRawRSAOnDecrypt:10s
+	./keyring:FuzzParseRSAPrivateKeyPEM:10s ./keyring:FuzzParseRSAPublicKeyPEM:10s
+	./keyring/awskms:FuzzParseARN:10s
+	./keyring/awskms/kmstest:FuzzRequest:10s ./keyring/awskms/kmstest:FuzzBlob:10s}"
+FUZZ_TIME="${FUZZ_TIME:-20s}"
+
+step() { printf '\n==> %s\n' "$*"; }
+die() {
+	printf 'error: %s\n' "$*" >&2
+	exit 1
+}
+
+step "checking tools"
+command -v go >/dev/null || die "go is not on PATH (need Go $(sed -n 's/^go //p' go.mod) or newer)"
+command -v node >/dev/null || die "node is not on PATH: install Node.js >= 18 (the interop tests run the AWS Encryption SDK for JavaScript)"
+command -v npm >/dev/null || die "npm is not on PATH: install it with Node.js"
+node_major="$(node -p 'process.versions.node.split(".")[0]')"
+[ "$node_major" -ge 18 ] || die "Node.js $(node --version) is too old; need >= 18"
+command -v moto_server >/dev/null ||
+	die "moto_server is not on PATH: the AWS KMS tests start it themselves; install it with: pip install 'moto[server]'"
+go version
+echo "node $(node --version), npm $(npm --version), moto_server $(command -v moto_server)"
+
+step "npm ci (interop/js)"
+# npm ci reinstalls from scratch; skip it when node_modules already holds
+# exactly what package-lock.json pins (a stamp written after the last
+# install), so that repeated runs are quick.
+stamp=interop/js/node_modules/.installed-package-lock.json
+if [ -f "$stamp" ] && cmp -s "$stamp" interop/js/package-lock.json; then
+	echo "interop/js/node_modules is up to date"
+else
+	(cd interop/js && npm ci --no-audit --no-fund)
+	cp interop/js/package-lock.json "$stamp"
+fi
+
+step "go vet ./..."
+go vet ./...
+
+step "gofmt -l ."
+unformatted="$(gofmt -l . | grep -v '/node_modules/' || true)"
+if [ -n "$unformatted" ]; then
+	printf '%s\n' "$unformatted" >&2
+	die "the files above need gofmt -w"
+fi
+
+step "go test -race -count=1 ./..."
+# The interop package runs on its own with -v so that its counts are shown.
+mapfile -t pkgs < <(go list ./... | grep -v '/interop$')
+go test -race -count=1 "${pkgs[@]}"
+go test -race -count=1 -v -run '^TestInterop$' ./interop | grep -v '^=== RUN'
+
+if [ "$FUZZ_TIME" != "0" ]; then
+	for target in $FUZZ_TARGETS; do
+		IFS=: read -r pkg name fuzztime <<<"$target"
+		fuzztime="${fuzztime:-$FUZZ_TIME}"
+		step "fuzz $name in $pkg for $fuzztime"
+		listed=""
+		if [ -d "$pkg" ]; then
+			listed="$(go test -list "^${name}\$" "$pkg" 2>/dev/null || true)"
+		fi
+		if ! grep -qx "$name" <<<"$listed"; then
+			echo "warning: fuzz target $name not found in $pkg; skipped" >&2
+			continue
+		fi
+		go test -run '^$' -fuzz "^${name}\$" -fuzztime "$fuzztime" "$pkg"
+	done
+fi
+
+step "all checks passed"
