@@ -66,12 +66,15 @@ func headerAAD(raw, requiredEC []byte) []byte {
 	return append(raw[:len(raw):len(raw)], requiredEC...)
 }
 
+// zeroIV is the IV of every header tag; never written.
+var zeroIV [ivLen]byte
+
 // verifyHeader checks the commitment key (first) and the header tag.
 func verifyHeader(s *suite, h *Header, aead cipher.AEAD, commitKey, requiredEC []byte) error {
 	if s.committing() && subtle.ConstantTimeCompare(commitKey, h.commitKey) != 1 {
 		return ErrCommitment
 	}
-	iv := make([]byte, ivLen)
+	iv := zeroIV[:]
 	if h.Version == 1 {
 		iv = h.headerIV
 	}

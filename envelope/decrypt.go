@@ -32,10 +32,11 @@ func Decrypt(ctx context.Context, kr keyring.Keyring, ciphertext []byte, opts ..
 		ct:      ciphertext,
 		off:     len(ciphertext) - src.Len(),
 		rules:   bodyRules{frameSize: h.FrameSize, strictIVs: c.strictFrameIVs, maxLen: c.maxFrameSize},
-		fc:      newFrameCrypter(oh.aead, h.MessageID),
 		workers: c.concurrency,
 		oh:      oh,
 	}
+	d.fc = &d.fcBuf
+	d.fc.init(oh.aead, h.MessageID)
 	if s.signed() {
 		d.hash = s.sigHash.New()
 		d.hash.Write(ciphertext[:d.off])
@@ -62,9 +63,11 @@ type sliceDecoder struct {
 	off     int // next unread byte of ct
 	rules   bodyRules
 	fc      *frameCrypter
+	fcBuf   frameCrypter
+	failed  atomic.Int64 // lowest failing frame index + 1, 0 when none
 	workers int
 	hash    hash.Hash
-	oh      *openedHeader
+	oh      openedHeader
 }
 
 // need returns the next n bytes, or a truncation error naming what.
@@ -130,11 +133,11 @@ func (d *sliceDecoder) framed() ([]byte, error) {
 	if batches < 2 {
 		workers = 1
 	}
-	var failed atomic.Int64 // lowest failing frame index + 1, 0 when none
+	failed := &d.failed
 	if workers <= 1 {
 		for b := range batches {
 			first, last := b*per, min((b+1)*per, regular)
-			if !d.openRange(d.fc, pt, body, first, last, &failed) {
+			if !d.openRange(d.fc, pt, body, first, last, failed) {
 				break
 			}
 			if d.hash != nil && scanErr == nil {
@@ -144,7 +147,7 @@ func (d *sliceDecoder) framed() ([]byte, error) {
 	} else {
 		crypters := d.fc.crypters(min(workers, batches))
 		work := func(w, b int) {
-			d.openRange(crypters[w], pt, body, b*per, min((b+1)*per, regular), &failed)
+			d.openRange(crypters[w], pt, body, b*per, min((b+1)*per, regular), failed)
 		}
 		var hashStage func(int)
 		if d.hash != nil && scanErr == nil {

@@ -56,7 +56,6 @@ func newSealer(ctx context.Context, kr keyring.Keyring, c *config, extra int64) 
 	if err != nil {
 		return nil, err
 	}
-	var zeroIV [ivLen]byte
 	hlen := h.marshalLen(stored)
 	out := make([]byte, 0, int64(hlen+ivLen+tagLen)+max(extra, 0))
 	out = h.appendMarshal(out, stored)

@@ -179,8 +179,10 @@ func (p *headerParser) u32(what string) (uint32, error) {
 	return binary.BigEndian.Uint32(b), nil
 }
 
-func (p *headerParser) lenPrefixed(what string) ([]byte, error) {
-	n, err := p.u16(what + " length")
+// lenPrefixed reads a field with a two-byte length; lenWhat names the
+// length in errors (a constant, so that nothing is built per field).
+func (p *headerParser) lenPrefixed(what, lenWhat string) ([]byte, error) {
+	n, err := p.u16(lenWhat)
 	if err != nil {
 		return nil, err
 	}
@@ -230,7 +232,7 @@ func parseHeader(r io.Reader, maxSize, maxEDKs int) (*Header, error) {
 		return nil, err
 	}
 	h.MessageID = mid
-	ecBytes, err := p.lenPrefixed("encryption context")
+	ecBytes, err := p.lenPrefixed("encryption context", "encryption context length")
 	if err != nil {
 		return nil, err
 	}
@@ -314,18 +316,18 @@ func (p *headerParser) parseEDKs(h *Header) error {
 	}
 	h.EncryptedDataKeys = make([]keyring.EncryptedDataKey, 0, min(n, 16))
 	for range n {
-		pid, err := p.lenPrefixed("provider id")
+		pid, err := p.lenPrefixed("provider id", "provider id length")
 		if err != nil {
 			return err
 		}
 		if !utf8.Valid(pid) {
 			return formatErr("provider id is not UTF-8")
 		}
-		info, err := p.lenPrefixed("provider info")
+		info, err := p.lenPrefixed("provider info", "provider info length")
 		if err != nil {
 			return err
 		}
-		ct, err := p.lenPrefixed("encrypted data key")
+		ct, err := p.lenPrefixed("encrypted data key", "encrypted data key length")
 		if err != nil {
 			return err
 		}

@@ -123,7 +123,7 @@ func decryptionMaterials(ctx context.Context, kr keyring.Keyring, c *config, s *
 	if kr == nil {
 		return nil, fmt.Errorf("%w: nil keyring", ErrInvalidOption)
 	}
-	ec := maps.Clone(h.Context)
+	ec := h.Context // cloned before the first key is added; never modified otherwise
 	var required []string
 	for k, v := range c.ec {
 		if stored, ok := h.Context[k]; ok {
@@ -131,6 +131,9 @@ func decryptionMaterials(ctx context.Context, kr keyring.Keyring, c *config, s *
 				return nil, fmt.Errorf("%w: reproduced value for key %q differs from the message", ErrContext, k)
 			}
 			continue
+		}
+		if len(required) == 0 {
+			ec = maps.Clone(h.Context)
 		}
 		ec[k] = v
 		required = append(required, k)

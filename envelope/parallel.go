@@ -34,7 +34,9 @@ func framesPerBatch(fs int) int {
 // per-goroutine scratch. When inOrder is nil the calling goroutine is one of the
 // workers; otherwise it calls inOrder(i) for i = 0, 1, ... as soon as
 // batch i (and every batch before it) is done, overlapping that in-order
-// stage (hashing) with the work on later batches. work must not fail;
+// stage (hashing) with the work on later batches, and workers-1 goroutines
+// (at least one) do the work, so that the goroutines never outnumber the
+// cores they were sized for. work must not fail;
 // errors are recorded by the callers.
 func runBatches(n, workers int, work func(w, i int), inOrder func(i int)) {
 	workers = min(workers, n)
@@ -65,10 +67,7 @@ func runBatches(n, workers int, work func(w, i int), inOrder func(i int)) {
 		}
 	}
 	var wg sync.WaitGroup
-	spawn := workers
-	if inOrder == nil {
-		spawn--
-	}
+	spawn := max(workers-1, 1)
 	for w := range spawn {
 		wg.Go(func() { loop(workers - 1 - w) })
 	}

@@ -75,24 +75,24 @@ func NewReader(ctx context.Context, src io.Reader, kr keyring.Keyring, opts ...O
 
 // openMessage reads the header from src, checks it against the
 // configuration and authenticates it.
-func openMessage(ctx context.Context, src io.Reader, kr keyring.Keyring, c *config) (*Header, *suite, *openedHeader, error) {
+func openMessage(ctx context.Context, src io.Reader, kr keyring.Keyring, c *config) (*Header, *suite, openedHeader, error) {
 	h, err := parseHeader(src, c.maxHeaderSize, c.maxEDKs)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, openedHeader{}, err
 	}
 	s, _ := lookupSuite(h.Suite)
 	if !c.policy.allowsDecrypt(s) {
-		return nil, nil, nil, fmt.Errorf("%w: commitment policy %v does not allow decrypting %v", ErrPolicy, c.policy, h.Suite)
+		return nil, nil, openedHeader{}, fmt.Errorf("%w: commitment policy %v does not allow decrypting %v", ErrPolicy, c.policy, h.Suite)
 	}
 	if c.unsignedOnly && s.signed() {
-		return nil, nil, nil, fmt.Errorf("%w: message is signed (%v) and only unsigned messages are accepted", ErrPolicy, h.Suite)
+		return nil, nil, openedHeader{}, fmt.Errorf("%w: message is signed (%v) and only unsigned messages are accepted", ErrPolicy, h.Suite)
 	}
 	if h.FrameSize > c.maxFrameSize {
-		return nil, nil, nil, limitErr("frame length %d exceeds the maximum of %d", h.FrameSize, c.maxFrameSize)
+		return nil, nil, openedHeader{}, limitErr("frame length %d exceeds the maximum of %d", h.FrameSize, c.maxFrameSize)
 	}
 	oh, err := openHeader(ctx, kr, c, s, h)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, openedHeader{}, err
 	}
 	return h, s, oh, nil
 }
@@ -104,33 +104,36 @@ type openedHeader struct {
 
 // openHeader unwraps the data key, derives the message key, and checks the
 // key commitment and header tag.
-func openHeader(ctx context.Context, kr keyring.Keyring, c *config, s *suite, h *Header) (*openedHeader, error) {
+func openHeader(ctx context.Context, kr keyring.Keyring, c *config, s *suite, h *Header) (openedHeader, error) {
+	var none openedHeader
 	m, err := decryptionMaterials(ctx, kr, c, s, h)
 	if err != nil {
-		return nil, fmt.Errorf("envelope: getting the data key: %w", err)
+		return none, fmt.Errorf("envelope: getting the data key: %w", err)
 	}
 	defer m.Zero()
 	dataKey, commitKey, err := deriveKeys(s, m.PlaintextDataKey, h.MessageID)
 	if err != nil {
-		return nil, err
+		return none, err
 	}
 	defer keyring.Wipe(dataKey)
 	aead, err := newGCM(dataKey)
 	if err != nil {
-		return nil, err
+		return none, err
 	}
-	reqMap := map[string]string{}
-	for _, k := range m.RequiredContextKeys {
-		reqMap[k] = m.EncryptionContext[k]
-	}
-	requiredEC, err := keyring.SerializeContext(reqMap)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrContext, err)
+	var requiredEC []byte
+	if len(m.RequiredContextKeys) > 0 {
+		reqMap := make(map[string]string, len(m.RequiredContextKeys))
+		for _, k := range m.RequiredContextKeys {
+			reqMap[k] = m.EncryptionContext[k]
+		}
+		if requiredEC, err = keyring.SerializeContext(reqMap); err != nil {
+			return none, fmt.Errorf("%w: %w", ErrContext, err)
+		}
 	}
 	if err := verifyHeader(s, h, aead, commitKey, requiredEC); err != nil {
-		return nil, err
+		return none, err
 	}
-	return &openedHeader{aead: aead, vk: m.VerificationKey}, nil
+	return openedHeader{aead: aead, vk: m.VerificationKey}, nil
 }
 
 // Header returns the authenticated header of the message.

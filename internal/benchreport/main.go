@@ -126,6 +126,7 @@ type report struct {
 	cpu, goVersion, nodeVer   string
 	cores                     int
 	sealRate, openRate, seal1 float64
+	sealFresh                 float64
 	sha384                    float64
 	enc, dec, enc1            map[caseKey]float64
 	jsEnc, jsDec              map[caseKey]float64
@@ -166,6 +167,7 @@ func (r *report) run(jsRuns int, jsDir string) error {
 	log("raw AES-256-GCM")
 	r.sealRate = median(r.runs, largeSize, func() { buf = aead.Seal(buf[:0], nonce, pt, nil) })
 	r.openRate = median(r.runs, largeSize, func() { buf, _ = aead.Open(buf[:0], nonce, ct, nil) })
+	r.sealFresh = median(r.runs, largeSize, func() { aead.Seal(make([]byte, 0, largeSize+16), nonce, pt, nil) })
 	prev := runtime.GOMAXPROCS(1)
 	r.seal1 = median(r.runs, largeSize, func() { buf = aead.Seal(buf[:0], nonce, pt, nil) })
 	runtime.GOMAXPROCS(prev)
