@@ -39,14 +39,14 @@ const maxReported = 25
 //   - js→go: the JavaScript SDK encrypts, cryptkeeper decrypts; plaintext,
 //     suite, context and frame length must match the header.
 //
-// Messages of the multi-keyring are also decrypted by each of its members
-// alone. Non-committing suites are encrypted under
+// Messages of the multi-keyring up to 64 KiB are also decrypted by each of
+// its members alone. Non-committing suites are encrypted under
 // ForbidEncryptAllowDecrypt and decrypted under RequireEncryptAllowDecrypt;
 // committing suites use the default policy on decrypt. The JavaScript SDK
 // 5.0.2 encrypts with every suite, including the three identity-KDF
-// (NO_KDF) ones, so no cell of the matrix is left out. Half of the cases
-// use the streaming API on the Go side (NewWriter, NewReader), half the
-// one-shot calls.
+// (NO_KDF) ones, so no cell of the matrix is left out. On the Go side every
+// other case up to 64 KiB uses the streaming API (NewWriter, NewReader);
+// the rest use Encrypt and Decrypt.
 func TestInterop(t *testing.T) {
 	jsDir := requireNode(t)
 	ctx := t.Context()
@@ -123,7 +123,7 @@ func (r *run) fail(dir string, c testCase, with string, err error) {
 	}
 }
 
-// batch runs one batch in both directions with a single Node.js process.
+// batch runs one batch in both directions with one Node.js run (see runNode).
 func (r *run) batch(n int, cases []testCase) {
 	t := r.t
 	dir := filepath.Join(r.root, fmt.Sprintf("batch-%d", n))

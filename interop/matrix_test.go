@@ -61,6 +61,7 @@ type jsKeyring struct {
 	Namespace     string   `json:"namespace,omitempty"`
 	Name          string   `json:"name,omitempty"`
 	Key           string   `json:"key,omitempty"`
+	LocaleSorting bool     `json:"localeSorting,omitempty"` // raw AES: the JS default context order
 	Padding       string   `json:"padding,omitempty"`
 	PublicKeyPEM  string   `json:"publicKeyPem,omitempty"`
 	PrivateKeyPEM string   `json:"privateKeyPem,omitempty"`

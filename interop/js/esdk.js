@@ -8,7 +8,8 @@
 // DIR/NAME.json (NAME defaults to "manifest"):
 //   {
 //     "keyrings": {
-//       "aes-256": {"type": "raw-aes", "namespace": "...", "name": "...", "key": "<base64>"},
+//       "aes-256": {"type": "raw-aes", "namespace": "...", "name": "...", "key": "<base64>",
+//                   "localeSorting": false},
 //       "rsa-oaep-sha256": {"type": "raw-rsa", "namespace": "...", "name": "...",
 //                           "padding": "pkcs1|oaep-sha1|oaep-sha256|oaep-sha384|oaep-sha512",
 //                           "publicKeyPem": "...", "privateKeyPem": "..."},
@@ -79,9 +80,9 @@ function buildKeyrings(specs) {
           unencryptedMasterKey: new Uint8Array(key),
           wrappingSuite,
           // Sort the context by UTF-8 bytes, as the specification and
-          // every other implementation do (the JS default uses
-          // localeCompare and breaks interop).
-          utf8Sorting: true,
+          // every other implementation do. The JS default (localeCompare)
+          // breaks interop; "localeSorting": true asks for it, to show that.
+          utf8Sorting: !spec.localeSorting,
         })
         break
       }
