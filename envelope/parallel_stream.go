@@ -32,6 +32,7 @@ type batch struct {
 	seq    uint32     // sequence number of the first frame
 	fc     *frameCrypter
 	done   chan struct{}
+	src    []byte // writer: the caller's plaintext, sealed from there; nil when it was copied into buf
 
 	ok      int   // reader: frames opened before the first failure
 	authErr error // reader: the first frame that failed
@@ -57,7 +58,7 @@ func (w *window) get() *batch {
 
 func (w *window) put(b *batch) {
 	b.buf, b.frames = b.buf[:0], b.frames[:0]
-	b.count, b.ok, b.authErr, b.tailErr = 0, 0, nil, nil
+	b.count, b.ok, b.authErr, b.tailErr, b.src = 0, 0, nil, nil, nil
 	w.free = append(w.free, b)
 }
 
@@ -111,7 +112,29 @@ func (w *Writer) writeParallel(p []byte) (int, error) {
 	wp := w.par
 	fs := w.sl.frameSize
 	n := 0
+	// Whole batches are sealed straight from p when nothing is pending;
+	// Write waits for them before returning, since p is the caller's.
+	defer w.releaseBorrowed()
 	for len(p) > 0 {
+		if whole := wp.per * fs; wp.cur == nil && len(p) >= whole {
+			if uint64(w.seq)+uint64(wp.per) > maxFrames {
+				w.err = limitErr("message needs more than %d frames", int64(maxFrames))
+				return n, w.err
+			}
+			b := wp.get()
+			b.seq, b.count, b.src = w.seq, wp.per, p[:whole]
+			if cap(b.buf) < wp.per*wp.flen {
+				b.buf = make([]byte, wp.per*wp.flen)
+			}
+			b.buf = b.buf[:wp.per*wp.flen]
+			w.seq += uint32(wp.per)
+			w.written += int64(whole)
+			p, n = p[whole:], n+whole
+			if err := w.dispatch(b); err != nil {
+				return n, err
+			}
+			continue
+		}
 		if wp.cur == nil {
 			wp.cur = wp.get()
 			wp.cur.seq = w.seq
@@ -168,11 +191,28 @@ func (w *Writer) dispatch(b *batch) error {
 func sealBatch(b *batch, flen, fs int) {
 	for i := range b.count {
 		off := i * flen
-		pt := b.buf[off+regularHeadLen : off+regularHeadLen+fs]
-		// Sealed in place: the ciphertext overwrites pt exactly.
-		b.fc.appendFrame(b.buf[off:off], b.seq+uint32(i), pt, false)
+		var pt []byte
+		if b.src != nil {
+			pt = b.src[i*fs : (i+1)*fs]
+		} else {
+			// Sealed in place: the ciphertext overwrites pt exactly.
+			pt = b.buf[off+regularHeadLen : off+regularHeadLen+fs]
+		}
+		b.fc.appendFrame(b.buf[off:off:off+flen], b.seq+uint32(i), pt, false)
 	}
 	b.done <- struct{}{}
+}
+
+// releaseBorrowed waits until no batch in flight still reads the caller's
+// buffer.
+func (w *Writer) releaseBorrowed() {
+	for _, b := range w.par.inflight {
+		if b.src != nil {
+			<-b.done
+			b.src = nil
+			b.done <- struct{}{}
+		}
+	}
 }
 
 // flushOldest writes the oldest sealed batch to the destination.

@@ -83,20 +83,26 @@ func TestParallelRoundTrip(t *testing.T) {
 					opts := []Option{WithSuite(id), WithFrameSize(fs), WithConcurrency(conc)}
 					ct, err := Encrypt(ctx, kr, pt, opts...)
 					require.NoError(t, err, name)
-					var streamed bytes.Buffer
-					w, err := NewWriter(ctx, &streamed, kr, opts...)
-					require.NoError(t, err, name)
-					for rest := pt; len(rest) > 0; {
-						k := min(len(rest), 77777)
-						_, err := w.Write(rest[:k])
+					msgs := [][]byte{ct}
+					// Small writes are copied into batches; writes of whole
+					// batches are sealed from the caller's buffer.
+					for _, chunk := range []int{77777, 600001} {
+						var streamed bytes.Buffer
+						w, err := NewWriter(ctx, &streamed, kr, opts...)
 						require.NoError(t, err, name)
-						rest = rest[k:]
+						for rest := pt; len(rest) > 0; {
+							k := min(len(rest), chunk)
+							_, err := w.Write(rest[:k])
+							require.NoError(t, err, name)
+							rest = rest[k:]
+						}
+						require.NoError(t, w.Close(), name)
+						if !id.Signed() { // DER signatures vary in length
+							require.Len(t, streamed.Bytes(), len(ct), name)
+						}
+						msgs = append(msgs, streamed.Bytes())
 					}
-					require.NoError(t, w.Close(), name)
-					if !id.Signed() { // DER signatures vary in length
-						require.Len(t, streamed.Bytes(), len(ct), name)
-					}
-					for _, msg := range [][]byte{ct, streamed.Bytes()} {
+					for _, msg := range msgs {
 						got, _, err := Decrypt(ctx, kr, msg, WithConcurrency(conc))
 						require.NoError(t, err, name)
 						require.True(t, bytes.Equal(pt, got), name)
@@ -186,4 +192,31 @@ func TestDeriveCommittedMatchesHKDF(t *testing.T) {
 		assert.Equal(t, dk, out[:32])
 		assert.Equal(t, ck, out[32:])
 	}
+}
+
+// TestWriterDoesNotRetainInput reuses the caller's buffer after each Write,
+// as io.Writer allows: batches sealed from it must be done by then.
+func TestWriterDoesNotRetainInput(t *testing.T) {
+	ctx := context.Background()
+	kr := parallelKeyring(t)
+	pt := make([]byte, 3<<20+12345)
+	_, _ = rand.Read(pt)
+	var ct bytes.Buffer
+	w, err := NewWriter(ctx, &ct, kr, WithSuite(AES256GCMHKDFSHA512CommitKey), WithConcurrency(4))
+	require.NoError(t, err)
+	buf := make([]byte, 1<<20)
+	for rest := pt; len(rest) > 0; {
+		k := copy(buf, rest)
+		n, err := w.Write(buf[:k])
+		require.NoError(t, err)
+		require.Equal(t, k, n)
+		for i := range buf {
+			buf[i] = 0xAA
+		}
+		rest = rest[k:]
+	}
+	require.NoError(t, w.Close())
+	got, _, err := Decrypt(ctx, kr, ct.Bytes())
+	require.NoError(t, err)
+	require.True(t, bytes.Equal(pt, got))
 }
