@@ -22,6 +22,12 @@ const (
 	// maxParallelFrame is the largest frame a streaming Writer or Reader
 	// processes in parallel: its window holds a few frames per goroutine.
 	maxParallelFrame = 4 << 20
+	// minParallelReadFrame is the smallest frame a streaming Reader opens
+	// in parallel. Smaller frames are read through the 64 KiB read buffer
+	// and copied once more into a batch; for them the copying on the
+	// calling goroutine costs more than the opening it hands off, and
+	// opening each frame where it was just read (hot in cache) is faster.
+	minParallelReadFrame = 16 << 10
 )
 
 // framesPerBatch returns how many frames of fs bytes make one batch.

@@ -124,7 +124,7 @@ func TestParallelRoundTrip(t *testing.T) {
 func TestParallelDecryptErrorOrder(t *testing.T) {
 	ctx := context.Background()
 	kr := parallelKeyring(t)
-	fs := 4096
+	fs := minParallelReadFrame // the smallest frame the Reader opens in parallel
 	n := 20 * framesPerBatch(fs) * fs
 	pt := make([]byte, n)
 	_, _ = rand.Read(pt)

@@ -60,7 +60,7 @@ func NewReader(ctx context.Context, src io.Reader, kr keyring.Keyring, opts ...O
 	}
 	r := &Reader{ctx: ctx, src: br, h: h, s: s, c: c, fc: newFrameCrypter(oh.aead, h.MessageID), vk: oh.vk, seq: 1}
 	r.rules = bodyRules{frameSize: h.FrameSize, strictIVs: c.strictFrameIVs, maxLen: c.maxFrameSize}
-	if c.concurrency > 1 && h.ContentType == Framed && h.FrameSize <= maxParallelFrame {
+	if c.concurrency > 1 && h.ContentType == Framed && h.FrameSize >= minParallelReadFrame && h.FrameSize <= maxParallelFrame {
 		r.par = newReadPipeline(c.concurrency, h.FrameSize)
 		r.par.proto = r.fc
 	}
