@@ -228,6 +228,11 @@ func WithPlaintextLength(n int64) Option {
 
 // WithConcurrency bounds the goroutines that encrypt or decrypt frames of
 // one message in parallel (default GOMAXPROCS). 1 disables parallelism.
+// Frames are handed out in batches of at least 256 KiB, so messages
+// smaller than two batches stay on the calling goroutine; the output is
+// byte for byte the same at every concurrency. A streaming Reader opens
+// frames in parallel when they are 16 KiB to 4 MiB long and then reads up
+// to concurrency + 1 batches ahead of the caller.
 func WithConcurrency(n int) Option {
 	return func(c *config) {
 		if n < 1 {

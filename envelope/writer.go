@@ -9,7 +9,10 @@ import (
 )
 
 // Writer encrypts a stream into one message. Memory use is independent of
-// the message size: it holds one frame of plaintext and one of ciphertext.
+// the message size: with concurrency 1 it holds one frame of plaintext and
+// one of ciphertext; otherwise it seals batches of frames (at least 256 KiB
+// each) on up to WithConcurrency goroutines and holds at most
+// concurrency + 2 batches. Write never retains the caller's buffer.
 type Writer struct {
 	dst      io.Writer
 	sl       *sealer
