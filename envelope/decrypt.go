@@ -23,18 +23,15 @@ func Decrypt(ctx context.Context, kr keyring.Keyring, ciphertext []byte, opts ..
 	if err != nil {
 		return nil, nil, err
 	}
-	src := bytes.NewReader(ciphertext)
-	h, s, oh, err := openMessage(ctx, src, kr, c)
+	d := &sliceDecoder{ct: ciphertext, workers: c.concurrency}
+	d.src.Reset(ciphertext)
+	h, s, oh, err := openMessage(ctx, &d.src, kr, c)
 	if err != nil {
 		return nil, nil, err
 	}
-	d := &sliceDecoder{
-		ct:      ciphertext,
-		off:     len(ciphertext) - src.Len(),
-		rules:   bodyRules{frameSize: h.FrameSize, strictIVs: c.strictFrameIVs, maxLen: c.maxFrameSize},
-		workers: c.concurrency,
-		oh:      oh,
-	}
+	d.off = len(ciphertext) - d.src.Len()
+	d.rules = bodyRules{frameSize: h.FrameSize, strictIVs: c.strictFrameIVs, maxLen: c.maxFrameSize}
+	d.oh = oh
 	d.fc = &d.fcBuf
 	d.fc.init(oh.aead, h.MessageID)
 	if s.signed() {
@@ -59,6 +56,7 @@ func Decrypt(ctx context.Context, kr keyring.Keyring, ciphertext []byte, opts ..
 
 // sliceDecoder decodes the body of a message held in memory.
 type sliceDecoder struct {
+	src     bytes.Reader // the header is read from here
 	ct      []byte
 	off     int // next unread byte of ct
 	rules   bodyRules
