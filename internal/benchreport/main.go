@@ -78,22 +78,58 @@ func main() {
 	}
 }
 
-// median runs f (which does `bytes` of work per call) repeatedly and
-// returns the median rate in bytes per second over runs samples of at
-// least 200 ms each.
+// sample runs f (which does `bytes` of work per call) for at least 300 ms
+// and returns the rate in bytes per second.
+func sample(bytes float64, f func()) float64 {
+	n, start := 0, time.Now()
+	for n == 0 || time.Since(start) < 300*time.Millisecond {
+		f()
+		n++
+	}
+	return bytes * float64(n) / time.Since(start).Seconds()
+}
+
+// median warms f up and returns the median of runs samples.
 func median(runs int, bytes float64, f func()) float64 {
-	f() // warm up
+	f()
 	rates := make([]float64, 0, runs)
 	for range runs {
-		n, start := 0, time.Now()
-		for n == 0 || time.Since(start) < 300*time.Millisecond {
-			f()
-			n++
-		}
-		rates = append(rates, bytes*float64(n)/time.Since(start).Seconds())
+		rates = append(rates, sample(bytes, f))
 	}
-	slices.Sort(rates)
-	return rates[len(rates)/2]
+	return medianOf(rates)
+}
+
+// rounds measures many workloads in interleaved rounds (one sample of each
+// per round), so that a burst of load from elsewhere on the machine lowers
+// one sample of several workloads rather than every sample of one.
+type rounds struct {
+	items []*roundItem
+}
+
+type roundItem struct {
+	bytes float64
+	f     func()
+	set   func(float64)
+	rates []float64
+}
+
+func (r *rounds) add(bytes float64, f func(), set func(float64)) {
+	r.items = append(r.items, &roundItem{bytes: bytes, f: f, set: set})
+}
+
+func (r *rounds) run(runs int) {
+	for _, it := range r.items {
+		it.f() // warm up
+	}
+	for i := range runs {
+		log(fmt.Sprintf("round %d of %d", i+1, runs))
+		for _, it := range r.items {
+			it.rates = append(it.rates, sample(it.bytes, it.f))
+		}
+	}
+	for _, it := range r.items {
+		it.set(medianOf(it.rates))
+	}
 }
 
 func medianOf(xs []float64) float64 {
@@ -166,15 +202,16 @@ func (r *report) run(jsRuns int, jsDir string) error {
 	nonce := make([]byte, 12)
 	buf := make([]byte, 0, largeSize+16)
 	ct := aead.Seal(nil, nonce, pt, nil)
-	log("raw AES-256-GCM")
-	r.sealRate = median(r.runs, largeSize, func() { buf = aead.Seal(buf[:0], nonce, pt, nil) })
-	r.openRate = median(r.runs, largeSize, func() { buf, _ = aead.Open(buf[:0], nonce, ct, nil) })
-	r.sealFresh = median(r.runs, largeSize, func() { aead.Seal(make([]byte, 0, largeSize+16), nonce, pt, nil) })
-	prev := runtime.GOMAXPROCS(1)
-	r.seal1 = median(r.runs, largeSize, func() { buf = aead.Seal(buf[:0], nonce, pt, nil) })
-	runtime.GOMAXPROCS(prev)
-	log("SHA-384")
-	r.sha384 = median(r.runs, largeSize, func() { sha512.Sum384(pt) })
+	var rs rounds
+	rs.add(largeSize, func() { buf = aead.Seal(buf[:0], nonce, pt, nil) }, func(v float64) { r.sealRate = v })
+	rs.add(largeSize, func() { buf, _ = aead.Open(buf[:0], nonce, ct, nil) }, func(v float64) { r.openRate = v })
+	rs.add(largeSize, func() { aead.Seal(make([]byte, 0, largeSize+16), nonce, pt, nil) }, func(v float64) { r.sealFresh = v })
+	rs.add(largeSize, func() {
+		prev := runtime.GOMAXPROCS(1)
+		defer runtime.GOMAXPROCS(prev)
+		buf = aead.Seal(buf[:0], nonce, pt, nil)
+	}, func(v float64) { r.seal1 = v })
+	rs.add(largeSize, func() { sha512.Sum384(pt) }, func(v float64) { r.sha384 = v })
 
 	// This library, 64 MiB.
 	r.enc, r.dec, r.enc1 = map[caseKey]float64{}, map[caseKey]float64{}, map[caseKey]float64{}
@@ -182,35 +219,35 @@ func (r *report) run(jsRuns int, jsDir string) error {
 	for _, s := range suites {
 		for _, fs := range frames {
 			k := caseKey{s, fs}
-			log(fmt.Sprintf("envelope %v frame %d", s, fs))
 			opts := []envelope.Option{envelope.WithSuite(s), envelope.WithFrameSize(fs)}
 			msg := must(envelope.Encrypt(ctx, kr, pt, opts...))
-			r.enc[k] = median(r.runs, largeSize, func() { must(envelope.Encrypt(ctx, kr, pt, opts...)) })
-			r.dec[k] = median(r.runs, largeSize, func() { _, _, err := envelope.Decrypt(ctx, kr, msg); must(0, err) })
+			rs.add(largeSize, func() { must(envelope.Encrypt(ctx, kr, pt, opts...)) }, func(v float64) { r.enc[k] = v })
+			rs.add(largeSize, func() { _, _, err := envelope.Decrypt(ctx, kr, msg); must(0, err) }, func(v float64) { r.dec[k] = v })
 			one := append(slices.Clone(opts), envelope.WithConcurrency(1))
-			r.enc1[k] = median(r.runs, largeSize, func() { must(envelope.Encrypt(ctx, kr, pt, one...)) })
+			rs.add(largeSize, func() { must(envelope.Encrypt(ctx, kr, pt, one...)) }, func(v float64) { r.enc1[k] = v })
 		}
 	}
 
 	// Streaming into io.Discard: the same frames with buffers reused, so
 	// without the cost of faulting in a fresh 64 MiB output.
 	for _, s := range suites {
-		log(fmt.Sprintf("streaming 64 MiB, %v frame 64 KiB", s))
 		opts := []envelope.Option{envelope.WithSuite(s), envelope.WithFrameSize(64 << 10)}
 		msg := must(envelope.Encrypt(ctx, kr, pt, opts...))
 		k := caseKey{s, 64 << 10}
-		r.streamEnc[k] = median(r.runs, largeSize, func() {
+		rs.add(largeSize, func() {
 			w := must(envelope.NewWriter(ctx, io.Discard, kr, opts...))
 			for off := 0; off < len(pt); off += 1 << 20 {
 				must(w.Write(pt[off : off+1<<20]))
 			}
 			must(0, w.Close())
-		})
-		r.streamDec[k] = median(r.runs, largeSize, func() {
+		}, func(v float64) { r.streamEnc[k] = v })
+		rs.add(largeSize, func() {
 			rd := must(envelope.NewReader(ctx, bytes.NewReader(msg), kr))
 			must(io.Copy(io.Discard, rd))
-		})
+		}, func(v float64) { r.streamDec[k] = v })
 	}
+	log("limits, 64 MiB messages and streams")
+	rs.run(r.runs)
 
 	// The JavaScript SDK on the same plaintext.
 	r.jsEnc, r.jsDec = map[caseKey]float64{}, map[caseKey]float64{}
