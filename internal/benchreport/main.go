@@ -30,7 +30,6 @@ import (
 	"runtime"
 	"slices"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/cryptkeeper-go/cryptkeeper/cache"
@@ -359,97 +358,6 @@ func allocsPer(f func()) float64 {
 	}
 	runtime.ReadMemStats(&b)
 	return float64(b.Mallocs-a.Mallocs) / n
-}
-
-// streamParent runs this program in child mode and reads its peak RSS.
-func streamParent(size int64, frame int, suite envelope.SuiteID) streamResult {
-	res := streamResult{suite: suite, frame: frame}
-	exe, err := os.Executable()
-	if err != nil {
-		res.err = err.Error()
-		return res
-	}
-	cmd := exec.Command(exe, "-stream", fmt.Sprint(size), "-frame", fmt.Sprint(frame), "-suite", fmt.Sprint(uint16(suite)))
-	cmd.Stderr = os.Stderr
-	start := time.Now()
-	out, err := cmd.Output()
-	if err != nil {
-		res.err = err.Error()
-		return res
-	}
-	res.rate = float64(size) / time.Since(start).Seconds()
-	// The child reports its own peak (VmHWM): the rusage of a child started
-	// from this large process counts this process's pages up to its exec.
-	if _, err := fmt.Sscan(string(out), &res.rssKB); err != nil {
-		res.err = "no peak RSS reported"
-	}
-	return res
-}
-
-// streamChild encrypts size bytes of generated plaintext through a Writer
-// into an io.Pipe whose other end a Reader decrypts, and checks the count.
-func streamChild(size int64, frame int, suite envelope.SuiteID) error {
-	ctx := context.Background()
-	kr := newKeyring()
-	pr, pw := io.Pipe()
-	errc := make(chan error, 1)
-	go func() {
-		w, err := envelope.NewWriter(ctx, pw, kr, envelope.WithSuite(suite), envelope.WithFrameSize(frame))
-		if err != nil {
-			pw.CloseWithError(err)
-			errc <- err
-			return
-		}
-		chunk := make([]byte, 256<<10)
-		for i := range chunk {
-			chunk[i] = byte(i * 131)
-		}
-		for left := size; left > 0; {
-			n := min(left, int64(len(chunk)))
-			if _, err := w.Write(chunk[:n]); err != nil {
-				pw.CloseWithError(err)
-				errc <- err
-				return
-			}
-			left -= n
-		}
-		err = w.Close()
-		pw.CloseWithError(err)
-		errc <- err
-	}()
-	r, err := envelope.NewReader(ctx, pr, kr)
-	if err != nil {
-		return err
-	}
-	n, err := io.Copy(io.Discard, r)
-	if err != nil {
-		return err
-	}
-	if err := <-errc; err != nil {
-		return err
-	}
-	if n != size {
-		return fmt.Errorf("streamed %d bytes, want %d", n, size)
-	}
-	fmt.Println(peakRSSKB())
-	return nil
-}
-
-// peakRSSKB returns this process's peak resident set size in KiB.
-func peakRSSKB() int64 {
-	if b, err := os.ReadFile("/proc/self/status"); err == nil {
-		for _, line := range strings.Split(string(b), "\n") {
-			if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-				var kb int64
-				if _, err := fmt.Sscan(strings.TrimSuffix(strings.TrimSpace(v), " kB"), &kb); err == nil {
-					return kb
-				}
-			}
-		}
-	}
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return ru.Maxrss
 }
 
 func cpuModel() string {
