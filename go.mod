@@ -1,3 +1,7 @@
+// The AWS SDK for Go v2 set that resolves together on the module proxy
+// (the root module v1.47.8 is refused there, so never `go get ...@latest`):
+//   github.com/aws/aws-sdk-go-v2 v1.47.7, service/kms v1.62.4,
+//   service/s3 v1.114.8, service/dynamodb v1.73.1, config v1.33.15.
 module github.com/cryptkeeper-go/cryptkeeper
 
 go 1.26.8
