@@ -3,9 +3,11 @@ package cache
 import (
 	"bytes"
 	"crypto/sha512"
-	"encoding/binary"
+	"hash"
 	"reflect"
 	"slices"
+	"sync"
+	"unicode/utf8"
 
 	"github.com/cryptkeeper-go/cryptkeeper/keyring"
 )
@@ -23,7 +25,13 @@ type entryKey struct {
 // be non-nil and comparable without panicking (pointer keyrings always
 // are). Other keyrings bypass the cache.
 func keyringIdentity(kr keyring.Keyring) bool {
-	return kr != nil && reflect.ValueOf(kr).Comparable()
+	if kr == nil {
+		return false
+	}
+	if reflect.TypeOf(kr).Kind() == reflect.Pointer {
+		return true // the common case, decided without building a reflect.Value
+	}
+	return reflect.ValueOf(kr).Comparable()
 }
 
 // Identifier layout. It follows the Material Providers Library caching CMM
@@ -39,73 +47,194 @@ func keyringIdentity(kr keyring.Keyring) bool {
 // where suite is the suite id (2 bytes), data-key length (4 bytes) and a
 // signed flag (1 byte), and edk_i is an encrypted data key with each field
 // prefixed by its 8-byte length.
+//
+// The fields are streamed into the hash rather than serialized first (see
+// idHasher), so a lookup allocates nothing for contexts of up to
+// inlineContextKeys keys and messages of up to inlineEDKs encrypted data
+// keys. key_test.go checks the streamed identifiers against the layout
+// above computed directly.
 const (
 	resourceCachingCMM = 0x01
 	scopeEncrypt       = 0x01
 	scopeDecrypt       = 0x02
+
+	inlineContextKeys = 16
+	inlineEDKs        = 8
 )
 
-func appendSuite(b []byte, s keyring.Suite) []byte {
-	b = binary.BigEndian.AppendUint16(b, s.ID)
-	b = binary.BigEndian.AppendUint32(b, uint32(s.DataKeyLength))
-	if s.Signed {
-		return append(b, 1)
-	}
-	return append(b, 0)
+type digest = [sha512.Size384]byte
+
+// idHasher streams identifier fields into SHA-384. Fields are copied into
+// buf, which is handed to the hash whenever it fills, so nothing a caller
+// passes in escapes to the heap. Hashers are pooled; none of what passes
+// through buf is secret (contexts and encrypted data keys are stored in
+// message headers in the clear).
+type idHasher struct {
+	h   hash.Hash
+	n   int
+	buf [512]byte
 }
 
-func contextDigest(ec map[string]string) ([sha512.Size384]byte, error) {
-	ser, err := keyring.SerializeContext(ec)
-	if err != nil {
-		return [sha512.Size384]byte{}, err
-	}
-	return sha512.Sum384(ser), nil
+var idHashers = sync.Pool{New: func() any { return &idHasher{h: sha512.New384()} }}
+
+func getHasher() *idHasher {
+	x := idHashers.Get().(*idHasher)
+	x.reset()
+	return x
 }
 
-func (c *Cache) encryptionKey(kr keyring.Keyring, suite keyring.Suite, ec map[string]string) (entryKey, error) {
-	ecd, err := contextDigest(ec)
-	if err != nil {
-		return entryKey{}, err
-	}
-	b := make([]byte, 0, 4+48+1+7+1+48)
-	b = append(b, resourceCachingCMM, 0, scopeEncrypt, 0)
-	b = append(b, c.pid[:]...)
-	b = append(b, 0)
-	b = appendSuite(b, suite)
-	b = append(b, 0)
-	b = append(b, ecd[:]...)
-	return entryKey{kr: kr, id: sha512.Sum384(b)}, nil
+func (x *idHasher) reset() {
+	x.h.Reset()
+	x.n = 0
 }
 
-func (c *Cache) decryptionKey(kr keyring.Keyring, suite keyring.Suite, edks []keyring.EncryptedDataKey, ec map[string]string) (entryKey, error) {
-	ecd, err := contextDigest(ec)
-	if err != nil {
-		return entryKey{}, err
+func (x *idHasher) flush() {
+	if x.n > 0 {
+		x.h.Write(x.buf[:x.n])
+		x.n = 0
 	}
-	digests := make([][sha512.Size384]byte, len(edks))
-	var buf []byte
-	for i, k := range edks {
-		buf = buf[:0]
-		for _, f := range [][]byte{[]byte(k.ProviderID), k.ProviderInfo, k.Ciphertext} {
-			buf = binary.BigEndian.AppendUint64(buf, uint64(len(f)))
-			buf = append(buf, f...)
+}
+
+func (x *idHasher) write(p []byte) {
+	for len(p) > 0 {
+		if x.n == len(x.buf) {
+			x.flush()
 		}
-		digests[i] = sha512.Sum384(buf)
+		c := copy(x.buf[x.n:], p)
+		x.n += c
+		p = p[c:]
 	}
-	slices.SortFunc(digests, func(a, b [sha512.Size384]byte) int { return bytes.Compare(a[:], b[:]) })
-	h := sha512.New384()
-	h.Write([]byte{resourceCachingCMM, 0, scopeDecrypt, 0})
-	h.Write(c.pid[:])
-	h.Write([]byte{0})
-	h.Write(appendSuite(nil, suite))
-	h.Write([]byte{0})
-	for _, d := range digests {
-		h.Write(d[:])
+}
+
+func (x *idHasher) writeString(s string) {
+	for len(s) > 0 {
+		if x.n == len(x.buf) {
+			x.flush()
+		}
+		c := copy(x.buf[x.n:], s)
+		x.n += c
+		s = s[c:]
 	}
-	h.Write([]byte{0})
-	h.Write(ecd[:])
-	var k entryKey
-	k.kr = kr
-	h.Sum(k.id[:0])
-	return k, nil
+}
+
+func (x *idHasher) writeByte(b byte) {
+	if x.n == len(x.buf) {
+		x.flush()
+	}
+	x.buf[x.n] = b
+	x.n++
+}
+
+// writeUint writes the low size bytes of v, big-endian.
+func (x *idHasher) writeUint(v uint64, size int) {
+	for i := size - 1; i >= 0; i-- {
+		x.writeByte(byte(v >> (8 * i)))
+	}
+}
+
+func (x *idHasher) writeSuite(s keyring.Suite) {
+	x.writeUint(uint64(s.ID), 2)
+	x.writeUint(uint64(uint32(s.DataKeyLength)), 4)
+	if s.Signed {
+		x.writeByte(1)
+	} else {
+		x.writeByte(0)
+	}
+}
+
+// sum returns the digest of what was written and resets x.
+func (x *idHasher) sum() digest {
+	x.flush()
+	var d digest
+	copy(d[:], x.h.Sum(x.buf[:0]))
+	x.reset()
+	return d
+}
+
+// contextDigest returns SHA-384 of keyring.SerializeContext(ec), streamed,
+// and false where SerializeContext would fail (invalid UTF-8, more than
+// 65,535 bytes). x must be reset; it is reset again on return.
+func (x *idHasher) contextDigest(ec map[string]string) (digest, bool) {
+	if len(ec) == 0 {
+		return x.sum(), true // SerializeContext(ec) is empty
+	}
+	var inline [inlineContextKeys]string
+	keys := inline[:0]
+	size := 2
+	for k, v := range ec {
+		if !utf8.ValidString(k) || !utf8.ValidString(v) {
+			return digest{}, false
+		}
+		size += 4 + len(k) + len(v)
+		if size > 0xffff {
+			return digest{}, false
+		}
+		keys = append(keys, k)
+	}
+	slices.Sort(keys) // bytewise, the canonical order
+	x.writeUint(uint64(len(keys)), 2)
+	for _, k := range keys {
+		v := ec[k]
+		x.writeUint(uint64(len(k)), 2)
+		x.writeString(k)
+		x.writeUint(uint64(len(v)), 2)
+		x.writeString(v)
+	}
+	return x.sum(), true
+}
+
+func (x *idHasher) edkDigest(k *keyring.EncryptedDataKey) digest {
+	x.writeUint(uint64(len(k.ProviderID)), 8)
+	x.writeString(k.ProviderID)
+	x.writeUint(uint64(len(k.ProviderInfo)), 8)
+	x.write(k.ProviderInfo)
+	x.writeUint(uint64(len(k.Ciphertext)), 8)
+	x.write(k.Ciphertext)
+	return x.sum()
+}
+
+func (x *idHasher) writePrefix(pid *digest, scope byte, suite keyring.Suite) {
+	x.write([]byte{resourceCachingCMM, 0, scope, 0})
+	x.write(pid[:])
+	x.writeByte(0)
+	x.writeSuite(suite)
+	x.writeByte(0)
+}
+
+// encryptionKey returns the entry key of an encryption request, or false
+// when ec cannot be serialized.
+func (c *Cache) encryptionKey(kr keyring.Keyring, suite keyring.Suite, ec map[string]string) (entryKey, bool) {
+	x := getHasher()
+	defer idHashers.Put(x)
+	ecd, ok := x.contextDigest(ec)
+	if !ok {
+		return entryKey{}, false
+	}
+	x.writePrefix(&c.pid, scopeEncrypt, suite)
+	x.write(ecd[:])
+	return entryKey{kr: kr, id: x.sum()}, true
+}
+
+// decryptionKey returns the entry key of a decryption request, or false
+// when ec cannot be serialized.
+func (c *Cache) decryptionKey(kr keyring.Keyring, suite keyring.Suite, edks []keyring.EncryptedDataKey, ec map[string]string) (entryKey, bool) {
+	x := getHasher()
+	defer idHashers.Put(x)
+	ecd, ok := x.contextDigest(ec)
+	if !ok {
+		return entryKey{}, false
+	}
+	var inline [inlineEDKs]digest
+	digests := inline[:0]
+	for i := range edks {
+		digests = append(digests, x.edkDigest(&edks[i]))
+	}
+	slices.SortFunc(digests, func(a, b digest) int { return bytes.Compare(a[:], b[:]) })
+	x.writePrefix(&c.pid, scopeDecrypt, suite)
+	for i := range digests {
+		x.write(digests[i][:])
+	}
+	x.writeByte(0)
+	x.write(ecd[:])
+	return entryKey{kr: kr, id: x.sum()}, true
 }

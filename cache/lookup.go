@@ -75,8 +75,8 @@ func (c *Cache) Encryption(ctx context.Context, kr keyring.Keyring, suite keyrin
 	if c == nil || plaintextLen < 0 || plaintextLen > c.maxBytes || !keyringIdentity(kr) {
 		return bypassLoad(ctx, c.st(), load)
 	}
-	key, err := c.encryptionKey(kr, suite, ec)
-	if err != nil {
+	key, ok := c.encryptionKey(kr, suite, ec)
+	if !ok {
 		return bypassLoad(ctx, c.st(), load)
 	}
 	return get(ctx, c.store, request[*keyring.EncryptionMaterials]{key: key, usage: plaintextLen, load: load, clone: cloneEncryption})
@@ -91,8 +91,8 @@ func (c *Cache) Decryption(ctx context.Context, kr keyring.Keyring, suite keyrin
 	if c == nil || !keyringIdentity(kr) {
 		return bypassLoad(ctx, c.st(), load)
 	}
-	key, err := c.decryptionKey(kr, suite, edks, ec)
-	if err != nil {
+	key, ok := c.decryptionKey(kr, suite, edks, ec)
+	if !ok {
 		return bypassLoad(ctx, c.st(), load)
 	}
 	return get(ctx, c.store, request[*keyring.DecryptionMaterials]{key: key, usage: -1, load: load, clone: cloneDecryption})
