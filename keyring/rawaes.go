@@ -141,31 +141,17 @@ func (k *RawAES) OnDecrypt(ctx context.Context, m *DecryptionMaterials, edks []E
 	if err != nil {
 		return k.fail(err)
 	}
-	var failures []error
-	for i, edk := range edks {
+	err = unwrapFirst(ctx, m, edks, func(edk EncryptedDataKey) func() ([]byte, error) {
 		iv, ok := k.matches(edk)
 		if !ok {
-			continue
+			return nil
 		}
-		if err := ctx.Err(); err != nil {
-			failures = append(failures, err)
-			break
-		}
-		pdk, err := k.aead.Open(nil, iv, edk.Ciphertext, aad)
-		if err != nil {
-			failures = append(failures, fmt.Errorf("encrypted data key %d: %w", i, errUnwrap))
-			continue
-		}
-		if len(pdk) != m.Suite.DataKeyLength {
-			Wipe(pdk)
-			failures = append(failures, fmt.Errorf("encrypted data key %d: %w: unwrapped %d bytes, suite needs %d",
-				i, ErrInvalidMaterials, len(pdk), m.Suite.DataKeyLength))
-			continue
-		}
-		m.PlaintextDataKey = pdk
-		return nil
+		return func() ([]byte, error) { return k.aead.Open(nil, iv, edk.Ciphertext, aad) }
+	})
+	if err != nil {
+		return k.fail(err)
 	}
-	return k.fail(noKeyError(failures))
+	return nil
 }
 
 // matches reports whether edk was written by this keyring with the only
@@ -246,6 +232,40 @@ func validDataKeyLength(n int) bool { return n == 16 || n == 24 || n == 32 }
 // noKeyError is the error of a keyring that unwrapped nothing: ErrNotMine
 // when no encrypted data key was its own, otherwise ErrNoDecryptionKey
 // joined with each attempt's failure.
+// unwrapFirst sets m.PlaintextDataKey from the first of edks that the
+// keyring claims (match returns its unwrap function; nil when the key is
+// not its own) and that unwraps to a data key of the suite's length. An
+// unwrap error is never passed on: it says only that the key did not
+// unwrap. When nothing unwraps, m is unchanged and the error matches
+// ErrNoDecryptionKey (ErrNotMine when no key was claimed at all).
+func unwrapFirst(ctx context.Context, m *DecryptionMaterials, edks []EncryptedDataKey,
+	match func(EncryptedDataKey) func() ([]byte, error)) error {
+	var failures []error
+	for i, edk := range edks {
+		unwrap := match(edk)
+		if unwrap == nil {
+			continue
+		}
+		if err := ctx.Err(); err != nil {
+			failures = append(failures, err)
+			break
+		}
+		pdk, err := unwrap()
+		switch {
+		case err != nil:
+			failures = append(failures, fmt.Errorf("encrypted data key %d: %w", i, errUnwrap))
+		case len(pdk) != m.Suite.DataKeyLength:
+			Wipe(pdk)
+			failures = append(failures, fmt.Errorf("encrypted data key %d: %w: unwrapped %d bytes, suite needs %d",
+				i, ErrInvalidMaterials, len(pdk), m.Suite.DataKeyLength))
+		default:
+			m.PlaintextDataKey = pdk
+			return nil
+		}
+	}
+	return noKeyError(failures)
+}
+
 func noKeyError(failures []error) error {
 	if len(failures) == 0 {
 		return ErrNotMine

@@ -196,31 +196,17 @@ func (k *RawRSA) OnDecrypt(ctx context.Context, m *DecryptionMaterials, edks []E
 	if err := checkDecryptMaterials(m); err != nil {
 		return k.fail(err)
 	}
-	var failures []error
-	for i, edk := range edks {
+	err := unwrapFirst(ctx, m, edks, func(edk EncryptedDataKey) func() ([]byte, error) {
 		if edk.ProviderID != k.namespace || !bytes.Equal(edk.ProviderInfo, []byte(k.name)) {
-			continue
+			return nil
 		}
-		if err := ctx.Err(); err != nil {
-			failures = append(failures, err)
-			break
-		}
-		pdk, err := k.decrypt(edk.Ciphertext)
-		if err != nil {
-			// The RSA error says only "decryption error"; pass no detail on.
-			failures = append(failures, fmt.Errorf("encrypted data key %d: %w", i, errUnwrap))
-			continue
-		}
-		if len(pdk) != m.Suite.DataKeyLength {
-			Wipe(pdk)
-			failures = append(failures, fmt.Errorf("encrypted data key %d: %w: unwrapped %d bytes, suite needs %d",
-				i, ErrInvalidMaterials, len(pdk), m.Suite.DataKeyLength))
-			continue
-		}
-		m.PlaintextDataKey = pdk
-		return nil
+		// The RSA error says only "decryption error"; unwrapFirst passes no detail on.
+		return func() ([]byte, error) { return k.decrypt(edk.Ciphertext) }
+	})
+	if err != nil {
+		return k.fail(err)
 	}
-	return k.fail(noKeyError(failures))
+	return nil
 }
 
 func (k *RawRSA) decrypt(ct []byte) ([]byte, error) {
