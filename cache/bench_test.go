@@ -53,10 +53,11 @@ func BenchmarkDecryptionHit(b *testing.B) {
 	kr := &fakeKeyring{name: "k"}
 	edks := edksFor(b, kr)
 	var l loader
-	load := l.decrypt(kr, edks, nil)
+	ec := map[string]string{"tenant": "acme", "purpose": "bench"}
+	load := l.decrypt(kr, edks, ec)
 	b.ReportAllocs()
 	for b.Loop() {
-		m, err := c.Decryption(ctx, kr, suite, edks, nil, load)
+		m, err := c.Decryption(ctx, kr, suite, edks, ec, load)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -59,9 +59,11 @@ var ErrLoadPanicked = errors.New("cache: load panicked")
 
 // Encryption returns encryption materials for (kr, suite, ec) for a message
 // of plaintextLen bytes, from the cache or, on a miss, from load. The
-// returned materials are the caller's own copy: it may zero them (the
-// signing key is shared and must not be modified). Materials returned by
-// load become the cache's; load must not keep them.
+// returned materials are the caller's own copy, encryption context map and
+// encrypted data keys included: it may zero or modify them without
+// affecting other callers (only the signing key is shared and must not be
+// modified). Materials returned by load become the cache's; load must not
+// keep them.
 //
 // The caller has already decided the suite may be cached (not an
 // identity-KDF suite, plaintext length known); ec is the encryption context
@@ -84,8 +86,10 @@ func (c *Cache) Encryption(ctx context.Context, kr keyring.Keyring, suite keyrin
 
 // Decryption returns decryption materials for (kr, suite, edks, ec) from the
 // cache or, on a miss, from load. The returned materials are the caller's
-// own copy. A hit checks the entry's age only: decryption entries have no
-// message or byte limits. It bypasses itself like Encryption.
+// own copy, encryption context map included (only the verification key is
+// shared and must not be modified). A hit checks the entry's age only:
+// decryption entries have no message or byte limits. It bypasses itself
+// like Encryption.
 func (c *Cache) Decryption(ctx context.Context, kr keyring.Keyring, suite keyring.Suite, edks []keyring.EncryptedDataKey, ec map[string]string,
 	load func(context.Context) (*keyring.DecryptionMaterials, error)) (*keyring.DecryptionMaterials, error) {
 	if c == nil || !keyringIdentity(kr) {
