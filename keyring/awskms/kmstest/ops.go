@@ -58,6 +58,20 @@ type keyRef struct {
 	GrantTokens []string
 }
 
+// lookupRef decodes a request that names one key (KeyId, and GrantTokens
+// when grants is set) and looks the key up as lookup does; on success s.mu
+// is held and the caller must unlock it.
+func (s *Server) lookupRef(req *request, grants, checkState bool) (*key, *apiError) {
+	var in keyRef
+	if aerr := decode(req, &in); aerr != nil {
+		return nil, aerr
+	}
+	if !grants {
+		in.GrantTokens = nil
+	}
+	return s.lookup(req, in.KeyId, in.GrantTokens, checkState)
+}
+
 // lookup resolves and authorizes a key; checkState also refuses disabled
 // keys and keys pending deletion. It returns with s.mu held on success.
 func (s *Server) lookup(req *request, ident string, tokens []string, checkState bool) (*key, *apiError) {
@@ -84,11 +98,7 @@ func algorithms(k *key) []string {
 }
 
 func opGetPublicKey(s *Server, req *request) (any, *apiError) {
-	var in keyRef
-	if aerr := decode(req, &in); aerr != nil {
-		return nil, aerr
-	}
-	k, aerr := s.lookup(req, in.KeyId, in.GrantTokens, true)
+	k, aerr := s.lookupRef(req, true, true)
 	if aerr != nil {
 		return nil, aerr
 	}

@@ -47,11 +47,7 @@ func opCreateAlias(s *Server, req *request) (any, *apiError) {
 }
 
 func opDescribeKey(s *Server, req *request) (any, *apiError) {
-	var in keyRef
-	if aerr := decode(req, &in); aerr != nil {
-		return nil, aerr
-	}
-	k, aerr := s.lookup(req, in.KeyId, in.GrantTokens, false)
+	k, aerr := s.lookupRef(req, true, false)
 	if aerr != nil {
 		return nil, aerr
 	}
@@ -91,11 +87,7 @@ func (s *Server) metadata(k *key) map[string]any {
 
 func opSetState(state string) handler {
 	return func(s *Server, req *request) (any, *apiError) {
-		var in keyRef
-		if aerr := decode(req, &in); aerr != nil {
-			return nil, aerr
-		}
-		k, aerr := s.lookup(req, in.KeyId, nil, false)
+		k, aerr := s.lookupRef(req, false, false)
 		if aerr != nil {
 			return nil, aerr
 		}
@@ -113,11 +105,7 @@ func opSetState(state string) handler {
 
 func opRotation(on bool) handler {
 	return func(s *Server, req *request) (any, *apiError) {
-		var in keyRef
-		if aerr := decode(req, &in); aerr != nil {
-			return nil, aerr
-		}
-		k, aerr := s.lookup(req, in.KeyId, nil, true)
+		k, aerr := s.lookupRef(req, false, true)
 		if aerr != nil {
 			return nil, aerr
 		}
@@ -131,11 +119,7 @@ func opRotation(on bool) handler {
 }
 
 func opRotateKeyOnDemand(s *Server, req *request) (any, *apiError) {
-	var in keyRef
-	if aerr := decode(req, &in); aerr != nil {
-		return nil, aerr
-	}
-	k, aerr := s.lookup(req, in.KeyId, nil, true)
+	k, aerr := s.lookupRef(req, false, true)
 	if aerr != nil {
 		return nil, aerr
 	}
