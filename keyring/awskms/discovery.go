@@ -79,35 +79,26 @@ func (k *DiscoveryKeyring) OnDecrypt(ctx context.Context, m *keyring.DecryptionM
 	if err != nil {
 		return keyError(ProviderID, k.name(), err)
 	}
-	var errs []error
-	for _, edk := range edks {
+	return unwrapFirst(ctx, m, ProviderID, k.name(), edks, func(edk keyring.EncryptedDataKey) (func() ([]byte, error), error) {
 		if edk.ProviderID != ProviderID {
-			continue
+			return nil, nil
 		}
 		a, err := providerKeyARN(edk)
 		if err != nil {
-			return keyError(ProviderID, k.name(), err)
+			return nil, err
 		}
 		if !k.filter.allows(a) {
-			continue
+			return nil, nil
 		}
 		if k.region != "" {
 			if a.IsMRK() {
 				a.Region = k.region
 			} else if a.Region != k.region {
-				continue
+				return nil, nil
 			}
 		}
-		pdk, err := decryptEDK(ctx, k.client, a.String(), edk.Ciphertext, m.EncryptionContext, k.grantTokens, n)
-		if err != nil {
-			errs = append(errs, err)
-			if ctx.Err() != nil {
-				break
-			}
-			continue
-		}
-		m.PlaintextDataKey = pdk
-		return nil
-	}
-	return decryptFailure(ProviderID, k.name(), errs)
+		return func() ([]byte, error) {
+			return decryptEDK(ctx, k.client, a.String(), edk.Ciphertext, m.EncryptionContext, k.grantTokens, n)
+		}, nil
+	})
 }

@@ -1,6 +1,7 @@
 package awskms
 
 import (
+	"context"
 	"errors"
 	"fmt"
 
@@ -57,6 +58,37 @@ func keyError(provider, keyID string, err error) error {
 
 // decryptFailure reports that no EDK could be unwrapped: errs are the
 // failures of the EDKs tried (none if no EDK matched).
+// unwrapFirst sets m's data key from the first of edks that match claims
+// (returning its unwrap call; nil to skip the key) and that unwraps. A
+// match error (a malformed encrypted data key) fails at once; unwrap
+// errors are collected, and a cancelled ctx stops the search. With no
+// success the error matches ErrNoDecryptionKey (ErrNotMine when nothing
+// was tried) and names provider and keyID.
+func unwrapFirst(ctx context.Context, m *keyring.DecryptionMaterials, provider, keyID string, edks []keyring.EncryptedDataKey,
+	match func(keyring.EncryptedDataKey) (func() ([]byte, error), error)) error {
+	var errs []error
+	for _, edk := range edks {
+		unwrap, err := match(edk)
+		if err != nil {
+			return keyError(provider, keyID, err)
+		}
+		if unwrap == nil {
+			continue
+		}
+		pdk, err := unwrap()
+		if err != nil {
+			errs = append(errs, err)
+			if ctx.Err() != nil {
+				break
+			}
+			continue
+		}
+		m.PlaintextDataKey = pdk
+		return nil
+	}
+	return decryptFailure(provider, keyID, errs)
+}
+
 func decryptFailure(provider, keyID string, errs []error) error {
 	if len(errs) == 0 {
 		return keyError(provider, keyID, keyring.ErrNotMine)

@@ -189,23 +189,12 @@ func (k *RSAKeyring) OnDecrypt(ctx context.Context, m *keyring.DecryptionMateria
 	if err != nil {
 		return keyError(RSAProviderID, k.keyARN, err)
 	}
-	var errs []error
-	for _, edk := range edks {
+	return unwrapFirst(ctx, m, RSAProviderID, k.keyARN, edks, func(edk keyring.EncryptedDataKey) (func() ([]byte, error), error) {
 		if edk.ProviderID != RSAProviderID || !MRKMatch(k.keyARN, string(edk.ProviderInfo)) {
-			continue
+			return nil, nil
 		}
-		pdk, err := k.decrypt(ctx, edk.Ciphertext, digest, n)
-		if err != nil {
-			errs = append(errs, err)
-			if ctx.Err() != nil {
-				break
-			}
-			continue
-		}
-		m.PlaintextDataKey = pdk
-		return nil
-	}
-	return decryptFailure(RSAProviderID, k.keyARN, errs)
+		return func() ([]byte, error) { return k.decrypt(ctx, edk.Ciphertext, digest, n) }, nil
+	})
 }
 
 func (k *RSAKeyring) decrypt(ctx context.Context, blob, digest []byte, n int) ([]byte, error) {

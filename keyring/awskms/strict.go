@@ -108,30 +108,21 @@ func (k *Keyring) OnDecrypt(ctx context.Context, m *keyring.DecryptionMaterials,
 	if err != nil {
 		return keyError(ProviderID, k.keyID, err)
 	}
-	var errs []error
-	for _, edk := range edks {
+	return unwrapFirst(ctx, m, ProviderID, k.keyID, edks, func(edk keyring.EncryptedDataKey) (func() ([]byte, error), error) {
 		if edk.ProviderID != ProviderID {
-			continue
+			return nil, nil
 		}
 		info, err := providerKeyARN(edk)
 		if err != nil {
-			return keyError(ProviderID, k.keyID, err)
+			return nil, err
 		}
 		if !MRKMatch(k.keyID, info.String()) {
-			continue
+			return nil, nil
 		}
-		pdk, err := decryptEDK(ctx, k.client, k.keyID, edk.Ciphertext, m.EncryptionContext, k.grantTokens, n)
-		if err != nil {
-			errs = append(errs, err)
-			if ctx.Err() != nil {
-				break
-			}
-			continue
-		}
-		m.PlaintextDataKey = pdk
-		return nil
-	}
-	return decryptFailure(ProviderID, k.keyID, errs)
+		return func() ([]byte, error) {
+			return decryptEDK(ctx, k.client, k.keyID, edk.Ciphertext, m.EncryptionContext, k.grantTokens, n)
+		}, nil
+	})
 }
 
 // decryptEDK calls Decrypt with keyID and checks the response names keyID
