@@ -19,10 +19,10 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # deadline in Go 1.26 (golang/go#75804) and can fail a run that found nothing.
 FUZZ_TARGETS="${FUZZ_TARGETS:-./envelope:FuzzParseHeader:300000x
 	./envelope:FuzzDecrypt:200000x
-	./keyring:FuzzRawAESOnDecrypt:150000x ./keyring:FuzzRawRSAOnDecrypt:15000x
-	./keyring:FuzzParseRSAPrivateKeyPEM:20000x
-	./keyring:FuzzParseRSAPublicKeyPEM:100000x
-	./keyring/awskms:FuzzParseARN:50000x
+	./keyring:FuzzRawAESOnDecrypt:250000x ./keyring:FuzzRawRSAOnDecrypt:60000x
+	./keyring:FuzzParseRSAPrivateKeyPEM:150000x
+	./keyring:FuzzParseRSAPublicKeyPEM:200000x
+	./keyring/awskms:FuzzParseARN:120000x
 	./keyring/awskms/kmstest:FuzzRequest:80000x
 	./keyring/awskms/kmstest:FuzzBlob:80000x}"
 FUZZ_TIME="${FUZZ_TIME:-}"
