@@ -8,9 +8,11 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"log"
+	"os"
 	"sort"
 
 	"github.com/cryptkeeper-go/cryptkeeper/envelope"
@@ -19,17 +21,22 @@ import (
 
 func main() {
 	log.SetFlags(0)
-	ctx := context.Background()
+	if err := run(context.Background(), os.Stdout); err != nil {
+		log.Fatal(err)
+	}
+}
 
+// run does the work of main, writing its report to out.
+func run(ctx context.Context, out io.Writer) error {
 	// A 256-bit wrapping key. Real programs load it from a secret store, or
 	// use a KMS keyring (see examples/kms).
 	key := make([]byte, 32)
 	if _, err := rand.Read(key); err != nil {
-		log.Fatal(err)
+		return err
 	}
 	kr, err := keyring.NewRawAES("billing", "key-2026", key)
 	if err != nil {
-		log.Fatal(err)
+		return err
 	}
 	ec := map[string]string{"tenant": "acme", "purpose": "quickstart"}
 
@@ -37,17 +44,17 @@ func main() {
 	plaintext := []byte("card ending 4242, expires 09/29")
 	ct, err := envelope.Encrypt(ctx, kr, plaintext, envelope.WithContext(ec))
 	if err != nil {
-		log.Fatal(err)
+		return err
 	}
 	pt, hdr, err := envelope.Decrypt(ctx, kr, ct)
 	if err != nil {
-		log.Fatal(err)
+		return err
 	}
 	if !bytes.Equal(pt, plaintext) {
-		log.Fatal("round trip mismatch")
+		return errors.New("round trip mismatch")
 	}
-	fmt.Printf("message: %d plaintext bytes -> %d ciphertext bytes, decrypted %q\n", len(plaintext), len(ct), pt)
-	printHeader(hdr)
+	fmt.Fprintf(out, "message: %d plaintext bytes -> %d ciphertext bytes, decrypted %q\n", len(plaintext), len(ct), pt)
+	printHeader(out, hdr)
 
 	// Streaming: 10 MiB encrypted into a pipe and decrypted from it as it
 	// arrives, one frame in memory at a time.
@@ -67,38 +74,40 @@ func main() {
 	}()
 	r, err := envelope.NewReader(ctx, pr, kr)
 	if err != nil {
-		log.Fatal(err)
+		pr.CloseWithError(err)
+		return err
 	}
 	check := sha256.New()
 	n, err := io.Copy(check, r)
 	if err != nil {
-		log.Fatal(err)
+		pr.CloseWithError(err)
+		return err
 	}
-	if !bytes.Equal(sum.Sum(nil), check.Sum(nil)) {
-		log.Fatal("stream round trip mismatch")
+	if n != size || !bytes.Equal(sum.Sum(nil), check.Sum(nil)) {
+		return errors.New("stream round trip mismatch")
 	}
-	encLen := counter.n
-	fmt.Printf("stream: %d plaintext bytes -> %d ciphertext bytes in %d-byte frames, decrypted and verified\n", n, encLen, r.Header().FrameSize)
-	fmt.Println("ok")
+	fmt.Fprintf(out, "stream: %d plaintext bytes -> %d ciphertext bytes in %d-byte frames, decrypted and verified\n", n, counter.n, r.Header().FrameSize)
+	fmt.Fprintln(out, "ok")
+	return nil
 }
 
-func printHeader(h *envelope.Header) {
-	fmt.Println("header:")
-	fmt.Printf("  format version  %d\n", h.Version)
-	fmt.Printf("  suite           %v (0x%04X)\n", h.Suite, uint16(h.Suite))
-	fmt.Printf("  message id      %s\n", hex.EncodeToString(h.MessageID))
+func printHeader(out io.Writer, h *envelope.Header) {
+	fmt.Fprintln(out, "header:")
+	fmt.Fprintf(out, "  format version  %d\n", h.Version)
+	fmt.Fprintf(out, "  suite           %v (0x%04X)\n", h.Suite, uint16(h.Suite))
+	fmt.Fprintf(out, "  message id      %s\n", hex.EncodeToString(h.MessageID))
 	keys := make([]string, 0, len(h.Context))
 	for k := range h.Context {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		fmt.Printf("  context         %s = %s\n", k, h.Context[k])
+		fmt.Fprintf(out, "  context         %s = %s\n", k, h.Context[k])
 	}
 	for _, e := range h.EncryptedDataKeys {
-		fmt.Printf("  data key        %s (%d wrapped bytes)\n", e.ProviderID, len(e.Ciphertext))
+		fmt.Fprintf(out, "  data key        %s (%d wrapped bytes)\n", e.ProviderID, len(e.Ciphertext))
 	}
-	fmt.Printf("  frame length    %d\n", h.FrameSize)
+	fmt.Fprintf(out, "  frame length    %d\n", h.FrameSize)
 }
 
 type countingWriter struct {
