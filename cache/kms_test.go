@@ -20,6 +20,7 @@ import (
 
 	"github.com/cryptkeeper-go/cryptkeeper/cache"
 	"github.com/cryptkeeper-go/cryptkeeper/envelope"
+	"github.com/cryptkeeper-go/cryptkeeper/internal/jsenv"
 	"github.com/cryptkeeper-go/cryptkeeper/keyring/awskms"
 	"github.com/cryptkeeper-go/cryptkeeper/keyring/awskms/kmstest"
 )
@@ -139,7 +140,7 @@ func TestKMSCacheCutsGenerateDataKeyCalls(t *testing.T) {
 // unsigned committing suite.
 func TestKMSCachedMessagesDecryptWithJavaScript(t *testing.T) {
 	const perSuite, perKey = 25, 10
-	modules := jsModules(t)
+	modules := jsenv.Modules(t)
 	ctx := context.Background()
 	env := newKMS(t)
 	ec := map[string]string{"tenant": "acme", "purpose": "kms-cache-interop"}
@@ -202,24 +203,6 @@ func decryptAllJS(t *testing.T, modules string, env *kmsEnv, ec map[string]strin
 		require.NoError(t, err)
 	}
 	return out
-}
-
-// jsModules returns the node_modules holding the pinned AWS Encryption
-// SDK for JavaScript (installed by scripts/test.sh with `npm ci` in
-// interop/js). The test fails without Node.js or the SDK, and skips only
-// when CRYPTKEEPER_NO_NODE=1 asks for that.
-func jsModules(t *testing.T) string {
-	t.Helper()
-	if os.Getenv("CRYPTKEEPER_NO_NODE") == "1" {
-		t.Skip("CRYPTKEEPER_NO_NODE=1: interop with the JavaScript SDK not run")
-	}
-	_, err := exec.LookPath("node")
-	require.NoError(t, err, "node is not on PATH (or set CRYPTKEEPER_NO_NODE=1)")
-	dir, err := filepath.Abs(filepath.Join("..", "interop", "js", "node_modules"))
-	require.NoError(t, err)
-	_, err = os.Stat(filepath.Join(dir, "@aws-crypto", "client-node", "package.json"))
-	require.NoError(t, err, "%s lacks @aws-crypto/client-node: run `npm ci` in interop/js (or set CRYPTKEEPER_NO_NODE=1)", dir)
-	return dir
 }
 
 // BenchmarkKMSEncryptSmall compares 1 KiB encryption with a KMS keyring

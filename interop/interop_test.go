@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cryptkeeper-go/cryptkeeper/envelope"
+	"github.com/cryptkeeper-go/cryptkeeper/internal/jsenv"
 	"github.com/cryptkeeper-go/cryptkeeper/keyring"
 )
 
@@ -48,7 +49,7 @@ const maxReported = 25
 // other case up to 64 KiB uses the streaming API (NewWriter, NewReader);
 // the rest use Encrypt and Decrypt.
 func TestInterop(t *testing.T) {
-	jsDir := requireNode(t)
+	jsDir := jsenv.Dir(t)
 	ctx := t.Context()
 	krs := newKeyrings(t)
 	cases := matrix(krs)
@@ -64,7 +65,7 @@ func TestInterop(t *testing.T) {
 
 	g, j := &r.goToJS, &r.jsToGo
 	summary := fmt.Sprintf("interop: go→js %d/%d passed (%d decryptions), js→go %d/%d passed (%d decryptions), @aws-crypto/client-node %s",
-		g.passed, len(cases), g.decryptions, j.passed, len(cases), j.decryptions, esdkVersion)
+		g.passed, len(cases), g.decryptions, j.passed, len(cases), j.decryptions, jsenv.ESDKVersion)
 	t.Log(summary)
 	fmt.Println(summary)
 	if r.failures > maxReported {

@@ -15,10 +15,6 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// esdkVersion is the version of @aws-crypto/client-node the tests run
-// against (pinned in js/package.json and js/package-lock.json).
-const esdkVersion = "5.0.2"
-
 // jsCase is one operation for the Node.js runner (see js/esdk.js).
 type jsCase struct {
 	ID          string            `json:"id"`
@@ -52,29 +48,6 @@ type jsResult struct {
 	PlaintextSHA256 string   `json:"plaintextSha256"`
 	PlaintextLength int      `json:"plaintextLength"`
 	Header          jsHeader `json:"header"`
-}
-
-// requireNode returns the directory of the Node.js runner. It fails the
-// test when Node.js or the pinned SDK is missing, and skips it only when
-// CRYPTKEEPER_NO_NODE=1 asks for that explicitly.
-func requireNode(t *testing.T) string {
-	t.Helper()
-	if os.Getenv("CRYPTKEEPER_NO_NODE") == "1" {
-		t.Skip("CRYPTKEEPER_NO_NODE=1: interop with the AWS Encryption SDK for JavaScript not run")
-	}
-	dir, err := filepath.Abs("js")
-	require.NoError(t, err)
-	const hint = "run ./scripts/test.sh (it runs `npm ci` in interop/js), or set CRYPTKEEPER_NO_NODE=1 to leave out the JavaScript interop tests"
-	_, err = exec.LookPath("node")
-	require.NoError(t, err, "interop: node is not on PATH; install Node.js >= 18 and %s", hint)
-	pkg, err := os.ReadFile(filepath.Join(dir, "node_modules", "@aws-crypto", "client-node", "package.json"))
-	require.NoError(t, err, "interop: %s/node_modules is missing; %s", dir, hint)
-	var meta struct {
-		Version string `json:"version"`
-	}
-	require.NoError(t, json.Unmarshal(pkg, &meta))
-	require.Equal(t, esdkVersion, meta.Version, "interop: wrong @aws-crypto/client-node installed; %s", hint)
-	return dir
 }
 
 // runNode runs the cases of m through js/esdk.js, split over one Node.js

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cryptkeeper-go/cryptkeeper/envelope"
+	"github.com/cryptkeeper-go/cryptkeeper/internal/jsenv"
 )
 
 // TestJSRawAESNeedsUTF8Sorting shows why the JavaScript peers in TestInterop
@@ -18,7 +19,7 @@ import (
 // bytes ("Zeta" < "key1") and by locale ("key1" < "Zeta") does not decrypt,
 // while an empty context still does.
 func TestJSRawAESNeedsUTF8Sorting(t *testing.T) {
-	jsDir := requireNode(t)
+	jsDir := jsenv.Dir(t)
 	krs := newKeyrings(t)
 	locale := krs.js["aes-256"]
 	locale.LocaleSorting = true

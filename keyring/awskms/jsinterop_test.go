@@ -13,28 +13,11 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cryptkeeper-go/cryptkeeper/envelope"
+	"github.com/cryptkeeper-go/cryptkeeper/internal/jsenv"
 	"github.com/cryptkeeper-go/cryptkeeper/keyring"
 	"github.com/cryptkeeper-go/cryptkeeper/keyring/awskms"
 	"github.com/cryptkeeper-go/cryptkeeper/keyring/awskms/kmstest"
 )
-
-// jsModules returns the node_modules holding the pinned AWS Encryption
-// SDK for JavaScript (installed by scripts/test.sh with `npm ci` in
-// interop/js). The test fails without Node.js or the SDK, and skips only
-// when CRYPTKEEPER_NO_NODE=1 asks for that.
-func jsModules(t *testing.T) string {
-	t.Helper()
-	if os.Getenv("CRYPTKEEPER_NO_NODE") == "1" {
-		t.Skip("CRYPTKEEPER_NO_NODE=1: KMS interop with the JavaScript SDK not run")
-	}
-	_, err := exec.LookPath("node")
-	require.NoError(t, err, "node is not on PATH (or set CRYPTKEEPER_NO_NODE=1)")
-	dir, err := filepath.Abs(filepath.Join("..", "..", "interop", "js", "node_modules"))
-	require.NoError(t, err)
-	_, err = os.Stat(filepath.Join(dir, "@aws-crypto", "client-node", "package.json"))
-	require.NoError(t, err, "%s lacks @aws-crypto/client-node: run `npm ci` in interop/js (or set CRYPTKEEPER_NO_NODE=1)", dir)
-	return dir
-}
 
 // runJS encrypts or decrypts input with KmsKeyringNode against srv.
 func runJS(t *testing.T, modules, op string, srv *kmstest.Server, accessKey, keyARN string, input []byte, ec map[string]string) ([]byte, error) {
@@ -64,7 +47,7 @@ func (e *jsError) Error() string { return e.err.Error() + ": " + e.stderr }
 // Messages from our KMS keyring decrypt with the official JavaScript
 // KmsKeyringNode pointed at the same kmstest endpoint, and the reverse.
 func TestKMSInteropJavaScript(t *testing.T) {
-	modules := jsModules(t)
+	modules := jsenv.Modules(t)
 	ctx := context.Background()
 	s := newServer(t)
 	arn := createKey(t, s, kmstest.KeyRegion("us-east-1"), kmstest.AllowedCallers(kmstest.DefaultAccessKey))
