@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"testing"
 )
 
@@ -17,7 +18,8 @@ var fuzzOps = []string{
 	"NoSuchOperation", "",
 }
 
-// FuzzRequest feeds arbitrary bodies to the data-plane operations: the server must answer with a JSON body and never panic.
+// FuzzRequest feeds arbitrary bodies to the data-plane operations: the
+// server must answer with a JSON body and never panic.
 func FuzzRequest(f *testing.F) {
 	s := NewServer()
 	defer s.Close()
@@ -29,14 +31,7 @@ func FuzzRequest(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	index := func(op string) uint8 {
-		for i, o := range fuzzOps {
-			if o == op {
-				return uint8(i)
-			}
-		}
-		panic(op)
-	}
+	index := func(op string) uint8 { return uint8(slices.Index(fuzzOps, op)) }
 	f.Add(index("Decrypt"), []byte(`{"CiphertextBlob":"awEkAAAA"}`))
 	f.Add(index("Encrypt"), []byte(`{"KeyId":"`+arn+`","Plaintext":"aGk="}`))
 	f.Add(index("Encrypt"), []byte(`{"KeyId":"`+rsaARN+`","Plaintext":"aGk=","EncryptionAlgorithm":"RSAES_OAEP_SHA_256"}`))
