@@ -2,7 +2,7 @@
 # Runs every check of the module on a fresh machine: installs the Node.js
 # packages of the interop tests, then go vet, gofmt, the race-enabled tests
 # (including interop with the AWS Encryption SDK for JavaScript) and short
-# short fuzz runs. Exits non-zero on the first failure.
+# fuzz runs on fixed budgets. Exits non-zero on the first failure.
 #
 # Environment:
 #   FUZZ_TARGETS  space-separated "./pkg:FuzzName:budget" fuzz targets; the
