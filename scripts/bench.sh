@@ -24,9 +24,6 @@ if [ "$js_runs" != "0" ]; then
 		echo "error: node is not on PATH (needed for the JavaScript comparison; BENCH_JS_RUNS=0 skips it)" >&2
 		exit 1
 	}
-	if [ ! -d interop/js/node_modules/@aws-crypto/client-node ]; then
-		(cd interop/js && npm ci --no-audit --no-fund)
-	fi
 fi
 
 bin="$(mktemp -d)/benchreport"

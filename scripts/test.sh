@@ -44,17 +44,8 @@ command -v moto_server >/dev/null ||
 go version
 echo "node $(node --version), npm $(npm --version), moto_server $(command -v moto_server)"
 
-step "npm ci (interop/js)"
-# npm ci reinstalls from scratch; skip it when node_modules already holds
-# exactly what package-lock.json pins (a stamp written after the last
-# install), so that repeated runs are quick.
-stamp=interop/js/node_modules/.installed-package-lock.json
-if [ -f "$stamp" ] && cmp -s "$stamp" interop/js/package-lock.json; then
-	echo "interop/js/node_modules is up to date"
-else
-	(cd interop/js && npm ci --no-audit --no-fund)
-	cp interop/js/package-lock.json "$stamp"
-fi
+step "npm ci (interop/js), when node_modules is not what package-lock.json pins"
+go run ./internal/jsenv/cmd/jsinstall
 
 step "go vet ./..."
 go vet ./...

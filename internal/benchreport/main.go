@@ -34,6 +34,7 @@ import (
 
 	"github.com/cryptkeeper-go/cryptkeeper/cache"
 	"github.com/cryptkeeper-go/cryptkeeper/envelope"
+	"github.com/cryptkeeper-go/cryptkeeper/internal/jsenv"
 	"github.com/cryptkeeper-go/cryptkeeper/keyring"
 )
 
@@ -52,7 +53,6 @@ func main() {
 	runs := flag.Int("runs", 7, "runs per measurement (the median is reported)")
 	jsRuns := flag.Int("js-runs", 3, "runs per JavaScript measurement (0 skips them)")
 	out := flag.String("out", "BENCHMARKS.md", "report file")
-	jsDir := flag.String("js-dir", "interop/js", "directory holding bench.js and node_modules")
 	stream := flag.Int64("stream", 0, "child mode: stream this many bytes through Writer → Reader")
 	frame := flag.Int("frame", envelope.DefaultFrameSize, "child mode: frame size")
 	suite := flag.Uint("suite", uint(envelope.AES256GCMHKDFSHA512CommitKeyECDSAP384), "child mode: suite id")
@@ -65,7 +65,7 @@ func main() {
 		return
 	}
 	rep := &report{runs: *runs}
-	if err := rep.run(*jsRuns, *jsDir); err != nil {
+	if err := rep.run(*jsRuns); err != nil {
 		fmt.Fprintln(os.Stderr, "benchreport:", err)
 		os.Exit(1)
 	}
@@ -188,7 +188,7 @@ type streamResult struct {
 	err   string
 }
 
-func (r *report) run(jsRuns int, jsDir string) error {
+func (r *report) run(jsRuns int) error {
 	start := time.Now()
 	r.cpu, r.cores, r.goVersion = cpuModel(), runtime.NumCPU(), runtime.Version()
 	pt := make([]byte, largeSize)
@@ -252,7 +252,9 @@ func (r *report) run(jsRuns int, jsDir string) error {
 	r.jsEnc, r.jsDec = map[caseKey]float64{}, map[caseKey]float64{}
 	if jsRuns > 0 {
 		log("AWS Encryption SDK for JavaScript")
-		if err := r.runJS(jsRuns, jsDir, pt); err != nil {
+		if jsDir, err := jsenv.Install(); err != nil {
+			r.jsErr = err.Error()
+		} else if err := r.runJS(jsRuns, jsDir, pt); err != nil {
 			r.jsErr = err.Error()
 		}
 	} else {

@@ -1,6 +1,7 @@
-// Package jsenv gives tests the official AWS Encryption SDK for JavaScript
-// that interop/js pins (package.json and package-lock.json there),
-// installing it with `npm ci` the first time a test asks for it, so that
+// Package jsenv gives tests, the benchmark report and scripts/test.sh (through
+// ./internal/jsenv/cmd/jsinstall) the official AWS Encryption SDK for
+// JavaScript that interop/js pins (package.json and package-lock.json there),
+// installing it with `npm ci` the first time it is asked for, so that
 // `go test ./...` needs nothing but Node.js and npm on PATH.
 package jsenv
 
@@ -27,7 +28,7 @@ const ESDKVersion = "5.0.2"
 const SkipEnv = "CRYPTKEEPER_NO_NODE"
 
 // stampName records, inside node_modules, the package-lock.json that the
-// last `npm ci` installed (scripts/test.sh writes the same stamp).
+// last `npm ci` installed.
 const stampName = ".installed-package-lock.json"
 
 var (
@@ -36,20 +37,24 @@ var (
 	initErr error
 )
 
-// Dir returns the absolute path of interop/js, with node_modules holding
-// exactly what its package-lock.json pins. The first call in a process runs
-// `npm ci` there when node_modules is missing or out of date, holding a
-// lock so that test binaries running side by side install once. The test
-// fails when Node.js, npm or the install is missing, and is skipped only
-// when CRYPTKEEPER_NO_NODE=1 asks for that.
+// Install returns the absolute path of interop/js, with node_modules
+// holding exactly what its package-lock.json pins. The first call in a
+// process runs `npm ci` there when node_modules is missing or out of date,
+// holding a lock so that processes running side by side install once.
+func Install() (string, error) {
+	once.Do(func() { jsDir, initErr = setup() })
+	return jsDir, initErr
+}
+
+// Dir is Install for tests: the test fails when Node.js, npm or the install
+// is missing, and is skipped only when CRYPTKEEPER_NO_NODE=1 asks for that.
 func Dir(t testing.TB) string {
 	t.Helper()
 	if os.Getenv(SkipEnv) == "1" {
 		t.Skip(SkipEnv + "=1: interop with the AWS Encryption SDK for JavaScript not run")
 	}
-	once.Do(func() { jsDir, initErr = setup() })
-	if initErr != nil {
-		t.Fatalf("jsenv: %v (set %s=1 to leave out the JavaScript interop tests)", initErr, SkipEnv)
+	if _, err := Install(); err != nil {
+		t.Fatalf("jsenv: %v (set %s=1 to leave out the JavaScript interop tests)", err, SkipEnv)
 	}
 	return jsDir
 }
