@@ -8,6 +8,7 @@ import (
 	"go/parser"
 	"go/token"
 	"io"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -252,7 +253,6 @@ func TestReproducedContext(t *testing.T) {
 		{"same", map[string]string{"tenant": "acme"}, nil},
 		{"subset", map[string]string{}, nil},
 		{"other value", map[string]string{"tenant": "globex"}, envelope.ErrContext},
-		{"missing pair", map[string]string{"tenant": "acme", "purpose": "billing"}, envelope.ErrNoDecryptionKey},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			opt := envelope.WithContext(tc.expect)
@@ -267,6 +267,40 @@ func TestReproducedContext(t *testing.T) {
 			require.ErrorIs(t, err, tc.want)
 			require.ErrorIs(t, rerr, tc.want)
 			assert.Nil(t, pt)
+		})
+	}
+}
+
+// TestReproducedContextMissingPair checks that an expected pair the message
+// lacks fails with either keyring kind: raw AES binds the context to the
+// wrapped key (the data key does not unwrap), raw RSA does not (the header
+// then fails to authenticate).
+func TestReproducedContextMissingPair(t *testing.T) {
+	ctx := context.Background()
+	pemKey, err := os.ReadFile("../keyring/testdata/rsa2048-pkcs8.pem")
+	require.NoError(t, err)
+	priv, err := keyring.ParseRSAPrivateKeyPEM(pemKey)
+	require.NoError(t, err)
+	rsaKR, err := keyring.NewRawRSA("test-ns", "rsa", &priv.PublicKey, priv, keyring.OAEPSHA256)
+	require.NoError(t, err)
+	expect := envelope.WithContext(map[string]string{"tenant": "acme", "purpose": "billing"})
+	for _, tc := range []struct {
+		name string
+		kr   keyring.Keyring
+		want error
+	}{
+		{"raw AES", testKeyring(t), envelope.ErrNoDecryptionKey},
+		{"raw RSA", rsaKR, envelope.ErrAuthentication},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ct := optionsMessage(t, tc.kr)
+			_, _, err := envelope.Decrypt(ctx, tc.kr, ct)
+			require.NoError(t, err)
+			pt, _, err := envelope.Decrypt(ctx, tc.kr, ct, expect)
+			require.ErrorIs(t, err, tc.want)
+			assert.Nil(t, pt)
+			_, err = envelope.NewReader(ctx, bytes.NewReader(ct), tc.kr, expect)
+			require.ErrorIs(t, err, tc.want)
 		})
 	}
 }
