@@ -172,8 +172,9 @@ func newConfig(op operation, opts []Option) (*config, error) {
 // it is the reproduced context, the context the caller expects: every pair
 // must be in the message, so a message made for another purpose fails,
 // with ErrContext when a stored value differs. Pairs missing from the
-// stored context supply required keys (a message that lacks them fails to
-// authenticate). It applies to every call.
+// stored context supply required keys; a message made without them fails
+// with ErrNoDecryptionKey or ErrAuthentication, depending on the keyring.
+// It applies to every call.
 func WithContext(ec map[string]string) Option {
 	ec = maps.Clone(ec) // never modified after this
 	return option("WithContext", anyCall, func(c *config) error {
@@ -249,7 +250,8 @@ func WithRequiredContextKeys(keys ...string) Option {
 
 // WithCache makes the call reuse data keys from ch within its limits; nil
 // means no cache. It applies to every call, but NewWriter uses the cache
-// only when WithPlaintextLength declares the length of the message.
+// only when WithPlaintextLength declares the length of the message, and
+// messages of suites without a key derivation never use it.
 func WithCache(ch *cache.Cache) Option {
 	return option("WithCache", anyCall, func(c *config) error {
 		c.cache = ch
