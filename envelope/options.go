@@ -298,8 +298,8 @@ func WithUnsignedOnly() Option {
 
 // WithPlaintextLength declares the total plaintext length to NewWriter. The
 // writer then fails if a different number of bytes is written, and it may
-// use cached data keys. It applies to NewWriter only (Encrypt knows the
-// length).
+// use cached data keys. It applies to NewWriter only; Encrypt knows the
+// length.
 func WithPlaintextLength(n int64) Option {
 	return option("WithPlaintextLength", opNewWriter, func(c *config) error {
 		if n < 0 {

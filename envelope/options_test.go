@@ -160,17 +160,18 @@ func TestOptionsApply(t *testing.T) {
 
 // TestOptionsCovered fails when an exported function of the package that
 // returns an Option has no row in optionCases, so that what each new
-// option applies to is tested.
+// option applies to is tested, or when its doc comment does not say which
+// calls it applies to (as the doc of Option promises).
 func TestOptionsCovered(t *testing.T) {
 	files, err := filepath.Glob("*.go")
 	require.NoError(t, err)
 	fset := token.NewFileSet()
-	var declared []string
+	docs := map[string]string{} // option name → doc comment
 	for _, name := range files {
 		if strings.HasSuffix(name, "_test.go") {
 			continue
 		}
-		f, err := parser.ParseFile(fset, name, nil, parser.SkipObjectResolution)
+		f, err := parser.ParseFile(fset, name, nil, parser.ParseComments|parser.SkipObjectResolution)
 		require.NoError(t, err)
 		for _, d := range f.Decls {
 			fn, ok := d.(*ast.FuncDecl)
@@ -178,17 +179,34 @@ func TestOptionsCovered(t *testing.T) {
 				continue
 			}
 			if id, ok := fn.Type.Results.List[0].Type.(*ast.Ident); ok && id.Name == "Option" {
-				declared = append(declared, fn.Name.Name)
+				docs[fn.Name.Name] = strings.Join(strings.Fields(fn.Doc.Text()), " ")
 			}
 		}
 	}
-	require.NotEmpty(t, declared)
-	var tested []string
+	require.NotEmpty(t, docs)
+	cases := map[string]optionCase{}
 	for _, oc := range optionCases(t) {
-		tested = append(tested, oc.name)
+		cases[oc.name] = oc
 	}
-	for _, name := range declared {
-		assert.Contains(t, tested, name, "add %s to optionCases with the calls it applies to", name)
+	for name, doc := range docs {
+		oc, ok := cases[name]
+		if !assert.True(t, ok, "add %s to optionCases with the calls it applies to", name) {
+			continue
+		}
+		_, says, ok := strings.Cut(doc, "It applies to ")
+		if !assert.True(t, ok, "the doc of %s does not say which calls it applies to", name) {
+			continue
+		}
+		says, _, _ = strings.Cut(says, ";")
+		says, _, _ = strings.Cut(says, ".")
+		if len(oc.applies) == len(all) {
+			assert.True(t, strings.HasPrefix(says, "every call"), "the doc of %s says it applies to %q, not every call", name, says)
+			continue
+		}
+		for _, call := range all {
+			assert.Equal(t, slices.Contains(oc.applies, call), strings.Contains(says, call),
+				"the doc of %s says it applies to %q; %s accepts it: %v", name, says, call, slices.Contains(oc.applies, call))
+		}
 	}
 }
 
