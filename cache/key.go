@@ -35,9 +35,10 @@ func keyringIdentity(kr keyring.Keyring) bool {
 }
 
 // Identifier layout. It follows the Material Providers Library caching CMM
-// (FORMAT.md §10.3: resource 01, scope 01 encrypt / 02 decrypt, fields
-// joined by 00), with one change: every variable-length field is replaced by
-// its SHA-384 digest, as in the classic ESDK formula, so that the encoding
+// (AWS Encryption SDK specification, framework/caching-cmm.md: resource
+// 01, scope 01 encrypt / 02 decrypt, fields joined by 00), with one
+// change: every variable-length field is replaced by its SHA-384 digest,
+// as in the classic ESDK formula, so that the encoding
 // is injective and two different requests cannot collide by shifting bytes
 // between fields. Identifiers never leave the process.
 //

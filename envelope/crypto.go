@@ -12,7 +12,8 @@ import (
 	"github.com/cryptkeeper-go/cryptkeeper/keyring"
 )
 
-// Body AAD labels (FORMAT.md §4.3).
+// Body AAD labels (AWS Encryption SDK specification,
+// data-format/message-body-aad.md).
 const (
 	labelFrame      = "AWSKMSEncryptionClient Frame"
 	labelFinalFrame = "AWSKMSEncryptionClient Final Frame"

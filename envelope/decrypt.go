@@ -19,7 +19,7 @@ import (
 // up to WithConcurrency goroutines, straight from ciphertext into the
 // returned plaintext.
 func Decrypt(ctx context.Context, kr keyring.Keyring, ciphertext []byte, opts ...Option) ([]byte, *Header, error) {
-	c, err := newConfig(opts)
+	c, err := newConfig(opDecrypt, opts)
 	if err != nil {
 		return nil, nil, err
 	}

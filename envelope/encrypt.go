@@ -99,7 +99,7 @@ func (sl *sealer) footer() ([]byte, error) {
 // suite (committing and signed) unless WithSuite says otherwise, frames of
 // DefaultFrameSize bytes, and the context from WithContext.
 func Encrypt(ctx context.Context, kr keyring.Keyring, plaintext []byte, opts ...Option) ([]byte, error) {
-	c, err := newConfig(opts)
+	c, err := newConfig(opEncrypt, opts)
 	if err != nil {
 		return nil, err
 	}

@@ -26,12 +26,13 @@ func exampleKeyring() keyring.Keyring {
 func ExampleEncrypt() {
 	ctx := context.Background()
 	kr := exampleKeyring()
-	ct, err := envelope.Encrypt(ctx, kr, []byte("card ending 4242"),
-		envelope.WithContext(map[string]string{"tenant": "acme"}))
+	ec := map[string]string{"tenant": "acme"}
+	ct, err := envelope.Encrypt(ctx, kr, []byte("card ending 4242"), envelope.WithContext(ec))
 	if err != nil {
 		log.Fatal(err)
 	}
-	pt, hdr, err := envelope.Decrypt(ctx, kr, ct)
+	// Decrypt with the context the reader expects (see ExampleDecrypt).
+	pt, hdr, err := envelope.Decrypt(ctx, kr, ct, envelope.WithContext(ec))
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -40,6 +41,31 @@ func ExampleEncrypt() {
 	// Output:
 	// card ending 4242
 	// AES_256_GCM_HKDF_SHA512_COMMIT_KEY_ECDSA_P384 acme [billing]
+}
+
+// A reader passes the encryption context it expects. The keyring can
+// unwrap the data key of any message it wrapped, so without this check a
+// message of one tenant would be read as if it were another's.
+func ExampleDecrypt() {
+	ctx := context.Background()
+	kr := exampleKeyring()
+	ct, err := envelope.Encrypt(ctx, kr, []byte("acme's invoice"),
+		envelope.WithContext(map[string]string{"tenant": "acme", "purpose": "invoice"}))
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	// A service reading globex's invoices is handed acme's message.
+	expected := map[string]string{"tenant": "globex", "purpose": "invoice"}
+	pt, _, err := envelope.Decrypt(ctx, kr, ct, envelope.WithContext(expected))
+	fmt.Println(pt == nil, errors.Is(err, envelope.ErrContext))
+
+	expected["tenant"] = "acme"
+	pt, _, err = envelope.Decrypt(ctx, kr, ct, envelope.WithContext(expected))
+	fmt.Println(string(pt), err)
+	// Output:
+	// true true
+	// acme's invoice <nil>
 }
 
 func ExampleDecrypt_reproducedContext() {
@@ -61,8 +87,10 @@ func ExampleDecrypt_reproducedContext() {
 func ExampleNewWriter() {
 	ctx := context.Background()
 	kr := exampleKeyring()
+	ec := map[string]string{"stream": "access-log"}
 	var msg bytes.Buffer
 	w, err := envelope.NewWriter(ctx, &msg, kr,
+		envelope.WithContext(ec),
 		envelope.WithSuite(envelope.AES256GCMHKDFSHA512CommitKey),
 		envelope.WithFrameSize(64<<10))
 	if err != nil {
@@ -75,7 +103,8 @@ func ExampleNewWriter() {
 		log.Fatal(err)
 	}
 
-	r, err := envelope.NewReader(ctx, &msg, kr)
+	// The reader checks the context before it releases any plaintext.
+	r, err := envelope.NewReader(ctx, &msg, kr, envelope.WithContext(ec))
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -91,4 +120,18 @@ func ExampleWithUnsignedOnly() {
 	_, err := envelope.NewReader(ctx, bytes.NewReader(signed), kr, envelope.WithUnsignedOnly())
 	fmt.Println(err != nil && errors.Is(err, envelope.ErrPolicy))
 	// Output: true
+}
+
+// Each option applies to some calls; the others refuse it.
+func ExampleOption() {
+	ctx := context.Background()
+	kr := exampleKeyring()
+	// WithMaxHeaderSize bounds what a reader accepts: it means nothing to
+	// Encrypt.
+	_, err := envelope.Encrypt(ctx, kr, []byte("x"), envelope.WithMaxHeaderSize(64<<10))
+	fmt.Println(errors.Is(err, envelope.ErrInvalidOption))
+	fmt.Println(err)
+	// Output:
+	// true
+	// envelope: invalid option: WithMaxHeaderSize does not apply to Encrypt (only to Decrypt|NewReader)
 }

@@ -297,8 +297,9 @@ func TestGoldenContextParse(t *testing.T) {
 // goldenEDK is the single encrypted data key of the hand-built headers.
 var goldenEDK = keyring.EncryptedDataKey{ProviderID: "ns", ProviderInfo: []byte("info"), Ciphertext: []byte{0xAA, 0xAA, 0xAA, 0xAA}}
 
-// Header bodies written out field by field from the tables of FORMAT.md
-// §2.1 and §2.2. The context is {"Zeta": "1", "key1": "2"} (20 bytes).
+// Header bodies written out field by field from the tables of the AWS
+// Encryption SDK specification (data-format/message-header.md, versions 1
+// and 2). The context is {"Zeta": "1", "key1": "2"} (20 bytes).
 const (
 	goldenV1Header = "" +
 		"01" + // 0: version
@@ -450,7 +451,8 @@ func TestGoldenHeaderRejects(t *testing.T) {
 	assert.ErrorIs(t, err, ErrLimit)
 }
 
-// refSuite is the suite table of FORMAT.md §1, written out independently.
+// refSuite is the suite table of the AWS Encryption SDK specification
+// (framework/algorithm-suites.md), written out independently.
 type refSuite struct {
 	version byte
 	keyLen  int
@@ -520,8 +522,9 @@ func (r *refReader) uint(n int, what string) uint64 {
 	return v
 }
 
-// refDecrypt decrypts msg following FORMAT.md alone: field offsets, raw AES
-// unwrapping, HKDF, commitment, header tag, frame AADs and IVs, signature.
+// refDecrypt decrypts msg following the AWS Encryption SDK specification
+// alone: field offsets, raw AES unwrapping, HKDF, commitment, header tag,
+// frame AADs and IVs, signature.
 // It shares no code with the package besides the standard library.
 func refDecrypt(msg, wrapKey []byte, namespace, keyName string) ([]byte, error) {
 	r := &refReader{b: msg}

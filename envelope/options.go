@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"maps"
 	"runtime"
+	"slices"
+	"strings"
 
 	"github.com/cryptkeeper-go/cryptkeeper/cache"
 )
@@ -69,12 +71,63 @@ const (
 	maxNonFramedLen      = 1<<36 - 32
 )
 
-// Option configures Encrypt, Decrypt, NewWriter and NewReader. Options that
-// do not apply to a call are ignored by it.
-type Option func(*config)
+// Option configures Encrypt, Decrypt, NewWriter and NewReader. Each option
+// applies to some of these calls, and its comment says which. A call given
+// an option that does not apply to it (WithMaxHeaderSize to Encrypt, say),
+// or an option with an invalid value, fails with an error wrapping
+// ErrInvalidOption that names the option, before it does anything else.
+// Nil options are skipped.
+type Option func(*config) error
+
+// operation is a set of the calls that take options.
+type operation uint8
+
+const (
+	opEncrypt operation = 1 << iota
+	opDecrypt
+	opNewWriter
+	opNewReader
+
+	writing = opEncrypt | opNewWriter // the calls that write a message
+	reading = opDecrypt | opNewReader // the calls that read one
+	anyCall = writing | reading
+)
+
+// String names the call, or the calls of a set joined with "|".
+func (op operation) String() string {
+	names := []string{"Encrypt", "Decrypt", "NewWriter", "NewReader"}
+	var out []string
+	for i, name := range names {
+		if op&(1<<i) != 0 {
+			out = append(out, name)
+		}
+	}
+	if len(out) == 0 {
+		return fmt.Sprintf("operation(%#x)", uint8(op))
+	}
+	return strings.Join(out, "|")
+}
+
+// option returns the Option called name, which applies to the calls in ops
+// and sets the configuration with set. Every Option is made by it, so that
+// what an option applies to is said once, beside its setter, and a call
+// refuses the options that do not apply to it. set returns an error that
+// says what is wrong with the value; option wraps it with ErrInvalidOption
+// and the option's name.
+func option(name string, ops operation, set func(*config) error) Option {
+	return func(c *config) error {
+		if c.op&ops == 0 {
+			return fmt.Errorf("%w: %s does not apply to %v (only to %v)", ErrInvalidOption, name, c.op, ops)
+		}
+		if err := set(c); err != nil {
+			return fmt.Errorf("%w: %s: %w", ErrInvalidOption, name, err)
+		}
+		return nil
+	}
+}
 
 type config struct {
-	err            error
+	op             operation // the call being configured
 	ec             map[string]string
 	suite          SuiteID
 	frameSize      int
@@ -90,8 +143,12 @@ type config struct {
 	strictFrameIVs bool
 }
 
-func newConfig(opts []Option) (*config, error) {
+// newConfig returns the configuration of the call op with opts applied to
+// the defaults. It fails on the first option that does not apply to op or
+// has an invalid value.
+func newConfig(op operation, opts []Option) (*config, error) {
 	c := &config{
+		op:            op,
 		frameSize:     DefaultFrameSize,
 		maxEDKs:       0xffff,
 		maxFrameSize:  MaxFrameSize,
@@ -100,130 +157,157 @@ func newConfig(opts []Option) (*config, error) {
 		concurrency:   runtime.GOMAXPROCS(0),
 	}
 	for _, o := range opts {
-		if o != nil {
-			o(c)
+		if o == nil {
+			continue
 		}
-	}
-	if c.err != nil {
-		return nil, c.err
+		if err := o(c); err != nil {
+			return nil, err
+		}
 	}
 	return c, nil
 }
 
-func (c *config) fail(format string, args ...any) {
-	if c.err == nil {
-		c.err = fmt.Errorf("%w: "+format, append([]any{ErrInvalidOption}, args...)...)
-	}
-}
-
 // WithContext sets the encryption context. On encrypt it is bound to the
-// message (and stored in its header, except for required keys); on decrypt
-// it is the reproduced context: every pair must match the stored context,
-// and pairs missing from the stored context supply required keys.
+// message (and stored in its header, except for required keys). On decrypt
+// it is the reproduced context, the context the caller expects: every pair
+// must be in the message, so a message made for another purpose fails,
+// with ErrContext when a stored value differs. Pairs missing from the
+// stored context supply required keys; a message made without them fails
+// with ErrNoDecryptionKey or ErrAuthentication, depending on the keyring.
+// It applies to every call.
 func WithContext(ec map[string]string) Option {
 	ec = maps.Clone(ec) // never modified after this
-	return func(c *config) { c.ec = ec }
+	return option("WithContext", anyCall, func(c *config) error {
+		c.ec = ec
+		return nil
+	})
 }
 
-// WithSuite chooses the algorithm suite for encryption. It must be allowed
-// by the commitment policy.
+// WithSuite chooses the algorithm suite of the message. It must be allowed
+// by the commitment policy. It applies to Encrypt and NewWriter; a reader
+// takes the suite from the message (see WithCommitmentPolicy and
+// WithUnsignedOnly to limit which suites it accepts).
 func WithSuite(id SuiteID) Option {
-	return func(c *config) {
+	return option("WithSuite", writing, func(c *config) error {
 		if _, ok := lookupSuite(id); !ok {
-			c.fail("unknown suite %v", id)
+			return fmt.Errorf("unknown suite %v", id)
 		}
 		c.suite = id
-	}
+		return nil
+	})
 }
 
-// WithFrameSize sets the plaintext length of each frame on encrypt:
-// 1 to MaxFrameSize bytes, DefaultFrameSize by default.
+// WithFrameSize sets the plaintext length of each frame: 1 to MaxFrameSize
+// bytes, DefaultFrameSize by default. It applies to Encrypt and NewWriter;
+// a reader takes the frame length from the message (see WithMaxFrameSize).
 func WithFrameSize(n int) Option {
-	return func(c *config) {
+	return option("WithFrameSize", writing, func(c *config) error {
 		if n < 1 || n > MaxFrameSize {
-			c.fail("frame size %d outside 1..%d", n, MaxFrameSize)
+			return fmt.Errorf("frame size %d outside 1..%d", n, MaxFrameSize)
 		}
 		c.frameSize = n
-	}
+		return nil
+	})
 }
 
 // WithCommitmentPolicy sets the commitment policy (default
-// RequireEncryptRequireDecrypt).
+// RequireEncryptRequireDecrypt). It applies to every call.
 func WithCommitmentPolicy(p CommitmentPolicy) Option {
-	return func(c *config) {
+	return option("WithCommitmentPolicy", anyCall, func(c *config) error {
 		if p < RequireEncryptRequireDecrypt || p > ForbidEncryptAllowDecrypt {
-			c.fail("unknown commitment policy %d", int(p))
+			return fmt.Errorf("unknown commitment policy %d", int(p))
 		}
 		c.policy = p
-	}
+		return nil
+	})
 }
 
 // WithMaxEncryptedDataKeys bounds the number of encrypted data keys a
 // message may carry, on encrypt and on decrypt (where it is checked before
-// any key is parsed or unwrapped). n must be at least 1.
+// any key is parsed or unwrapped). n must be 1 to 65535. It applies to
+// every call.
 func WithMaxEncryptedDataKeys(n int) Option {
-	return func(c *config) {
+	return option("WithMaxEncryptedDataKeys", anyCall, func(c *config) error {
 		if n < 1 || n > 0xffff {
-			c.fail("max encrypted data keys %d outside 1..65535", n)
+			return fmt.Errorf("max encrypted data keys %d outside 1..65535", n)
 		}
 		c.maxEDKs = n
-	}
+		return nil
+	})
 }
 
 // WithRequiredContextKeys names context keys that are authenticated but not
 // stored in the header. On encrypt each must be in the context; on decrypt
-// each must be in the reproduced context given with WithContext.
+// each must be in the reproduced context given with WithContext. It applies
+// to every call.
 func WithRequiredContextKeys(keys ...string) Option {
-	return func(c *config) { c.requiredKeys = append(c.requiredKeys, keys...) }
+	keys = slices.Clone(keys)
+	return option("WithRequiredContextKeys", anyCall, func(c *config) error {
+		c.requiredKeys = append(c.requiredKeys, keys...)
+		return nil
+	})
 }
 
-// WithCache makes Encrypt and Decrypt (and writers with a declared
-// plaintext length) reuse data keys from c within its limits.
+// WithCache makes the call reuse data keys from ch within its limits; nil
+// means no cache. It applies to every call, but NewWriter uses the cache
+// only when WithPlaintextLength declares the length of the message, and
+// messages of suites without a key derivation never use it.
 func WithCache(ch *cache.Cache) Option {
-	return func(c *config) { c.cache = ch }
+	return option("WithCache", anyCall, func(c *config) error {
+		c.cache = ch
+		return nil
+	})
 }
 
 // WithMaxFrameSize bounds the frame length (and the non-framed body length)
 // a decoder accepts; larger messages fail with ErrLimit before anything is
-// allocated. The default is MaxFrameSize.
+// allocated. The default is MaxFrameSize. It applies to Decrypt and
+// NewReader.
 func WithMaxFrameSize(n int) Option {
-	return func(c *config) {
+	return option("WithMaxFrameSize", reading, func(c *config) error {
 		if n < 1 {
-			c.fail("max frame size %d below 1", n)
+			return fmt.Errorf("max frame size %d below 1", n)
 		}
 		c.maxFrameSize = n
-	}
+		return nil
+	})
 }
 
 // WithMaxHeaderSize bounds the header a decoder accepts (default
-// DefaultMaxHeaderSize).
+// DefaultMaxHeaderSize). It applies to Decrypt and NewReader.
 func WithMaxHeaderSize(n int) Option {
-	return func(c *config) {
+	return option("WithMaxHeaderSize", reading, func(c *config) error {
 		if n < 1 {
-			c.fail("max header size %d below 1", n)
+			return fmt.Errorf("max header size %d below 1", n)
 		}
 		c.maxHeaderSize = n
-	}
+		return nil
+	})
 }
 
 // WithUnsignedOnly makes NewReader and Decrypt refuse signed messages with
 // ErrPolicy right after the header, before any data key is unwrapped. A
 // streaming reader of an unsigned message can release each frame as soon
-// as its tag verifies.
+// as its tag verifies. It applies to Decrypt and NewReader.
 func WithUnsignedOnly() Option {
-	return func(c *config) { c.unsignedOnly = true }
+	return option("WithUnsignedOnly", reading, func(c *config) error {
+		c.unsignedOnly = true
+		return nil
+	})
 }
 
 // WithPlaintextLength declares the total plaintext length to NewWriter. The
 // writer then fails if a different number of bytes is written, and it may
-// use cached data keys.
+// use cached data keys. It applies to NewWriter only; Encrypt knows the
+// length.
 func WithPlaintextLength(n int64) Option {
-	return func(c *config) {
+	return option("WithPlaintextLength", opNewWriter, func(c *config) error {
 		if n < 0 {
-			c.fail("plaintext length %d below 0", n)
+			return fmt.Errorf("plaintext length %d below 0", n)
 		}
 		c.plaintextLen = n
-	}
+		return nil
+	})
 }
 
 // WithConcurrency bounds the goroutines that encrypt or decrypt frames of
@@ -232,19 +316,23 @@ func WithPlaintextLength(n int64) Option {
 // smaller than two batches stay on the calling goroutine; the output is
 // byte for byte the same at every concurrency. A streaming Reader opens
 // frames in parallel when they are 16 KiB to 4 MiB long and then reads up
-// to concurrency + 1 batches ahead of the caller.
+// to concurrency + 1 batches ahead of the caller. It applies to every call.
 func WithConcurrency(n int) Option {
-	return func(c *config) {
+	return option("WithConcurrency", anyCall, func(c *config) error {
 		if n < 1 {
-			c.fail("concurrency %d below 1", n)
+			return fmt.Errorf("concurrency %d below 1", n)
 		}
 		c.concurrency = n
-	}
+		return nil
+	})
 }
 
 // WithStrictFrameIVs makes decryption reject frames whose IV is not the
 // deterministic IV derived from the sequence number, which every known
-// encoder writes.
+// encoder writes. It applies to Decrypt and NewReader.
 func WithStrictFrameIVs() Option {
-	return func(c *config) { c.strictFrameIVs = true }
+	return option("WithStrictFrameIVs", reading, func(c *config) error {
+		c.strictFrameIVs = true
+		return nil
+	})
 }

@@ -37,7 +37,7 @@ func TestSealFramesParallelIdentical(t *testing.T) {
 	kr := parallelKeyring(t)
 	for _, id := range []SuiteID{AES256GCMHKDFSHA512CommitKey, AES256GCMHKDFSHA512CommitKeyECDSAP384} {
 		for _, fs := range []int{1000, 4096, 64 << 10, batchBytes + 1} {
-			c, err := newConfig([]Option{WithSuite(id), WithFrameSize(fs)})
+			c, err := newConfig(opEncrypt, []Option{WithSuite(id), WithFrameSize(fs)})
 			require.NoError(t, err)
 			sl, err := newSealer(ctx, kr, c, 0)
 			require.NoError(t, err)

@@ -46,7 +46,7 @@ const streamBufSize = 64 << 10
 // returns a reader of its plaintext. The context reproduced with
 // WithContext must match the stored one; required keys come from it.
 func NewReader(ctx context.Context, src io.Reader, kr keyring.Keyring, opts ...Option) (*Reader, error) {
-	c, err := newConfig(opts)
+	c, err := newConfig(opNewReader, opts)
 	if err != nil {
 		return nil, err
 	}

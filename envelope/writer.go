@@ -31,7 +31,7 @@ type Writer struct {
 // writes the final frame and, on signed suites, the signature, and must be
 // called. Without WithPlaintextLength the writer never uses a cache.
 func NewWriter(ctx context.Context, dst io.Writer, kr keyring.Keyring, opts ...Option) (io.WriteCloser, error) {
-	c, err := newConfig(opts)
+	c, err := newConfig(opNewWriter, opts)
 	if err != nil {
 		return nil, err
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
+	"errors"
 	"fmt"
 	"log"
 
@@ -41,12 +42,18 @@ func ExampleNewRawAES() {
 	}
 	fmt.Println("same data key:", bytes.Equal(dec.PlaintextDataKey, enc.PlaintextDataKey))
 	dec.Zero()
+
+	// Under another context the data key does not unwrap.
+	other := &keyring.DecryptionMaterials{Suite: suite, EncryptionContext: map[string]string{"tenant": "globex"}}
+	err = kr.OnDecrypt(ctx, other, enc.EncryptedDataKeys)
+	fmt.Println("other context:", errors.Is(err, keyring.ErrNoDecryptionKey))
 	enc.Zero()
 	// Output:
 	// RawAES{namespace: "billing", name: "key-2026"}
 	// provider: billing
 	// provider info bytes: 28 ciphertext bytes: 48
 	// same data key: true
+	// other context: true
 }
 
 func ExampleNewRawRSA() {

@@ -14,7 +14,8 @@ import (
 	"github.com/cryptkeeper-go/cryptkeeper/keyring"
 )
 
-// Suites with each data-key length (IDs as in FORMAT.md §1).
+// Suites with each data-key length (IDs as in the AWS Encryption SDK specification,
+// framework/algorithm-suites.md).
 var (
 	suite128 = keyring.Suite{ID: 0x0114, DataKeyLength: 16}
 	suite192 = keyring.Suite{ID: 0x0346, DataKeyLength: 24, Signed: true}

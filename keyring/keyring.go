@@ -8,7 +8,7 @@ import (
 
 // Keyring wraps and unwraps data keys.
 //
-// OnEncrypt must generate a plaintext data key of m.DataKeyLength bytes when
+// OnEncrypt must generate a plaintext data key of m.Suite.DataKeyLength bytes when
 // m.PlaintextDataKey is nil, and append one encrypted data key for each
 // wrapping key it holds. A keyring that can only decrypt returns an error.
 //

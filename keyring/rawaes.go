@@ -13,7 +13,8 @@ import (
 	"unicode/utf8"
 )
 
-// Raw AES keyring wire constants (FORMAT.md §6). The provider info of an
+// Raw AES keyring wire constants (AWS Encryption SDK specification,
+// framework/raw-aes-keyring.md). The provider info of an
 // encrypted data key is keyName ‖ u32(tag length in bits) ‖ u32(IV length)
 // ‖ IV.
 const (

@@ -26,7 +26,8 @@ func newAES(t testing.TB, ns, name string, key []byte) *keyring.RawAES {
 	return kr
 }
 
-// checkAESEDK checks the raw AES encrypted-data-key layout of FORMAT.md §6.
+// checkAESEDK checks the raw AES encrypted-data-key layout of the AWS
+// Encryption SDK specification (framework/raw-aes-keyring.md).
 func checkAESEDK(t *testing.T, edk keyring.EncryptedDataKey, ns, name string, dataKeyLen int) {
 	t.Helper()
 	assert.Equal(t, ns, edk.ProviderID)

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the performance comparison of issue 5 and writes BENCHMARKS.md at the
+# Runs the performance comparison and writes BENCHMARKS.md at the
 # repository root: raw AES-256-GCM and SHA-384 (the limits), package
 # envelope on 64 MiB messages (suites 0478 and 0578, frames of 4 KiB,
 # 64 KiB and 1 MiB), the AWS Encryption SDK for JavaScript 5.0.2 on the same

@@ -58,12 +58,14 @@ func run(ctx context.Context) error {
 	}
 	fmt.Printf("encrypted: %d bytes, %d KMS call(s)\n", len(ct), srv.TotalCalls())
 
-	// The replica in eu-west-1 decrypts without calling us-east-1.
+	// The replica in eu-west-1 decrypts without calling us-east-1. Every
+	// reader passes the context it expects, so a message made for another
+	// tenant or purpose fails with envelope.ErrContext.
 	rk, err := awskms.NewKeyring(eu, replica)
 	if err != nil {
 		return err
 	}
-	pt, hdr, err := envelope.Decrypt(ctx, rk, ct)
+	pt, hdr, err := envelope.Decrypt(ctx, rk, ct, envelope.WithContext(ec))
 	if err != nil {
 		return err
 	}
@@ -75,7 +77,7 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if pt, _, err = envelope.Decrypt(ctx, dk, ct); err != nil {
+	if pt, _, err = envelope.Decrypt(ctx, dk, ct, envelope.WithContext(ec)); err != nil {
 		return err
 	}
 	fmt.Printf("discovery decrypted: %q\n", pt)
@@ -85,7 +87,7 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	_, _, err = envelope.Decrypt(ctx, stranger, ct)
+	_, _, err = envelope.Decrypt(ctx, stranger, ct, envelope.WithContext(ec))
 	fmt.Println("stranger denied:", awskms.IsAccessDenied(err))
 	return nil
 }

@@ -1,5 +1,11 @@
 // Command quickstart encrypts and decrypts a message and a stream with a
 // raw AES keyring, offline, and prints the header it wrote.
+//
+// It decrypts the safe way: with the encryption context the reader
+// expects (envelope.WithContext on Decrypt and NewReader), so that a
+// message made for another tenant or purpose is refused with
+// envelope.ErrContext instead of being read as if it were the one asked
+// for.
 package main
 
 import (
@@ -38,7 +44,7 @@ func run(ctx context.Context, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	ec := map[string]string{"tenant": "acme", "purpose": "quickstart"}
+	ec := contextFor("acme")
 
 	// One-shot: a message that fits in memory.
 	plaintext := []byte("card ending 4242, expires 09/29")
@@ -46,7 +52,7 @@ func run(ctx context.Context, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	pt, hdr, err := envelope.Decrypt(ctx, kr, ct)
+	pt, hdr, err := decryptFor(ctx, kr, ct, "acme")
 	if err != nil {
 		return err
 	}
@@ -55,6 +61,13 @@ func run(ctx context.Context, out io.Writer) error {
 	}
 	fmt.Fprintf(out, "message: %d plaintext bytes -> %d ciphertext bytes, decrypted %q\n", len(plaintext), len(ct), pt)
 	printHeader(out, hdr)
+
+	// The same message, asked for by a reader serving another tenant: the
+	// keyring can unwrap its data key, but the context does not match.
+	if _, _, err := decryptFor(ctx, kr, ct, "globex"); !errors.Is(err, envelope.ErrContext) {
+		return fmt.Errorf("decrypting acme's message as globex: %v, want envelope.ErrContext", err)
+	}
+	fmt.Fprintln(out, "as tenant globex: refused with envelope.ErrContext")
 
 	// Streaming: 10 MiB encrypted into a pipe and decrypted from it as it
 	// arrives, one frame in memory at a time.
@@ -72,7 +85,7 @@ func run(ctx context.Context, out io.Writer) error {
 		}
 		pw.CloseWithError(err)
 	}()
-	r, err := envelope.NewReader(ctx, pr, kr)
+	r, err := envelope.NewReader(ctx, pr, kr, envelope.WithContext(ec))
 	if err != nil {
 		pr.CloseWithError(err)
 		return err
@@ -89,6 +102,19 @@ func run(ctx context.Context, out io.Writer) error {
 	fmt.Fprintf(out, "stream: %d plaintext bytes -> %d ciphertext bytes in %d-byte frames, decrypted and verified\n", n, counter.n, r.Header().FrameSize)
 	fmt.Fprintln(out, "ok")
 	return nil
+}
+
+// contextFor returns the encryption context of tenant's messages. It is
+// not secret; it says what a message is for, and decryption checks it.
+func contextFor(tenant string) map[string]string {
+	return map[string]string{"tenant": tenant, "purpose": "quickstart"}
+}
+
+// decryptFor decrypts a message for tenant. The context it reproduces must
+// be in the message, so a message of another tenant, or made for another
+// purpose, fails with envelope.ErrContext before any plaintext is released.
+func decryptFor(ctx context.Context, kr keyring.Keyring, ct []byte, tenant string) ([]byte, *envelope.Header, error) {
+	return envelope.Decrypt(ctx, kr, ct, envelope.WithContext(contextFor(tenant)))
 }
 
 func printHeader(out io.Writer, h *envelope.Header) {

@@ -98,7 +98,7 @@ func (r *report) markdown() string {
 		p("| %04X | %d KiB | %.1f | %s |\n", uint16(s.suite), s.frame>>10, float64(s.rssKB)/1024, rate(s.rate))
 	}
 
-	p("\n## Targets (issue 5)\n\n| target | measured | |\n|---|---|---|\n")
+	p("\n## Targets\n\n| target | measured | |\n|---|---|---|\n")
 	unsigned4K := caseKey{envelope.AES256GCMHKDFSHA512CommitKey, 4 << 10}
 	rt, jsRT := roundTrip(r.enc[unsigned4K], r.dec[unsigned4K]), roundTrip(r.jsEnc[unsigned4K], r.jsDec[unsigned4K])
 	if jsRT > 0 {

@@ -26,11 +26,12 @@ func ExampleNewKeyring() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	ct, err := envelope.Encrypt(ctx, kr, []byte("hello"), envelope.WithContext(map[string]string{"tenant": "acme"}))
+	ec := map[string]string{"tenant": "acme"} // KMS binds it to the data key
+	ct, err := envelope.Encrypt(ctx, kr, []byte("hello"), envelope.WithContext(ec))
 	if err != nil {
 		log.Fatal(err)
 	}
-	pt, hdr, err := envelope.Decrypt(ctx, kr, ct)
+	pt, hdr, err := envelope.Decrypt(ctx, kr, ct, envelope.WithContext(ec)) // the context this reader expects
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -42,11 +42,11 @@ type Server struct {
 type Option func(*Server)
 
 // WithRegion sets the Region used for requests that carry no credential
-// scope and for keys created without InRegion. The default is us-west-2.
+// scope and for keys created without KeyRegion. The default is us-west-2.
 func WithRegion(region string) Option { return func(s *Server) { s.region = region } }
 
 // WithAccount sets the account id in the ARNs of keys created without
-// InAccount. The default is 111122223333.
+// KeyAccount. The default is 111122223333.
 func WithAccount(account string) Option { return func(s *Server) { s.account = account } }
 
 // NewServer starts a KMS server on 127.0.0.1. Call Close when done.
