@@ -1,4 +1,4 @@
-package cache
+package matcache
 
 import (
 	"context"
@@ -182,6 +182,7 @@ func lead[M materials](ctx context.Context, s *store, r request[M], cl *call) (M
 	s.entries[r.key] = e
 	e.lru = s.lru.PushFront(e)
 	e.fifo = s.fifo.PushBack(e)
+	e.timer = time.AfterFunc(e.created.Add(s.maxAge).Sub(s.now()), func() { s.expire(e) })
 	for len(s.entries) > s.capacity {
 		v := s.lru.Back().Value.(*entry)
 		s.unlink(v)
@@ -219,6 +220,17 @@ func (s *store) unlink(e *entry) {
 	s.fifo.Remove(e.fifo)
 }
 
+// expire removes e and zeroes its data key when its timer fires, whether
+// or not anyone looks it up again. The timer is the only reference the
+// runtime keeps to s, and only until the entry is retired: a Cache nobody
+// references is collected once its entries have expired or been purged.
+func (s *store) expire(e *entry) {
+	s.mu.Lock()
+	s.unlink(e)
+	s.mu.Unlock()
+	s.retire(e, reasonAge)
+}
+
 // retire marks e retired and zeroes its data key.
 func (s *store) retire(e *entry, why reason) {
 	e.mu.Lock()
@@ -233,6 +245,9 @@ func (s *store) retireLocked(e *entry, why reason) bool {
 		return false
 	}
 	e.retired = true
+	if e.timer != nil {
+		e.timer.Stop()
+	}
 	e.m.Zero()
 	e.m = nil
 	s.counters.evicted(why)
