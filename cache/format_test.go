@@ -24,6 +24,7 @@ func TestCacheFormattingRedactsKeys(t *testing.T) {
 	require.NoError(t, err)
 	key := l.key(0)
 	require.Equal(t, key, d.PlaintextDataKey)
+	m.EncryptedDataKeys = nil // the fake keyring "wraps" by copying the key
 
 	type holder struct{ C any }
 	forms := []string{string(key[:4]), fmt.Sprintf("%x", key[:4]), fmt.Sprintf("%X", key[:4]), fmt.Sprintf("% x", key[:4]),
