@@ -56,6 +56,8 @@ func get[M materials](ctx context.Context, s *store, r request[M]) (M, error) {
 // queued in insertion order, which can differ from creation order by the
 // duration of a load; an entry behind a younger one is swept a little late,
 // but every use checks the age of its entry, so none is used expired.)
+// Each entry's timer normally removes it first (see expire); the sweep
+// covers timers that run late and clocks other than time.Now.
 func (s *store) find(key entryKey, now time.Time) (*entry, *call, bool) {
 	s.mu.Lock()
 	var expired []*entry
