@@ -27,11 +27,11 @@
 // The cache has no cryptographic policy of its own: package envelope decides
 // which suites may be cached (never those without a key derivation) and
 // bypasses the cache when a message's length is unknown. Only package
-// envelope looks materials up; a Cache offers users its configuration,
-// partitions, Stats and Purge.
+// envelope looks materials up; a Cache offers users its partitions, size,
+// Stats and Purge.
 //
-// This package imports only the standard library, package keyring and its
-// own implementation under internal/.
+// This package and its implementation, internal/matcache, import only the
+// standard library and package keyring.
 package cache
 
 import (
