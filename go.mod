@@ -4,7 +4,7 @@
 //   service/s3 v1.114.8, service/dynamodb v1.73.1, config v1.33.15.
 module github.com/cryptkeeper-go/cryptkeeper
 
-go 1.26.8
+go 1.25.0
 
 require (
 	github.com/aws/aws-sdk-go-v2 v1.47.7

@@ -44,6 +44,19 @@ func TestNewValidatesOptions(t *testing.T) {
 	assert.Equal(t, "p", c.PartitionName())
 }
 
+// New stops at the first invalid option and names it.
+func TestNewReturnsFirstInvalidOption(t *testing.T) {
+	_, err := cache.New(cache.MaxAge(time.Minute), cache.MaxBytes(-1), cache.Capacity(0))
+	require.ErrorIs(t, err, cache.ErrInvalidConfig)
+	assert.Contains(t, err.Error(), "MaxBytes")
+	assert.NotContains(t, err.Error(), "Capacity")
+
+	// A nil option is ignored.
+	c, err := cache.New(nil, cache.MaxAge(time.Minute), nil)
+	require.NoError(t, err)
+	assert.Equal(t, 0, c.Len())
+}
+
 func TestEncryptionHitReturnsPrivateCopies(t *testing.T) {
 	ctx := context.Background()
 	c := newCache(t)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/cryptkeeper-go/cryptkeeper/cache"
+	"github.com/cryptkeeper-go/cryptkeeper/envelope"
 	"github.com/cryptkeeper-go/cryptkeeper/keyring"
 )
 
@@ -27,9 +28,9 @@ func ExampleNew() {
 	// Output: billing 0
 }
 
-// Package envelope calls Encryption with a function that asks the keyring
-// for fresh materials; the cache calls it only on a miss.
-func ExampleCache_Encryption() {
+// Package envelope looks materials up in the cache given with
+// envelope.WithCache; the keyring is called only on a miss.
+func ExampleCache() {
 	ctx := context.Background()
 	kr, err := keyring.NewRawAES("example", "key-1", make([]byte, 32)) // use a real key
 	if err != nil {
@@ -39,26 +40,19 @@ func ExampleCache_Encryption() {
 	if err != nil {
 		panic(err)
 	}
-	s := keyring.Suite{ID: 0x0478, DataKeyLength: 32}
 	ec := map[string]string{"tenant": "acme"}
-	load := func(ctx context.Context) (*keyring.EncryptionMaterials, error) {
-		m := &keyring.EncryptionMaterials{Suite: s, EncryptionContext: ec}
-		if err := kr.OnEncrypt(ctx, m); err != nil {
-			return nil, err
-		}
-		return m, nil
-	}
 	for range 3 {
-		m, err := c.Encryption(ctx, kr, s, ec, 1024, load)
+		_, err := envelope.Encrypt(ctx, kr, []byte("message"), envelope.WithContext(ec), envelope.WithCache(c))
 		if err != nil {
 			panic(err)
 		}
-		// ... encrypt one message with m ...
-		m.Zero()
 	}
 	st := c.Stats()
 	fmt.Println("keyring calls:", st.KeyringCalls, "hits:", st.Hits)
-	// Output: keyring calls: 1 hits: 2
+	fmt.Println(c)
+	// Output:
+	// keyring calls: 1 hits: 2
+	// cache.Cache{Partition:"" Entries:1 MaxAge:1m0s}
 }
 
 // Stats marshals to JSON, so expvar can publish it as is.

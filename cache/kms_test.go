@@ -1,15 +1,9 @@
 package cache_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -20,7 +14,6 @@ import (
 
 	"github.com/cryptkeeper-go/cryptkeeper/cache"
 	"github.com/cryptkeeper-go/cryptkeeper/envelope"
-	"github.com/cryptkeeper-go/cryptkeeper/internal/jsenv"
 	"github.com/cryptkeeper-go/cryptkeeper/keyring/awskms"
 	"github.com/cryptkeeper-go/cryptkeeper/keyring/awskms/kmstest"
 )
@@ -132,77 +125,6 @@ func TestKMSCacheCutsGenerateDataKeyCalls(t *testing.T) {
 		assert.Equal(t, pts[i], pt)
 	}
 	assert.Equal(t, 4, env.srv.Calls("Decrypt"), "uncached Decrypt calls")
-}
-
-// Messages encrypted from shared cache entries are ordinary messages: they
-// decrypt here and with the official JavaScript KmsKeyringNode pointed at
-// the same kmstest endpoint, for the signed default suite and the
-// unsigned committing suite.
-func TestKMSCachedMessagesDecryptWithJavaScript(t *testing.T) {
-	const perSuite, perKey = 25, 10
-	modules := jsenv.Modules(t)
-	ctx := context.Background()
-	env := newKMS(t)
-	ec := map[string]string{"tenant": "acme", "purpose": "kms-cache-interop"}
-	c := newCache(t, cache.MaxMessages(perKey))
-
-	suites := []envelope.SuiteID{envelope.AES256GCMHKDFSHA512CommitKeyECDSAP384, envelope.AES256GCMHKDFSHA512CommitKey}
-	var pts, cts [][]byte
-	for _, id := range suites {
-		perEDK := map[string]int{}
-		for i := range perSuite {
-			// Lengths from a few bytes to several 4 KiB frames.
-			pt := bytes.Repeat(fmt.Appendf(nil, "suite %04X message %d;", uint16(id), i), 1+i*i*3)
-			ct, err := envelope.Encrypt(ctx, env.kr, pt, envelope.WithContext(ec), envelope.WithSuite(id), envelope.WithCache(c))
-			require.NoError(t, err)
-			got, hdr, err := envelope.Decrypt(ctx, env.kr, ct, envelope.WithContext(ec))
-			require.NoError(t, err)
-			require.Equal(t, pt, got)
-			require.Equal(t, id, hdr.Suite)
-			perEDK[string(hdr.EncryptedDataKeys[0].Ciphertext)]++
-			pts, cts = append(pts, pt), append(cts, ct)
-		}
-		counts := make([]int, 0, len(perEDK))
-		for _, n := range perEDK {
-			counts = append(counts, n)
-		}
-		assert.ElementsMatch(t, []int{perKey, perKey, perSuite - 2*perKey}, counts, "suite %04X: messages per data key", uint16(id))
-	}
-	require.Equal(t, uint64(2*3), c.Stats().KeyringCalls, "three entries per suite")
-
-	// One KMS Decrypt per message: the JavaScript SDK has no cache here.
-	env.srv.ResetCalls()
-	got := decryptAllJS(t, modules, env, ec, cts)
-	require.Len(t, got, len(pts))
-	for i := range pts {
-		assert.Equal(t, pts[i], got[i], "message %d", i)
-	}
-	assert.Equal(t, len(cts), env.srv.Calls("Decrypt"), "the JavaScript SDK called kmstest once per message")
-}
-
-// decryptAllJS decrypts every message with testdata/kms_decrypt_all.js.
-func decryptAllJS(t *testing.T, modules string, env *kmsEnv, ec map[string]string, cts [][]byte) [][]byte {
-	t.Helper()
-	dir := t.TempDir()
-	ecJSON, err := json.Marshal(ec)
-	require.NoError(t, err)
-	args := []string{filepath.Join("testdata", "kms_decrypt_all.js"), env.srv.URL, kmstest.DefaultAccessKey, env.arn, string(ecJSON)}
-	for i, ct := range cts {
-		f := filepath.Join(dir, strconv.Itoa(i))
-		require.NoError(t, os.WriteFile(f, ct, 0o600))
-		args = append(args, f)
-	}
-	cmd := exec.Command("node", args...)
-	cmd.Env = append(os.Environ(), "NODE_PATH="+modules)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	require.NoError(t, cmd.Run(), "node: %s", stderr.String())
-	out := make([][]byte, len(cts))
-	for i := range cts {
-		out[i], err = os.ReadFile(filepath.Join(dir, strconv.Itoa(i)+".pt"))
-		require.NoError(t, err)
-	}
-	return out
 }
 
 // BenchmarkKMSEncryptSmall compares 1 KiB encryption with a KMS keyring

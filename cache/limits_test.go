@@ -224,3 +224,22 @@ func TestCapacityEvictsLeastRecentlyUsed(t *testing.T) {
 	use("b")
 	assert.Equal(t, 4, l.count(), "b was evicted")
 }
+
+// An entry that reaches MaxAge is removed and its data key zeroed then,
+// with no further lookup.
+func TestExpiryWipesWithoutLookup(t *testing.T) {
+	ctx := context.Background()
+	c, err := cache.New(cache.MaxAge(30 * time.Millisecond))
+	require.NoError(t, err)
+	kr := &fakeKeyring{name: "k"}
+	var l loader
+	_, err = c.Encryption(ctx, kr, suite, nil, 1, l.encrypt(kr, nil))
+	require.NoError(t, err)
+	require.Equal(t, 1, c.Len())
+	// The age eviction is counted after the key is zeroed: waiting for it
+	// orders the checks below after the zeroing.
+	require.Eventually(t, func() bool { return c.Stats().Evictions.Age == 1 }, 10*time.Second, time.Millisecond)
+	assert.True(t, isZero(l.key(0)), "expired key zeroed")
+	assert.Equal(t, 0, c.Len())
+	assert.Equal(t, uint64(0), c.Stats().Hits)
+}

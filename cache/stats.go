@@ -1,7 +1,5 @@
 package cache
 
-import "sync/atomic"
-
 // Stats is a snapshot of a cache's counters, shared by all its partitions.
 // It marshals to JSON as is, so it can be published with expvar:
 //
@@ -52,50 +50,21 @@ func (s Stats) Map() map[string]uint64 {
 	}
 }
 
-type reason int
-
-const (
-	reasonPurge reason = iota // not counted
-	reasonAge
-	reasonBytes
-	reasonMessages
-	reasonCapacity
-)
-
-type counters struct {
-	hits, misses, bypasses, keyringCalls atomic.Uint64
-	age, bytes, messages, capacity       atomic.Uint64
-}
-
-func (c *counters) evicted(r reason) {
-	switch r {
-	case reasonAge:
-		c.age.Add(1)
-	case reasonBytes:
-		c.bytes.Add(1)
-	case reasonMessages:
-		c.messages.Add(1)
-	case reasonCapacity:
-		c.capacity.Add(1)
-	}
-}
-
 // Stats returns a snapshot of the counters. Counters are read one by one,
 // so a snapshot taken while the cache is in use may be slightly skewed.
 func (c *Cache) Stats() Stats {
-	n := c.Len()
-	k := &c.counters
+	k := c.impl().Counts()
 	return Stats{
-		Hits:         k.hits.Load(),
-		Misses:       k.misses.Load(),
-		Bypasses:     k.bypasses.Load(),
-		KeyringCalls: k.keyringCalls.Load(),
+		Hits:         k.Hits,
+		Misses:       k.Misses,
+		Bypasses:     k.Bypasses,
+		KeyringCalls: k.KeyringCalls,
 		Evictions: Evictions{
-			Age:      k.age.Load(),
-			Bytes:    k.bytes.Load(),
-			Messages: k.messages.Load(),
-			Capacity: k.capacity.Load(),
+			Age:      k.Age,
+			Bytes:    k.Bytes,
+			Messages: k.Messages,
+			Capacity: k.Capacity,
 		},
-		Entries: n,
+		Entries: k.Entries,
 	}
 }

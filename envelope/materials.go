@@ -71,7 +71,7 @@ func encryptionMaterials(ctx context.Context, kr keyring.Keyring, c *config) (*s
 	var m *keyring.EncryptionMaterials
 	var err error
 	if c.cache != nil && s.kdf != kdfIdentity && c.plaintextLen >= 0 {
-		m, err = c.cache.Encryption(ctx, kr, s.descriptor(), c.ec, c.plaintextLen, load)
+		m, err = lookups(c.cache).Encryption(ctx, kr, s.descriptor(), c.ec, c.plaintextLen, load)
 		if m != nil {
 			m.RequiredContextKeys = slices.Clone(c.requiredKeys)
 		}
@@ -159,7 +159,7 @@ func decryptionMaterials(ctx context.Context, kr keyring.Keyring, c *config, s *
 		m.VerificationKey = vk
 	}
 	if c.cache != nil && s.kdf != kdfIdentity {
-		cached, err := c.cache.Decryption(ctx, kr, s.descriptor(), h.EncryptedDataKeys, ec, func(ctx context.Context) (*keyring.DecryptionMaterials, error) {
+		cached, err := lookups(c.cache).Decryption(ctx, kr, s.descriptor(), h.EncryptedDataKeys, ec, func(ctx context.Context) (*keyring.DecryptionMaterials, error) {
 			return unwrap(ctx, kr, m, h.EncryptedDataKeys)
 		})
 		if err != nil {

@@ -59,6 +59,8 @@ type Suite struct {
 }
 
 // EncryptionMaterials is what a keyring receives and fills in on encrypt.
+// Printed with package fmt, it shows everything but its secrets: the data
+// key and the signing key are redacted (see Format).
 type EncryptionMaterials struct {
 	Suite Suite
 	// EncryptionContext is the full context the data key is bound to,
@@ -77,6 +79,8 @@ type EncryptionMaterials struct {
 }
 
 // DecryptionMaterials is what a keyring receives and fills in on decrypt.
+// Printed with package fmt, it shows everything but its data key, which is
+// redacted (see Format).
 type DecryptionMaterials struct {
 	Suite Suite
 	// EncryptionContext is the stored context merged with the reproduced

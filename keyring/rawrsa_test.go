@@ -91,13 +91,13 @@ func TestRawRSAOAEPParameters(t *testing.T) {
 	require.Error(t, err, "MGF1 must not be SHA-1 for OAEP-SHA256")
 
 	pdk := seqKey(32, 5)
-	ct, err := rsa.EncryptOAEPWithOptions(rand.Reader, &priv.PublicKey, pdk, &rsa.OAEPOptions{Hash: crypto.SHA256, MGFHash: crypto.SHA256})
+	ct, err := encryptOAEP(t, &priv.PublicKey, pdk, crypto.SHA256, crypto.SHA256)
 	require.NoError(t, err)
 	edks := []keyring.EncryptedDataKey{{ProviderID: "ns", ProviderInfo: []byte("k"), Ciphertext: ct}}
 	requireDecrypts(t, kr, suite256, nil, edks, pdk)
 
 	// Java's default SunJCE parameters (MGF1-SHA1 with OAEP-SHA256) are not read.
-	ct, err = rsa.EncryptOAEPWithOptions(rand.Reader, &priv.PublicKey, pdk, &rsa.OAEPOptions{Hash: crypto.SHA256, MGFHash: crypto.SHA1})
+	ct, err = encryptOAEP(t, &priv.PublicKey, pdk, crypto.SHA256, crypto.SHA1)
 	require.NoError(t, err)
 	requireNoKey(t, kr, suite256, nil, []keyring.EncryptedDataKey{{ProviderID: "ns", ProviderInfo: []byte("k"), Ciphertext: ct}})
 

@@ -1,4 +1,4 @@
-package cache
+package matcache
 
 import (
 	"context"
@@ -56,6 +56,8 @@ func get[M materials](ctx context.Context, s *store, r request[M]) (M, error) {
 // queued in insertion order, which can differ from creation order by the
 // duration of a load; an entry behind a younger one is swept a little late,
 // but every use checks the age of its entry, so none is used expired.)
+// Each entry's timer normally removes it first (see expire); the sweep
+// covers timers that run late and clocks other than time.Now.
 func (s *store) find(key entryKey, now time.Time) (*entry, *call, bool) {
 	s.mu.Lock()
 	var expired []*entry
@@ -182,6 +184,7 @@ func lead[M materials](ctx context.Context, s *store, r request[M], cl *call) (M
 	s.entries[r.key] = e
 	e.lru = s.lru.PushFront(e)
 	e.fifo = s.fifo.PushBack(e)
+	e.timer = time.AfterFunc(e.created.Add(s.maxAge).Sub(s.now()), func() { s.expire(e) })
 	for len(s.entries) > s.capacity {
 		v := s.lru.Back().Value.(*entry)
 		s.unlink(v)
@@ -219,6 +222,17 @@ func (s *store) unlink(e *entry) {
 	s.fifo.Remove(e.fifo)
 }
 
+// expire removes e and zeroes its data key when its timer fires, whether
+// or not anyone looks it up again. The timer is the only reference the
+// runtime keeps to s, and only until the entry is retired: a Cache nobody
+// references is collected once its entries have expired or been purged.
+func (s *store) expire(e *entry) {
+	s.mu.Lock()
+	s.unlink(e)
+	s.mu.Unlock()
+	s.retire(e, reasonAge)
+}
+
 // retire marks e retired and zeroes its data key.
 func (s *store) retire(e *entry, why reason) {
 	e.mu.Lock()
@@ -233,6 +247,9 @@ func (s *store) retireLocked(e *entry, why reason) bool {
 		return false
 	}
 	e.retired = true
+	if e.timer != nil {
+		e.timer.Stop()
+	}
 	e.m.Zero()
 	e.m = nil
 	s.counters.evicted(why)

@@ -1,4 +1,4 @@
-package cache
+package matcache
 
 import (
 	"container/list"
@@ -21,6 +21,10 @@ type entry struct {
 	created time.Time     // immutable
 	lru     *list.Element // guarded by store.mu
 	fifo    *list.Element // guarded by store.mu
+	// timer retires the entry when it reaches MaxAge, so that its data
+	// key is zeroed without waiting for a lookup. Set under store.mu
+	// before the entry is visible to other goroutines; stopped on retire.
+	timer *time.Timer
 
 	mu       sync.Mutex
 	m        zeroer // *keyring.EncryptionMaterials or *keyring.DecryptionMaterials; nil once retired

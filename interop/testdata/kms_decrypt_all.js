@@ -1,7 +1,7 @@
 // Decrypts every message named on the command line with the AWS Encryption
 // SDK for JavaScript (KmsKeyringNode), talking to the KMS endpoint given on
 // the command line, and writes each plaintext next to its message. Used by
-// kms_test.go.
+// kms_interop_test.go.
 //
 //   node kms_decrypt_all.js ENDPOINT ACCESS_KEY KEY_ARN CONTEXT_JSON FILE...
 //

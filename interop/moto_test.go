@@ -1,10 +1,10 @@
-package awskms_test
+package interop_test
 
-// These tests run the strict, discovery and MRK keyrings against moto
-// (moto_server, version 5.2.1), an independent KMS emulator, through the
-// real *kms.Client. The test starts moto itself on a free 127.0.0.1 port,
-// or uses the endpoint in CRYPTKEEPER_MOTO_URL when set. Without
-// moto_server on PATH the test fails, unless CRYPTKEEPER_NO_MOTO=1.
+// These tests run the strict, discovery and MRK keyrings of package awskms
+// against moto (moto_server, version 5.2.1), an independent KMS emulator,
+// through the real *kms.Client. The test starts moto itself on a free
+// 127.0.0.1 port, or uses the endpoint in CRYPTKEEPER_MOTO_URL when set.
+// Without moto_server on PATH the test fails, unless CRYPTKEEPER_NO_MOTO=1.
 //
 // Where moto differs from AWS KMS (5.2.1, checked against its source):
 //   - Signatures and key policies are not checked: every caller may use
@@ -57,6 +57,36 @@ import (
 )
 
 const motoAccount = "123456789012"
+
+var (
+	suite0478 = keyring.Suite{ID: 0x0478, DataKeyLength: 32}
+	suite0114 = keyring.Suite{ID: 0x0114, DataKeyLength: 16}
+	testEC    = map[string]string{"tenant": "acme", "purpose": "test"}
+)
+
+func encMaterials(suite keyring.Suite, ec map[string]string) *keyring.EncryptionMaterials {
+	return &keyring.EncryptionMaterials{Suite: suite, EncryptionContext: ec}
+}
+
+// wrap runs OnEncrypt on fresh materials and returns them.
+func wrap(t *testing.T, kr keyring.Keyring, suite keyring.Suite, ec map[string]string) *keyring.EncryptionMaterials {
+	t.Helper()
+	m := encMaterials(suite, ec)
+	require.NoError(t, kr.OnEncrypt(context.Background(), m))
+	require.Len(t, m.PlaintextDataKey, suite.DataKeyLength)
+	return m
+}
+
+// unwrap runs OnDecrypt and returns the data key or the error; a keyring
+// that fails must leave the materials unchanged.
+func unwrap(kr keyring.Keyring, suite keyring.Suite, ec map[string]string, edks []keyring.EncryptedDataKey) ([]byte, error) {
+	m := &keyring.DecryptionMaterials{Suite: suite, EncryptionContext: ec}
+	err := kr.OnDecrypt(context.Background(), m, edks)
+	if err != nil && m.PlaintextDataKey != nil {
+		panic("materials modified on failure")
+	}
+	return m.PlaintextDataKey, err
+}
 
 // startMoto returns the endpoint of a running moto_server.
 func startMoto(t *testing.T) string {

@@ -1,6 +1,6 @@
 // Encrypts or decrypts one message with the AWS Encryption SDK for
 // JavaScript (KmsKeyringNode), talking to the KMS endpoint given on the
-// command line. Used by jsinterop_test.go.
+// command line. Used by kms_interop_test.go.
 //
 //   node kms_interop.js encrypt|decrypt ENDPOINT ACCESS_KEY KEY_ARN IN OUT CONTEXT_JSON
 'use strict'
