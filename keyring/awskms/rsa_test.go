@@ -2,6 +2,7 @@ package awskms_test
 
 import (
 	"context"
+	"crypto/fips140"
 	"crypto/sha512"
 	"encoding/pem"
 	"testing"
@@ -27,6 +28,17 @@ func TestRSAKeyring(t *testing.T) {
 		s.ResetCalls()
 		kr, err := awskms.NewRSAKeyring(c, arn, alg)
 		require.NoError(t, err)
+		if fips140.Enabled() && alg == types.EncryptionAlgorithmSpecRsaesOaepSha1 {
+			// The Go Cryptographic Module does not approve SHA-1 for OAEP.
+			m := encMaterials(suite0478, testEC)
+			err := kr.OnEncrypt(ctx, m)
+			require.ErrorIs(t, err, keyring.ErrNotApproved)
+			require.ErrorIs(t, err, keyring.ErrInvalidConfig)
+			assert.Contains(t, err.Error(), "FIPS 140-3")
+			assert.Nil(t, m.PlaintextDataKey)
+			assert.Empty(t, m.EncryptedDataKeys)
+			continue
+		}
 		m1 := wrap(t, kr, suite0478, testEC)
 		m2 := wrap(t, kr, suite0114, nil)
 		assert.Equal(t, 1, s.Calls("GetPublicKey"), "public key fetched once")
