@@ -11,6 +11,7 @@ import (
 	"crypto/sha512"
 	"fmt"
 	"hash"
+	"sync/atomic"
 )
 
 // MinRSABits is the smallest RSA modulus NewRawRSA accepts.
@@ -249,6 +250,7 @@ func (k *RawRSA) OnDecrypt(ctx context.Context, m *DecryptionMaterials, edks []E
 // time, only when the padding is valid and the message is n bytes long, so
 // a bad ciphertext yields a random key rather than an error.
 func (k *RawRSA) decrypt(ct []byte, n int) ([]byte, error) {
+	rsaPrivateOps.Add(1)
 	if h := k.padding.newHash(); h != nil {
 		return rsa.DecryptOAEP(h, nil, k.priv, ct, nil)
 	}
@@ -261,6 +263,10 @@ func (k *RawRSA) decrypt(ct []byte, n int) ([]byte, error) {
 	_ = rsa.DecryptPKCS1v15SessionKey(nil, k.priv, ct, key)
 	return key, nil
 }
+
+// rsaPrivateOps counts private-key operations, for tests of the unwrap
+// budget.
+var rsaPrivateOps atomic.Int64
 
 // checkFIPSPadding refuses, in FIPS 140-3 mode, the paddings the Go
 // Cryptographic Module does not approve.
