@@ -9,7 +9,8 @@ import (
 // them with errors.Is.
 var (
 	// ErrNoDecryptionKey means no keyring could unwrap any of the message's
-	// encrypted data keys.
+	// encrypted data keys, for a reason that will not pass by retrying
+	// (failures that may pass are ErrTransient instead).
 	ErrNoDecryptionKey = errors.New("keyring: no encrypted data key could be decrypted")
 	// ErrNotMine means an encrypted data key was not written by this keyring
 	// (wrong provider, key name or parameters). It wraps ErrNoDecryptionKey.

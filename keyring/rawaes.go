@@ -130,9 +130,10 @@ func (k *RawAES) OnEncrypt(ctx context.Context, m *EncryptionMaterials) error {
 
 // OnDecrypt sets m.PlaintextDataKey from the first of edks written by this
 // keyring that unwraps under its key and m.EncryptionContext to a data key
-// of the suite's length. When none does it leaves m unchanged and returns an
-// error matching ErrNoDecryptionKey (and ErrNotMine when no encrypted data
-// key belongs to this keyring at all).
+// of the suite's length. When none does it leaves m unchanged and returns
+// UnwrapFailure's error: ErrNoDecryptionKey (ErrNotMine when no encrypted
+// data key belongs to this keyring at all), or ErrTransient when ctx ended,
+// or ErrUnwrapLimit when the budget of ctx ran out.
 func (k *RawAES) OnDecrypt(ctx context.Context, m *DecryptionMaterials, edks []EncryptedDataKey) error {
 	if err := checkDecryptMaterials(m); err != nil {
 		return k.fail(err)
