@@ -268,7 +268,9 @@ const DefaultMaxUnwrapAttempts = 5
 // data key is unwrapped, and key ARNs are not secret, so anyone can write
 // a message with thousands of encrypted data keys naming the reader's key;
 // with the bound such a message costs at most n calls and fails with
-// ErrLimit. Successful attempts are not counted, and keyrings only try
+// ErrLimit once the nth attempt has failed; a data key is still found if
+// fewer than n attempts fail before it. Successful attempts are not
+// counted, and keyrings only try
 // encrypted data keys that name their keys, so ordinary messages, however
 // many recipients they have, fail at most once or twice: raise n only for
 // discovery keyrings over many Regions reading messages with many

@@ -189,3 +189,39 @@ func must[K any](k K, err error) K {
 	}
 	return k
 }
+
+// TestDiscoveryMultiRegionWithinBudget: a discovery multi-keyring over
+// three Regions reading a message for keys in each, of which it may use
+// only the last, asks each Region about its own key only and decrypts
+// within a budget of three failed attempts (two are spent).
+func TestDiscoveryMultiRegionWithinBudget(t *testing.T) {
+	ctx := context.Background()
+	s := newServer(t)
+	regions := []string{"us-east-1", "us-west-2", "eu-west-1"}
+	sup := awskms.CachingSupplier(func(region string) (awskms.Client, error) {
+		return s.Client(kmstest.ClientRegion(region)), nil
+	})
+	ownerSup := awskms.CachingSupplier(func(region string) (awskms.Client, error) {
+		return s.Client(kmstest.ClientRegion(region), kmstest.ClientAccessKey("AKIDOWNER")), nil
+	})
+	var arns []string
+	for i, r := range regions {
+		callers := []string{"AKIDOWNER"}
+		if i == len(regions)-1 {
+			callers = append(callers, kmstest.DefaultAccessKey)
+		}
+		arns = append(arns, createKey(t, s, kmstest.KeyRegion(r), kmstest.AllowedCallers(callers...)))
+	}
+	writer, err := awskms.NewMultiKeyring(ownerSup, arns[0], arns[1:])
+	require.NoError(t, err)
+	ct, err := envelope.Encrypt(ctx, writer, []byte("hello"))
+	require.NoError(t, err)
+
+	reader, err := awskms.NewDiscoveryMultiKeyring(sup, regions, awskms.WithDiscoveryFilter("aws", kmstest.DefaultAccount))
+	require.NoError(t, err)
+	s.ResetCalls()
+	pt, _, err := envelope.Decrypt(ctx, reader, ct, envelope.WithMaxUnwrapAttempts(3))
+	require.NoError(t, err)
+	assert.Equal(t, []byte("hello"), pt)
+	assert.Equal(t, 3, s.Calls("Decrypt"), "one call per Region")
+}
