@@ -195,7 +195,7 @@ func (k *RawRSA) OnEncrypt(ctx context.Context, m *EncryptionMaterials) error {
 		if h := k.padding.newHash(); h != nil {
 			ct, err = rsa.EncryptOAEP(h, rand.Reader, k.pub, pdk, nil)
 		} else {
-			ct, err = rsa.EncryptPKCS1v15(rand.Reader, k.pub, pdk)
+			ct, err = rsa.EncryptPKCS1v15(rand.Reader, k.pub, pdk) //nolint:staticcheck // compatibility padding, see PKCS1
 		}
 	}
 	if err != nil {
@@ -260,7 +260,7 @@ func (k *RawRSA) decrypt(ct []byte, n int) ([]byte, error) {
 	}
 	// An error (a ciphertext of the wrong length) leaves key random too:
 	// one outcome for every bad ciphertext.
-	_ = rsa.DecryptPKCS1v15SessionKey(nil, k.priv, ct, key)
+	_ = rsa.DecryptPKCS1v15SessionKey(nil, k.priv, ct, key) //nolint:staticcheck // compatibility padding, see PKCS1
 	return key, nil
 }
 
