@@ -2,7 +2,6 @@ package envelope
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -132,13 +131,9 @@ func limitErr(format string, args ...any) error {
 	return fmt.Errorf("%w: "+format, append([]any{ErrLimit}, args...)...)
 }
 
-// truncated maps an unexpected end of input to ErrFormat.
-func truncated(err error, what string) error {
-	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-		return formatErr("message truncated in %s", what)
-	}
-	return fmt.Errorf("envelope: reading %s: %w", what, err)
-}
+// truncated maps an error reading what from the source: an unexpected end
+// of input to ErrFormat, any other read error to ErrTransient (readErr).
+func truncated(err error, what string) error { return readErr(err, what) }
 
 func (p *headerParser) next(n int, what string) ([]byte, error) {
 	if len(p.raw)+n > p.maxSize {

@@ -118,10 +118,15 @@ func splitContext(ec map[string]string, required []string) (stored, requiredEC [
 
 // decryptionMaterials does the work of the default materials manager on
 // decrypt: merges the reproduced context, checks the verification key and
-// asks the keyring (or the cache) for the data key.
+// asks the keyring (or the cache) for the data key, within a budget of
+// c.maxUnwrap failed unwrap attempts. A keyring's error comes back in
+// exactly one category (keyringErr).
 func decryptionMaterials(ctx context.Context, kr keyring.Keyring, c *config, s *suite, h *Header) (*keyring.DecryptionMaterials, error) {
 	if kr == nil {
 		return nil, fmt.Errorf("%w: nil keyring", ErrInvalidOption)
+	}
+	if err := contextErr(ctx); err != nil {
+		return nil, err
 	}
 	ec := h.Context // cloned before the first key is added; never modified otherwise
 	var required []string
@@ -158,18 +163,23 @@ func decryptionMaterials(ctx context.Context, kr keyring.Keyring, c *config, s *
 		}
 		m.VerificationKey = vk
 	}
+	ctx = keyring.WithUnwrapBudget(ctx, c.maxUnwrap)
 	if c.cache != nil && s.kdf != kdfIdentity {
 		cached, err := lookups(c.cache).Decryption(ctx, kr, s.descriptor(), h.EncryptedDataKeys, ec, func(ctx context.Context) (*keyring.DecryptionMaterials, error) {
 			return unwrap(ctx, kr, m, h.EncryptedDataKeys)
 		})
 		if err != nil {
-			return nil, err
+			return nil, keyringErr(err)
 		}
 		cached.VerificationKey = m.VerificationKey
 		cached.RequiredContextKeys = required
 		return cached, nil
 	}
-	return unwrap(ctx, kr, m, h.EncryptedDataKeys)
+	out, err := unwrap(ctx, kr, m, h.EncryptedDataKeys)
+	if err != nil {
+		return nil, keyringErr(err)
+	}
+	return out, nil
 }
 
 func unwrap(ctx context.Context, kr keyring.Keyring, m *keyring.DecryptionMaterials, edks []keyring.EncryptedDataKey) (*keyring.DecryptionMaterials, error) {

@@ -141,6 +141,7 @@ type config struct {
 	plaintextLen   int64 // -1 when unknown
 	concurrency    int
 	strictFrameIVs bool
+	maxUnwrap      int // failed unwrap attempts per message on decrypt
 }
 
 // newConfig returns the configuration of the call op with opts applied to
@@ -155,6 +156,7 @@ func newConfig(op operation, opts []Option) (*config, error) {
 		maxHeaderSize: DefaultMaxHeaderSize,
 		plaintextLen:  -1,
 		concurrency:   runtime.GOMAXPROCS(0),
+		maxUnwrap:     DefaultMaxUnwrapAttempts,
 	}
 	for _, o := range opts {
 		if o == nil {
@@ -224,8 +226,12 @@ func WithCommitmentPolicy(p CommitmentPolicy) Option {
 
 // WithMaxEncryptedDataKeys bounds the number of encrypted data keys a
 // message may carry, on encrypt and on decrypt (where it is checked before
-// any key is parsed or unwrapped). n must be 1 to 65535. It applies to
-// every call.
+// any key is parsed or unwrapped). n must be at least 1; the default is
+// the format's maximum, 65535. A reader that knows how many recipients its
+// messages have should set it: the header, and the work of parsing it, is
+// then bounded before anything is authenticated. The unwrap attempts these
+// keys cost are bounded separately, by WithMaxUnwrapAttempts. It applies
+// to every call.
 func WithMaxEncryptedDataKeys(n int) Option {
 	return option("WithMaxEncryptedDataKeys", anyCall, func(c *config) error {
 		if n < 1 || n > 0xffff {
@@ -333,6 +339,37 @@ func WithConcurrency(n int) Option {
 func WithStrictFrameIVs() Option {
 	return option("WithStrictFrameIVs", reading, func(c *config) error {
 		c.strictFrameIVs = true
+		return nil
+	})
+}
+
+// DefaultMaxUnwrapAttempts is how many encrypted data keys the keyring may
+// fail to unwrap, per message, before Decrypt and NewReader give up (see
+// WithMaxUnwrapAttempts).
+const DefaultMaxUnwrapAttempts = 5
+
+// WithMaxUnwrapAttempts bounds how many failed attempts to unwrap an
+// encrypted data key (each a KMS Decrypt call or a private-key operation)
+// one message may cost Decrypt or NewReader, counted across every keyring
+// of a multi-keyring; n must be at least 1, the default is
+// DefaultMaxUnwrapAttempts. Nothing in a message is authenticated before a
+// data key is unwrapped, and key ARNs are not secret, so anyone can write
+// a message with thousands of encrypted data keys naming the reader's key;
+// with the bound such a message costs at most n calls and fails with
+// ErrLimit once the nth attempt has failed; a data key is still found if
+// fewer than n attempts fail before it. Successful attempts are not
+// counted, and keyrings only try
+// encrypted data keys that name their keys, so ordinary messages, however
+// many recipients they have, fail at most once or twice: raise n only for
+// discovery keyrings over many Regions reading messages with many
+// encrypted data keys the reader may not use. It applies to Decrypt and
+// NewReader.
+func WithMaxUnwrapAttempts(n int) Option {
+	return option("WithMaxUnwrapAttempts", reading, func(c *config) error {
+		if n < 1 {
+			return fmt.Errorf("max unwrap attempts %d below 1", n)
+		}
+		c.maxUnwrap = n
 		return nil
 	})
 }

@@ -130,6 +130,7 @@ func optionCases(t *testing.T) []optionCase {
 		{"WithPlaintextLength", []envelope.Option{envelope.WithPlaintextLength(int64(len(optionsPlaintext)))}, []string{"NewWriter"}},
 		{"WithConcurrency", []envelope.Option{envelope.WithConcurrency(2)}, all},
 		{"WithStrictFrameIVs", []envelope.Option{envelope.WithStrictFrameIVs()}, readers},
+		{"WithMaxUnwrapAttempts", []envelope.Option{envelope.WithMaxUnwrapAttempts(2)}, readers},
 	}
 }
 

@@ -306,7 +306,7 @@ func (r *Reader) nextParallel() error {
 		}
 		// Read ahead while there is room, unless the oldest batch is ready.
 		for !rp.readEnd && !rp.full() && (len(rp.inflight) == 0 || !rp.oldestReady()) {
-			if err := r.ctx.Err(); err != nil {
+			if err := contextErr(r.ctx); err != nil {
 				return err
 			}
 			b := rp.get()

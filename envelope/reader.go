@@ -76,6 +76,9 @@ func NewReader(ctx context.Context, src io.Reader, kr keyring.Keyring, opts ...O
 // openMessage reads the header from src, checks it against the
 // configuration and authenticates it.
 func openMessage(ctx context.Context, src io.Reader, kr keyring.Keyring, c *config) (*Header, *suite, openedHeader, error) {
+	if err := contextErr(ctx); err != nil {
+		return nil, nil, openedHeader{}, err
+	}
 	h, err := parseHeader(src, c.maxHeaderSize, c.maxEDKs)
 	if err != nil {
 		return nil, nil, openedHeader{}, err
@@ -150,7 +153,7 @@ func (r *Reader) Read(p []byte) (int, error) {
 		if r.done {
 			return 0, io.EOF
 		}
-		if err := r.ctx.Err(); err != nil {
+		if err := contextErr(r.ctx); err != nil {
 			r.err = err
 			return 0, err
 		}
@@ -183,7 +186,7 @@ func (r *Reader) WriteTo(w io.Writer) (int64, error) {
 		if r.done {
 			return total, nil
 		}
-		if err := r.ctx.Err(); err != nil {
+		if err := contextErr(r.ctx); err != nil {
 			r.err = err
 			return total, err
 		}
@@ -330,7 +333,7 @@ func (r *Reader) finish() error {
 	if _, err := r.src.ReadByte(); err == nil {
 		return trailingErr()
 	} else if !errors.Is(err, io.EOF) {
-		return fmt.Errorf("envelope: reading after the message: %w", err)
+		return readErr(err, "after the message")
 	}
 	return nil
 }

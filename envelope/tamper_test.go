@@ -50,7 +50,7 @@ func encryptPolicy(id SuiteID) Option {
 func allowAll() Option { return WithCommitmentPolicy(RequireEncryptAllowDecrypt) }
 
 // categories are the error sentinels every decrypt failure must match.
-var categories = []error{ErrFormat, ErrAuthentication, ErrCommitment, ErrLimit, ErrNoDecryptionKey, ErrPolicy, ErrContext}
+var categories = []error{ErrFormat, ErrAuthentication, ErrCommitment, ErrLimit, ErrNoDecryptionKey, ErrPolicy, ErrContext, ErrTransient}
 
 func category(err error) error {
 	for _, c := range categories {

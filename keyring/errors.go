@@ -9,7 +9,8 @@ import (
 // them with errors.Is.
 var (
 	// ErrNoDecryptionKey means no keyring could unwrap any of the message's
-	// encrypted data keys.
+	// encrypted data keys, for a reason that will not pass by retrying
+	// (failures that may pass are ErrTransient instead).
 	ErrNoDecryptionKey = errors.New("keyring: no encrypted data key could be decrypted")
 	// ErrNotMine means an encrypted data key was not written by this keyring
 	// (wrong provider, key name or parameters). It wraps ErrNoDecryptionKey.
@@ -26,6 +27,22 @@ var (
 	ErrInvalidContext = errors.New("keyring: invalid encryption context")
 	// ErrInvalidConfig means a keyring was constructed with bad parameters.
 	ErrInvalidConfig = errors.New("keyring: invalid configuration")
+	// ErrTransient means an attempt to unwrap a data key could not be
+	// completed for a reason that may pass: the context ended, or a key
+	// service was throttled, failed with a server error or could not be
+	// reached. Retrying later may succeed. The cause stays in the chain,
+	// so errors.Is(err, context.Canceled) and errors.As to the service's
+	// error types still work. An error never matches both ErrTransient
+	// and ErrNoDecryptionKey.
+	ErrTransient = errors.New("keyring: transient failure")
+	// ErrUnwrapLimit means the budget of failed unwrap attempts set with
+	// WithUnwrapBudget ran out before any encrypted data key unwrapped.
+	// It does not match ErrNoDecryptionKey.
+	ErrUnwrapLimit = errors.New("keyring: too many failed attempts to unwrap a data key")
+	// ErrNotApproved means a keyring was asked for an algorithm that is not
+	// approved in FIPS 140-3 mode (GODEBUG=fips140=on). It is returned
+	// wrapped together with ErrInvalidConfig.
+	ErrNotApproved = errors.New("keyring: algorithm not approved in FIPS 140-3 mode")
 )
 
 // KeyringError reports a failure of one wrapping key. Provider and KeyID

@@ -55,6 +55,8 @@ var vectorSuites = map[uint16]keyring.Suite{
 	0x0478: {ID: 0x0478, DataKeyLength: 32},
 }
 
+// build returns the vector's keyring, or nil when it needs a padding that
+// FIPS 140-3 mode refuses (approved checks the refusal).
 func (v vectorKeyring) build(t testing.TB) keyring.Keyring {
 	t.Helper()
 	switch v.Type {
@@ -66,6 +68,9 @@ func (v vectorKeyring) build(t testing.TB) keyring.Keyring {
 		priv := testPrivateKey(t, "rsa2048-pkcs8.pem")
 		for _, p := range paddings {
 			if p.String() == v.Padding {
+				if !approved(t, p) {
+					return nil
+				}
 				return newRSA(t, v.Namespace, v.Name, &priv.PublicKey, priv, p)
 			}
 		}
@@ -73,9 +78,15 @@ func (v vectorKeyring) build(t testing.TB) keyring.Keyring {
 	case "multi":
 		children := make([]keyring.Keyring, len(v.Children))
 		for i, c := range v.Children {
-			children[i] = c.build(t)
+			if children[i] = c.build(t); children[i] == nil {
+				return nil
+			}
 		}
-		return newMulti(t, v.Generator.build(t), children...)
+		gen := v.Generator.build(t)
+		if gen == nil {
+			return nil
+		}
+		return newMulti(t, gen, children...)
 	}
 	t.Fatalf("unknown keyring type %q", v.Type)
 	return nil
@@ -107,6 +118,9 @@ func TestInteropJSVectors(t *testing.T) {
 		want, err := hex.DecodeString(v.DataKey)
 		require.NoError(t, err)
 		kr := v.Keyring.build(t)
+		if kr == nil {
+			continue
+		}
 		requireDecrypts(t, kr, s, v.Context, v.edks(t), want)
 
 		// A changed context must fail for raw AES, which binds it.
@@ -127,6 +141,9 @@ func TestInteropGoVectors(t *testing.T) {
 	for _, v := range js.Vectors {
 		s := vectorSuites[v.Suite]
 		kr := v.Keyring.build(t)
+		if kr == nil {
+			continue
+		}
 		m := encMaterials(s, v.Context)
 		require.NoError(t, kr.OnEncrypt(context.Background(), m))
 		g := vector{Keyring: v.Keyring, Suite: v.Suite, Context: v.Context, DataKey: hex.EncodeToString(m.PlaintextDataKey)}

@@ -3,7 +3,6 @@ package keyring
 import (
 	"context"
 	"crypto/subtle"
-	"errors"
 	"fmt"
 	"slices"
 )
@@ -90,8 +89,11 @@ func (k *Multi) OnEncrypt(ctx context.Context, m *EncryptionMaterials) error {
 
 // OnDecrypt asks the generator, then each child in order, to unwrap one of
 // edks, each with the unmodified materials; the first success sets
-// m.PlaintextDataKey. When none succeeds m is left unchanged and the error
-// matches ErrNoDecryptionKey and joins every keyring's error.
+// m.PlaintextDataKey. The keyrings share the unwrap budget of ctx (see
+// WithUnwrapBudget). When none succeeds m is left unchanged and the error
+// is UnwrapFailure's over the keyrings' errors: ErrTransient when any
+// keyring failed transiently, ErrUnwrapLimit when the budget ran out,
+// ErrNoDecryptionKey otherwise.
 func (k *Multi) OnDecrypt(ctx context.Context, m *DecryptionMaterials, edks []EncryptedDataKey) error {
 	if err := checkDecryptMaterials(m); err != nil {
 		return err
@@ -103,7 +105,7 @@ func (k *Multi) OnDecrypt(ctx context.Context, m *DecryptionMaterials, edks []En
 	var errs []error
 	for _, kr := range keyrings {
 		if err := ctx.Err(); err != nil {
-			errs = append(errs, err)
+			errs = append(errs, transient(err))
 			break
 		}
 		work := *m
@@ -118,10 +120,13 @@ func (k *Multi) OnDecrypt(ctx context.Context, m *DecryptionMaterials, edks []En
 				Wipe(work.PlaintextDataKey) // a keyring that failed must not leave a key behind
 			}
 			errs = append(errs, err)
+			if stopsSearch(ctx, err) {
+				break
+			}
 			continue
 		}
 		m.PlaintextDataKey = work.PlaintextDataKey
 		return nil
 	}
-	return fmt.Errorf("%w: %w", ErrNoDecryptionKey, errors.Join(errs...))
+	return UnwrapFailure(errs...)
 }

@@ -131,9 +131,10 @@ func (k *RawAES) OnEncrypt(ctx context.Context, m *EncryptionMaterials) error {
 
 // OnDecrypt sets m.PlaintextDataKey from the first of edks written by this
 // keyring that unwraps under its key and m.EncryptionContext to a data key
-// of the suite's length. When none does it leaves m unchanged and returns an
-// error matching ErrNoDecryptionKey (and ErrNotMine when no encrypted data
-// key belongs to this keyring at all).
+// of the suite's length. When none does it leaves m unchanged and returns
+// UnwrapFailure's error: ErrNoDecryptionKey (ErrNotMine when no encrypted
+// data key belongs to this keyring at all), or ErrTransient when ctx ended,
+// or ErrUnwrapLimit when the budget of ctx ran out.
 func (k *RawAES) OnDecrypt(ctx context.Context, m *DecryptionMaterials, edks []EncryptedDataKey) error {
 	if err := checkDecryptMaterials(m); err != nil {
 		return k.fail(err)
@@ -230,15 +231,13 @@ func checkDecryptMaterials(m *DecryptionMaterials) error {
 // algorithm suite (AES-128, -192 or -256).
 func validDataKeyLength(n int) bool { return n == 16 || n == 24 || n == 32 }
 
-// noKeyError is the error of a keyring that unwrapped nothing: ErrNotMine
-// when no encrypted data key was its own, otherwise ErrNoDecryptionKey
-// joined with each attempt's failure.
 // unwrapFirst sets m.PlaintextDataKey from the first of edks that the
 // keyring claims (match returns its unwrap function; nil when the key is
-// not its own) and that unwraps to a data key of the suite's length. An
-// unwrap error is never passed on: it says only that the key did not
-// unwrap. When nothing unwraps, m is unchanged and the error matches
-// ErrNoDecryptionKey (ErrNotMine when no key was claimed at all).
+// not its own) and that unwraps to a data key of the suite's length. Each
+// attempt goes through TryUnwrap, within the budget of ctx. Every failed
+// attempt gives the same error, errUnwrap, whatever went wrong: the
+// cause is never passed on. When nothing unwraps, m is unchanged and the
+// error is UnwrapFailure's (ErrNotMine when no key was claimed at all).
 func unwrapFirst(ctx context.Context, m *DecryptionMaterials, edks []EncryptedDataKey,
 	match func(EncryptedDataKey) func() ([]byte, error)) error {
 	var failures []error
@@ -247,29 +246,22 @@ func unwrapFirst(ctx context.Context, m *DecryptionMaterials, edks []EncryptedDa
 		if unwrap == nil {
 			continue
 		}
-		if err := ctx.Err(); err != nil {
-			failures = append(failures, err)
-			break
-		}
-		pdk, err := unwrap()
-		switch {
-		case err != nil:
-			failures = append(failures, fmt.Errorf("encrypted data key %d: %w", i, errUnwrap))
-		case len(pdk) != m.Suite.DataKeyLength:
-			Wipe(pdk)
-			failures = append(failures, fmt.Errorf("encrypted data key %d: %w: unwrapped %d bytes, suite needs %d",
-				i, ErrInvalidMaterials, len(pdk), m.Suite.DataKeyLength))
-		default:
+		pdk, err := TryUnwrap(ctx, func() ([]byte, error) {
+			pdk, err := unwrap()
+			if err != nil || len(pdk) != m.Suite.DataKeyLength {
+				Wipe(pdk)
+				return nil, errUnwrap
+			}
+			return pdk, nil
+		})
+		if err == nil {
 			m.PlaintextDataKey = pdk
 			return nil
 		}
+		failures = append(failures, fmt.Errorf("encrypted data key %d: %w", i, err))
+		if stopsSearch(ctx, err) {
+			break
+		}
 	}
-	return noKeyError(failures)
-}
-
-func noKeyError(failures []error) error {
-	if len(failures) == 0 {
-		return ErrNotMine
-	}
-	return fmt.Errorf("%w: %w", ErrNoDecryptionKey, errors.Join(failures...))
+	return UnwrapFailure(failures...)
 }

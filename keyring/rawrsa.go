@@ -3,6 +3,7 @@ package keyring
 import (
 	"bytes"
 	"context"
+	"crypto/fips140"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha1"
@@ -10,6 +11,7 @@ import (
 	"crypto/sha512"
 	"fmt"
 	"hash"
+	"sync/atomic"
 )
 
 // MinRSABits is the smallest RSA modulus NewRawRSA accepts.
@@ -22,11 +24,22 @@ type RSAPadding int
 // with the same hash as OAEP and an empty label, like the official SDKs.
 const (
 	// PKCS1 is RSAES-PKCS1-v1_5. It exists for compatibility with old
-	// messages and peers; decrypting with it can act as a padding oracle
-	// (Bleichenbacher) when a caller can submit chosen messages and observe
-	// failures, so prefer OAEPSHA256 or stronger for new keys.
+	// messages and peers; prefer OAEPSHA256 or stronger for new keys.
+	//
+	// To deny a Bleichenbacher padding oracle, RawRSA decrypts PKCS1 with
+	// implicit rejection (rsa.DecryptPKCS1v15SessionKey): a ciphertext
+	// with bad padding or a wrong length yields a random data key instead
+	// of an error, so the message then fails its key commitment or header
+	// check exactly as one wrapped under another key does. A consequence:
+	// the first encrypted data key under the keyring's namespace and name
+	// is the only one tried.
+	//
+	// PKCS#1 v1.5 encryption is not approved in FIPS 140-3 mode; there
+	// NewRawRSA refuses it (ErrNotApproved).
 	PKCS1 RSAPadding = iota
-	// OAEPSHA1 is RSAES-OAEP with SHA-1 and MGF1-SHA-1.
+	// OAEPSHA1 is RSAES-OAEP with SHA-1 and MGF1-SHA-1. The Go
+	// Cryptographic Module does not approve SHA-1 for OAEP; in FIPS 140-3
+	// mode NewRawRSA refuses it (ErrNotApproved).
 	OAEPSHA1
 	// OAEPSHA256 is RSAES-OAEP with SHA-256 and MGF1-SHA-256.
 	OAEPSHA256
@@ -92,6 +105,11 @@ var _ Keyring = (*RawRSA)(nil)
 // MinRSABits bits. namespace becomes the provider ID of the encrypted data
 // keys and name their provider info; both must match to decrypt. The
 // namespace must not start with "aws-kms".
+//
+// In FIPS 140-3 mode (GODEBUG=fips140=on) it refuses, with an error
+// matching ErrNotApproved and ErrInvalidConfig, what the Go Cryptographic
+// Module does not approve: PKCS1 and OAEPSHA1 padding, moduli of odd bit
+// length and public exponents of 65536 or less.
 func NewRawRSA(namespace, name string, pub *rsa.PublicKey, priv *rsa.PrivateKey, padding RSAPadding) (*RawRSA, error) {
 	if err := checkNames(namespace, name, 0); err != nil {
 		return nil, err
@@ -102,14 +120,23 @@ func NewRawRSA(namespace, name string, pub *rsa.PublicKey, priv *rsa.PrivateKey,
 	if pub == nil && priv == nil {
 		return nil, fmt.Errorf("%w: RSA keyring needs a public key, a private key or both", ErrInvalidConfig)
 	}
+	if err := checkFIPSPadding(padding); err != nil {
+		return nil, err
+	}
 	if pub != nil {
 		if pub.N == nil || pub.N.BitLen() < MinRSABits {
 			return nil, fmt.Errorf("%w: RSA public key must have at least %d bits", ErrInvalidConfig, MinRSABits)
+		}
+		if err := checkFIPSRSAKey(pub); err != nil {
+			return nil, err
 		}
 	}
 	if priv != nil {
 		if priv.N == nil || priv.N.BitLen() < MinRSABits {
 			return nil, fmt.Errorf("%w: RSA private key must have at least %d bits", ErrInvalidConfig, MinRSABits)
+		}
+		if err := checkFIPSRSAKey(&priv.PublicKey); err != nil {
+			return nil, err
 		}
 		if err := priv.Validate(); err != nil {
 			return nil, fmt.Errorf("%w: invalid RSA private key: %w", ErrInvalidConfig, err)
@@ -164,10 +191,12 @@ func (k *RawRSA) OnEncrypt(ctx context.Context, m *EncryptionMaterials) error {
 		return k.fail(err)
 	}
 	var ct []byte
-	if h := k.padding.newHash(); h != nil {
-		ct, err = rsa.EncryptOAEP(h, rand.Reader, k.pub, pdk, nil)
-	} else {
-		ct, err = rsa.EncryptPKCS1v15(rand.Reader, k.pub, pdk)
+	if err = checkFIPSPadding(k.padding); err == nil {
+		if h := k.padding.newHash(); h != nil {
+			ct, err = rsa.EncryptOAEP(h, rand.Reader, k.pub, pdk, nil)
+		} else {
+			ct, err = rsa.EncryptPKCS1v15(rand.Reader, k.pub, pdk) //nolint:staticcheck // compatibility padding, see PKCS1
+		}
 	}
 	if err != nil {
 		if generated {
@@ -187,8 +216,11 @@ func (k *RawRSA) OnEncrypt(ctx context.Context, m *EncryptionMaterials) error {
 // OnDecrypt sets m.PlaintextDataKey from the first of edks written under
 // this keyring's namespace and name that decrypts with the private key to a
 // data key of the suite's length. It fails with ErrEncryptOnly when the
-// keyring has no private key. When nothing decrypts it leaves m unchanged
-// and returns an error matching ErrNoDecryptionKey.
+// keyring has no private key. Every attempt that fails fails the same way,
+// with one error that says nothing of the cause; with PKCS1 padding no
+// attempt fails (see PKCS1). When nothing decrypts it leaves m unchanged
+// and returns UnwrapFailure's error (ErrNoDecryptionKey, or ErrUnwrapLimit
+// or ErrTransient under the budget and context of ctx).
 func (k *RawRSA) OnDecrypt(ctx context.Context, m *DecryptionMaterials, edks []EncryptedDataKey) error {
 	if k.priv == nil {
 		return k.fail(ErrEncryptOnly)
@@ -196,12 +228,16 @@ func (k *RawRSA) OnDecrypt(ctx context.Context, m *DecryptionMaterials, edks []E
 	if err := checkDecryptMaterials(m); err != nil {
 		return k.fail(err)
 	}
+	if err := checkFIPSPadding(k.padding); err != nil {
+		return k.fail(err)
+	}
+	n := m.Suite.DataKeyLength
 	err := unwrapFirst(ctx, m, edks, func(edk EncryptedDataKey) func() ([]byte, error) {
 		if edk.ProviderID != k.namespace || !bytes.Equal(edk.ProviderInfo, []byte(k.name)) {
 			return nil
 		}
-		// The RSA error says only "decryption error"; unwrapFirst passes no detail on.
-		return func() ([]byte, error) { return k.decrypt(edk.Ciphertext) }
+		// unwrapFirst turns every failure into the same error.
+		return func() ([]byte, error) { return k.decrypt(edk.Ciphertext, n) }
 	})
 	if err != nil {
 		return k.fail(err)
@@ -209,11 +245,60 @@ func (k *RawRSA) OnDecrypt(ctx context.Context, m *DecryptionMaterials, edks []E
 	return nil
 }
 
-func (k *RawRSA) decrypt(ct []byte) ([]byte, error) {
+// decrypt unwraps an n-byte data key. PKCS1 uses implicit rejection: the
+// key starts random and DecryptPKCS1v15SessionKey replaces it, in constant
+// time, only when the padding is valid and the message is n bytes long, so
+// a bad ciphertext yields a random key rather than an error.
+func (k *RawRSA) decrypt(ct []byte, n int) ([]byte, error) {
+	rsaPrivateOps.Add(1)
 	if h := k.padding.newHash(); h != nil {
 		return rsa.DecryptOAEP(h, nil, k.priv, ct, nil)
 	}
-	return rsa.DecryptPKCS1v15(nil, k.priv, ct)
+	key := make([]byte, n)
+	if _, err := rand.Read(key); err != nil {
+		return nil, err
+	}
+	// An error (a ciphertext of the wrong length) leaves key random too:
+	// one outcome for every bad ciphertext.
+	_ = rsa.DecryptPKCS1v15SessionKey(nil, k.priv, ct, key) //nolint:staticcheck // compatibility padding, see PKCS1
+	return key, nil
+}
+
+// rsaPrivateOps counts private-key operations, for tests of the unwrap
+// budget.
+var rsaPrivateOps atomic.Int64
+
+// checkFIPSPadding refuses, in FIPS 140-3 mode, the paddings the Go
+// Cryptographic Module does not approve.
+func checkFIPSPadding(p RSAPadding) error {
+	if !fips140.Enabled() {
+		return nil
+	}
+	switch p {
+	case PKCS1:
+		return fmt.Errorf("%w: %w: RSA PKCS#1 v1.5 padding (use OAEP-SHA256 or stronger)", ErrInvalidConfig, ErrNotApproved)
+	case OAEPSHA1:
+		return fmt.Errorf("%w: %w: RSA OAEP with SHA-1 (use OAEP-SHA256 or stronger)", ErrInvalidConfig, ErrNotApproved)
+	}
+	return nil
+}
+
+// checkFIPSRSAKey reports, in FIPS 140-3 mode (GODEBUG=fips140=on), an RSA
+// key that the Go Cryptographic Module does not approve (FIPS 186-5: an
+// even modulus length of at least 2048 bits, a public exponent above
+// 2^16), with an error matching ErrNotApproved and ErrInvalidConfig.
+// Outside FIPS mode it returns nil.
+func checkFIPSRSAKey(pub *rsa.PublicKey) error {
+	if !fips140.Enabled() || pub == nil || pub.N == nil {
+		return nil
+	}
+	if bits := pub.N.BitLen(); bits < 2048 || bits%2 == 1 {
+		return fmt.Errorf("%w: %w: RSA modulus of %d bits (needs an even length of at least 2048)", ErrInvalidConfig, ErrNotApproved, bits)
+	}
+	if pub.E <= 1<<16 {
+		return fmt.Errorf("%w: %w: RSA public exponent %d (needs more than 65536)", ErrInvalidConfig, ErrNotApproved, pub.E)
+	}
+	return nil
 }
 
 func (k *RawRSA) fail(err error) error {

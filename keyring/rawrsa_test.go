@@ -3,6 +3,7 @@ package keyring_test
 import (
 	"context"
 	"crypto"
+	"crypto/fips140"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
@@ -19,6 +20,25 @@ import (
 
 var paddings = []keyring.RSAPadding{keyring.PKCS1, keyring.OAEPSHA1, keyring.OAEPSHA256, keyring.OAEPSHA384, keyring.OAEPSHA512}
 
+// approved reports whether padding p can be used in the current mode. In
+// FIPS 140-3 mode it first checks that NewRawRSA refuses PKCS1 and
+// OAEPSHA1, for encrypting and for decrypting, with ErrNotApproved.
+func approved(t testing.TB, p keyring.RSAPadding) bool {
+	t.Helper()
+	if !fips140.Enabled() || (p != keyring.PKCS1 && p != keyring.OAEPSHA1) {
+		return true
+	}
+	priv := testPrivateKey(t, "rsa2048-pkcs8.pem")
+	for _, pub := range []*rsa.PublicKey{&priv.PublicKey, nil} {
+		kr, err := keyring.NewRawRSA("ns", "k", pub, priv, p)
+		require.ErrorIs(t, err, keyring.ErrNotApproved)
+		require.ErrorIs(t, err, keyring.ErrInvalidConfig)
+		assert.Contains(t, err.Error(), "FIPS 140-3")
+		assert.Nil(t, kr)
+	}
+	return false
+}
+
 func newRSA(t testing.TB, ns, name string, pub *rsa.PublicKey, priv *rsa.PrivateKey, p keyring.RSAPadding) *keyring.RawRSA {
 	t.Helper()
 	kr, err := keyring.NewRawRSA(ns, name, pub, priv, p)
@@ -32,6 +52,9 @@ func TestRawRSARoundTrip(t *testing.T) {
 	for _, p := range paddings {
 		for _, s := range suites {
 			t.Run(fmt.Sprintf("%v/dk%d", p, s.DataKeyLength), func(t *testing.T) {
+				if !approved(t, p) {
+					return
+				}
 				kr := newRSA(t, "ns", "rsa-key", &priv.PublicKey, priv, p)
 				m := encrypt(t, kr, s, ec)
 				require.Len(t, m.EncryptedDataKeys, 1)
@@ -107,6 +130,9 @@ func TestRawRSAOAEPParameters(t *testing.T) {
 	requireNoKey(t, kr, suite256, nil, []keyring.EncryptedDataKey{{ProviderID: "ns", ProviderInfo: []byte("k"), Ciphertext: ct}})
 
 	// PKCS #1 v1.5 written by crypto/rsa is read by a PKCS1 keyring.
+	if !approved(t, keyring.PKCS1) {
+		return
+	}
 	ct, err = rsa.EncryptPKCS1v15(rand.Reader, &priv.PublicKey, pdk) //nolint:staticcheck // compatibility padding under test
 	require.NoError(t, err)
 	requireDecrypts(t, newRSA(t, "ns", "k", nil, priv, keyring.PKCS1), suite256, nil,
@@ -126,8 +152,7 @@ func TestRawRSANoDecryptionKey(t *testing.T) {
 		"wrong namespace": {newRSA(t, "ns2", "k", nil, priv, keyring.OAEPSHA256), true},
 		"wrong name":      {newRSA(t, "ns", "k2", nil, priv, keyring.OAEPSHA256), true},
 		"wrong key":       {newRSA(t, "ns", "k", nil, other, keyring.OAEPSHA256), false},
-		"wrong padding":   {newRSA(t, "ns", "k", nil, priv, keyring.OAEPSHA1), false},
-		"PKCS1 padding":   {newRSA(t, "ns", "k", nil, priv, keyring.PKCS1), false},
+		"wrong padding":   {newRSA(t, "ns", "k", nil, priv, keyring.OAEPSHA384), false},
 	} {
 		t.Run(desc, func(t *testing.T) {
 			err := requireNoKey(t, c.kr, suite256, nil, m.EncryptedDataKeys)
@@ -148,14 +173,19 @@ func TestRawRSANoDecryptionKey(t *testing.T) {
 		requireNoKey(t, kr, suite256, nil, edks)
 	}
 
-	// The data key length must match the suite.
-	err := requireNoKey(t, kr, suite128, nil, m.EncryptedDataKeys)
-	assert.ErrorIs(t, err, keyring.ErrInvalidMaterials)
+	// A data key of another length than the suite's fails exactly as a
+	// wrong key does: same error, no length in it.
+	wrongKey := requireNoKey(t, newRSA(t, "ns", "k", nil, other, keyring.OAEPSHA256), suite128, nil, m.EncryptedDataKeys)
+	wrongLen := requireNoKey(t, kr, suite128, nil, m.EncryptedDataKeys)
+	assert.NotErrorIs(t, wrongLen, keyring.ErrInvalidMaterials)
+	assert.Equal(t, wrongKey.Error(), wrongLen.Error())
+	assert.NotContains(t, wrongLen.Error(), "32")
+	assert.NotContains(t, wrongLen.Error(), "16")
 }
 
 func TestRawRSAContextNotBound(t *testing.T) {
 	priv := testPrivateKey(t, "rsa2048-pkcs8.pem")
-	kr := newRSA(t, "ns", "k", &priv.PublicKey, priv, keyring.OAEPSHA1)
+	kr := newRSA(t, "ns", "k", &priv.PublicKey, priv, keyring.OAEPSHA256)
 	m := encrypt(t, kr, suite192, map[string]string{"a": "1"})
 	requireDecrypts(t, kr, suite192, map[string]string{"b": "2"}, m.EncryptedDataKeys, m.PlaintextDataKey)
 }
@@ -246,7 +276,8 @@ func TestRawRSAAccessorsAndMaterials(t *testing.T) {
 	dm := decMaterials(suite256, nil)
 	err := kr.OnDecrypt(ctx, dm, m.EncryptedDataKeys)
 	require.ErrorIs(t, err, context.Canceled)
-	require.ErrorIs(t, err, keyring.ErrNoDecryptionKey)
+	require.ErrorIs(t, err, keyring.ErrTransient)
+	require.NotErrorIs(t, err, keyring.ErrNoDecryptionKey, "a cancelled search says nothing about the key")
 	assert.Nil(t, dm.PlaintextDataKey)
 
 	var kerr *keyring.KeyringError

@@ -17,6 +17,7 @@ type DiscoveryKeyring struct {
 	filter      *DiscoveryFilter
 	grantTokens []string
 	region      string // MRK discovery: the client's Region
+	home        string // the client's Region when it tells (*kms.Client), else ""
 }
 
 // NewDiscoveryKeyring returns a discovery keyring calling KMS through
@@ -29,7 +30,7 @@ func NewDiscoveryKeyring(client Client, opts ...Option) (*DiscoveryKeyring, erro
 	if err != nil {
 		return nil, err
 	}
-	return &DiscoveryKeyring{client: client, filter: c.filter, grantTokens: c.grantTokens}, nil
+	return &DiscoveryKeyring{client: client, filter: c.filter, grantTokens: c.grantTokens, home: clientRegion(client)}, nil
 }
 
 // NewMRKDiscoveryKeyring returns a discovery keyring that stays in region,
@@ -74,6 +75,9 @@ func (k *DiscoveryKeyring) OnEncrypt(ctx context.Context, m *keyring.EncryptionM
 
 // OnDecrypt asks KMS to decrypt, in order, the encrypted data keys whose
 // key ARN passes the filter, and sets m's data key from the first success.
+// When the client tells its Region (a *kms.Client does), keys of other
+// Regions, which that Region's KMS cannot use, are skipped without a call;
+// so a discovery multi-keyring asks each Region only about its own keys.
 func (k *DiscoveryKeyring) OnDecrypt(ctx context.Context, m *keyring.DecryptionMaterials, edks []keyring.EncryptedDataKey) error {
 	n, err := checkDecryptMaterials(m)
 	if err != nil {
@@ -96,6 +100,8 @@ func (k *DiscoveryKeyring) OnDecrypt(ctx context.Context, m *keyring.DecryptionM
 			} else if a.Region != k.region {
 				return nil, nil
 			}
+		} else if k.home != "" && a.Region != k.home {
+			return nil, nil
 		}
 		return func() ([]byte, error) {
 			return decryptEDK(ctx, k.client, a.String(), edk.Ciphertext, m.EncryptionContext, k.grantTokens, n)

@@ -108,11 +108,19 @@ func TestMRKReplicaDecrypts(t *testing.T) {
 	assert.Equal(t, m.PlaintextDataKey, pdk)
 	assert.Equal(t, 1, s.Calls("Decrypt"))
 
-	// A plain discovery keyring in eu-west-1 sends the us-east-1 ARN,
-	// which KMS in eu-west-1 does not know.
+	// A plain discovery keyring in eu-west-1 skips the us-east-1 ARN,
+	// which KMS in eu-west-1 does not know, without a call...
 	plain, err := awskms.NewDiscoveryKeyring(eu)
 	require.NoError(t, err)
+	s.ResetCalls()
 	_, err = unwrap(plain, suite0478, testEC, m.EncryptedDataKeys)
+	require.ErrorIs(t, err, keyring.ErrNotMine)
+	assert.Zero(t, s.Calls("Decrypt"))
+
+	// ...unless its client hides its Region: then KMS says no.
+	hidden, err := awskms.NewDiscoveryKeyring(struct{ awskms.Client }{eu})
+	require.NoError(t, err)
+	_, err = unwrap(hidden, suite0478, testEC, m.EncryptedDataKeys)
 	require.ErrorAs(t, err, new(*types.NotFoundException))
 }
 

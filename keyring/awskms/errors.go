@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/smithy-go"
 
 	"github.com/cryptkeeper-go/cryptkeeper/keyring"
@@ -42,28 +44,42 @@ func IsAccessDenied(err error) bool {
 }
 
 // kmsError wraps an error returned by a KMS call so that it names the key
-// and keeps the SDK error matchable.
+// and keeps the SDK error matchable. A failure that may pass (the context
+// ended, throttling, a 5xx answer, a network error: what the SDK's
+// standard retryer retries) also matches keyring.ErrTransient.
 func kmsError(provider, keyID, op string, err error) error {
-	if IsAccessDenied(err) {
+	switch {
+	case IsAccessDenied(err):
 		err = fmt.Errorf("kms %s: %w: %w", op, ErrAccessDenied, err)
-	} else {
+	case isTransient(err):
+		err = fmt.Errorf("kms %s: %w: %w", op, keyring.ErrTransient, err)
+	default:
 		err = fmt.Errorf("kms %s: %w", op, err)
 	}
 	return &keyring.KeyringError{Provider: provider, KeyID: keyID, Err: err}
+}
+
+// isTransient classifies a KMS call's error as the SDK's standard retryer
+// does (after its retries ran out), plus an ended context.
+func isTransient(err error) bool {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return true
+	}
+	return retry.IsErrorRetryables(retry.DefaultRetryables).IsErrorRetryable(err) == aws.TrueTernary
 }
 
 func keyError(provider, keyID string, err error) error {
 	return &keyring.KeyringError{Provider: provider, KeyID: keyID, Err: err}
 }
 
-// decryptFailure reports that no EDK could be unwrapped: errs are the
-// failures of the EDKs tried (none if no EDK matched).
 // unwrapFirst sets m's data key from the first of edks that match claims
 // (returning its unwrap call; nil to skip the key) and that unwraps. A
-// match error (a malformed encrypted data key) fails at once; unwrap
-// errors are collected, and a cancelled ctx stops the search. With no
-// success the error matches ErrNoDecryptionKey (ErrNotMine when nothing
-// was tried) and names provider and keyID.
+// match error (a malformed encrypted data key) fails at once. Each unwrap
+// runs through keyring.TryUnwrap, within the budget of ctx; an ended ctx
+// or a spent budget stops the search. With no success the error is
+// keyring.UnwrapFailure's (ErrTransient, ErrUnwrapLimit or
+// ErrNoDecryptionKey; ErrNotMine when nothing was tried) and names
+// provider and keyID.
 func unwrapFirst(ctx context.Context, m *keyring.DecryptionMaterials, provider, keyID string, edks []keyring.EncryptedDataKey,
 	match func(keyring.EncryptedDataKey) (func() ([]byte, error), error)) error {
 	var errs []error
@@ -75,10 +91,10 @@ func unwrapFirst(ctx context.Context, m *keyring.DecryptionMaterials, provider, 
 		if unwrap == nil {
 			continue
 		}
-		pdk, err := unwrap()
+		pdk, err := keyring.TryUnwrap(ctx, unwrap)
 		if err != nil {
 			errs = append(errs, err)
-			if ctx.Err() != nil {
+			if ctx.Err() != nil || errors.Is(err, keyring.ErrUnwrapLimit) {
 				break
 			}
 			continue
@@ -86,12 +102,5 @@ func unwrapFirst(ctx context.Context, m *keyring.DecryptionMaterials, provider, 
 		m.PlaintextDataKey = pdk
 		return nil
 	}
-	return decryptFailure(provider, keyID, errs)
-}
-
-func decryptFailure(provider, keyID string, errs []error) error {
-	if len(errs) == 0 {
-		return keyError(provider, keyID, keyring.ErrNotMine)
-	}
-	return keyError(provider, keyID, fmt.Errorf("%w: %w", keyring.ErrNoDecryptionKey, errors.Join(errs...)))
+	return keyError(provider, keyID, keyring.UnwrapFailure(errs...))
 }

@@ -156,6 +156,7 @@ func TestFaults(t *testing.T) {
 	m := encMaterials(suite0478, testEC)
 	err = kr.OnEncrypt(ctx, m)
 	require.ErrorAs(t, err, new(*types.KMSInternalException))
+	require.ErrorIs(t, err, keyring.ErrTransient)
 	assert.Nil(t, m.PlaintextDataKey)
 	assert.Empty(t, m.EncryptedDataKeys)
 	given := &keyring.EncryptionMaterials{Suite: suite0478, PlaintextDataKey: make([]byte, 32)}
@@ -163,25 +164,39 @@ func TestFaults(t *testing.T) {
 	assert.Empty(t, given.EncryptedDataKeys)
 	_, err = unwrap(kr, suite0478, testEC, good.EncryptedDataKeys)
 	require.ErrorAs(t, err, new(*types.KMSInternalException))
-	require.ErrorIs(t, err, keyring.ErrNoDecryptionKey)
+	require.ErrorIs(t, err, keyring.ErrTransient, "an outage is not a missing key")
+	require.NotErrorIs(t, err, keyring.ErrNoDecryptionKey)
 
 	s.ClearFaults()
 	s.FailAlways("Decrypt", kmstest.Throttling)
 	_, err = unwrap(kr, suite0478, testEC, good.EncryptedDataKeys)
 	assert.True(t, isCode(err, "ThrottlingException"))
+	require.ErrorIs(t, err, keyring.ErrTransient)
+	require.NotErrorIs(t, err, keyring.ErrNoDecryptionKey)
 	s.ClearFaults()
 	pdk, err := unwrap(kr, suite0478, testEC, good.EncryptedDataKeys)
 	require.NoError(t, err)
 	assert.Equal(t, good.PlaintextDataKey, pdk)
 
-	// A cancelled context stops after the first EDK.
+	// A cancelled context stops before calling KMS and is transient.
 	cctx, cancel := context.WithCancel(ctx)
 	cancel()
 	dm := decMaterials(suite0478, testEC)
 	s.ResetCalls()
 	err = kr.OnDecrypt(cctx, dm, append(good.EncryptedDataKeys, good.EncryptedDataKeys...))
 	require.ErrorIs(t, err, context.Canceled)
+	require.ErrorIs(t, err, keyring.ErrTransient)
+	require.NotErrorIs(t, err, keyring.ErrNoDecryptionKey)
+	assert.Zero(t, s.Calls("Decrypt"))
 	assert.Nil(t, dm.PlaintextDataKey)
+
+	// A permanent failure (access denied) is not transient.
+	s.FailAlways("Decrypt", kmstest.AccessDenied)
+	_, err = unwrap(kr, suite0478, testEC, good.EncryptedDataKeys)
+	require.ErrorIs(t, err, keyring.ErrNoDecryptionKey)
+	require.NotErrorIs(t, err, keyring.ErrTransient)
+	assert.True(t, awskms.IsAccessDenied(err))
+	s.ClearFaults()
 }
 
 func isCode(err error, code string) bool {

@@ -2,6 +2,7 @@ package awskms
 
 import (
 	"context"
+	"crypto/fips140"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha1"
@@ -46,6 +47,12 @@ type RSAKeyring struct {
 // public key from WithPublicKey, or fetches it with GetPublicKey on first
 // use. client may be nil for a keyring that only encrypts with a given
 // public key. It accepts WithPublicKey and WithGrantTokens.
+//
+// In FIPS 140-3 mode (GODEBUG=fips140=on) the keyring does not encrypt
+// with RSAES_OAEP_SHA_1, which the Go Cryptographic Module does not
+// approve, nor with public keys it does not approve (an odd modulus
+// length, a public exponent of 65536 or less); OnEncrypt then fails with
+// keyring.ErrNotApproved. Decrypting happens in KMS and is not affected.
 func NewRSAKeyring(client Client, keyARN string, alg types.EncryptionAlgorithmSpec, opts ...Option) (*RSAKeyring, error) {
 	a, err := ParseARN(keyARN)
 	if err != nil || a.ResourceType != "key" {
@@ -99,6 +106,21 @@ func parsePublicKey(b []byte) (*rsa.PublicKey, error) {
 	return pub, nil
 }
 
+// checkFIPS refuses, in FIPS 140-3 mode, to encrypt with what the Go
+// Cryptographic Module does not approve.
+func (k *RSAKeyring) checkFIPS(pub *rsa.PublicKey) error {
+	if !fips140.Enabled() {
+		return nil
+	}
+	if k.alg == types.EncryptionAlgorithmSpecRsaesOaepSha1 {
+		return fmt.Errorf("%w: %w: encrypting with %s (use RSAES_OAEP_SHA_256)", keyring.ErrInvalidConfig, keyring.ErrNotApproved, k.alg)
+	}
+	if bits := pub.N.BitLen(); bits%2 == 1 || pub.E <= 1<<16 {
+		return fmt.Errorf("%w: %w: RSA public key (%d bits, exponent %d)", keyring.ErrInvalidConfig, keyring.ErrNotApproved, bits, pub.E)
+	}
+	return nil
+}
+
 // publicKey returns the configured public key, fetching it from KMS the
 // first time. A failed fetch is retried on the next call.
 func (k *RSAKeyring) publicKey(ctx context.Context) (*rsa.PublicKey, error) {
@@ -145,6 +167,9 @@ func (k *RSAKeyring) OnEncrypt(ctx context.Context, m *keyring.EncryptionMateria
 	pub, err := k.publicKey(ctx)
 	if err != nil {
 		return err
+	}
+	if err := k.checkFIPS(pub); err != nil {
+		return keyError(RSAProviderID, k.keyARN, err)
 	}
 	digest, err := contextDigest(m.EncryptionContext)
 	if err != nil {

@@ -2,8 +2,12 @@ package awskms_test
 
 import (
 	"context"
+	"crypto/fips140"
+	"crypto/rsa"
 	"crypto/sha512"
+	"crypto/x509"
 	"encoding/pem"
+	"os"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -27,6 +31,17 @@ func TestRSAKeyring(t *testing.T) {
 		s.ResetCalls()
 		kr, err := awskms.NewRSAKeyring(c, arn, alg)
 		require.NoError(t, err)
+		if fips140.Enabled() && alg == types.EncryptionAlgorithmSpecRsaesOaepSha1 {
+			// The Go Cryptographic Module does not approve SHA-1 for OAEP.
+			m := encMaterials(suite0478, testEC)
+			err := kr.OnEncrypt(ctx, m)
+			require.ErrorIs(t, err, keyring.ErrNotApproved)
+			require.ErrorIs(t, err, keyring.ErrInvalidConfig)
+			assert.Contains(t, err.Error(), "FIPS 140-3")
+			assert.Nil(t, m.PlaintextDataKey)
+			assert.Empty(t, m.EncryptedDataKeys)
+			continue
+		}
 		m1 := wrap(t, kr, suite0478, testEC)
 		m2 := wrap(t, kr, suite0114, nil)
 		assert.Equal(t, 1, s.Calls("GetPublicKey"), "public key fetched once")
@@ -125,4 +140,28 @@ func TestRSAKeyringConfig(t *testing.T) {
 	assert.Nil(t, m.PlaintextDataKey)
 	require.Error(t, kr.OnEncrypt(context.Background(), m))
 	assert.Equal(t, 2, s.Calls("GetPublicKey"))
+}
+
+// TestRSAKeyringFIPS: in FIPS 140-3 mode the keyring does not encrypt with
+// a public key the Go Cryptographic Module does not approve; outside it,
+// it does.
+func TestRSAKeyringFIPS(t *testing.T) {
+	pemBytes, err := os.ReadFile("../testdata/rsa2048-pkcs8.pem")
+	require.NoError(t, err)
+	priv, err := keyring.ParseRSAPrivateKeyPEM(pemBytes)
+	require.NoError(t, err)
+	der, err := x509.MarshalPKIXPublicKey(&rsa.PublicKey{N: priv.N, E: 3})
+	require.NoError(t, err)
+	arn := "arn:aws:kms:us-west-2:111122223333:key/ae2ff301-79c6-4c35-85f2-e24622b3fea5"
+	kr, err := awskms.NewRSAKeyring(nil, arn, types.EncryptionAlgorithmSpecRsaesOaepSha256, awskms.WithPublicKey(der))
+	require.NoError(t, err)
+	m := encMaterials(suite0478, testEC)
+	err = kr.OnEncrypt(context.Background(), m)
+	if fips140.Enabled() {
+		require.ErrorIs(t, err, keyring.ErrNotApproved)
+		assert.Empty(t, m.EncryptedDataKeys)
+	} else {
+		require.NoError(t, err)
+		assert.Len(t, m.EncryptedDataKeys, 1)
+	}
 }
