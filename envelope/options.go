@@ -88,6 +88,7 @@ type config struct {
 	plaintextLen   int64 // -1 when unknown
 	concurrency    int
 	strictFrameIVs bool
+	noNetV400Retry bool
 }
 
 func newConfig(opts []Option) (*config, error) {
@@ -247,4 +248,19 @@ func WithConcurrency(n int) Option {
 // encoder writes.
 func WithStrictFrameIVs() Option {
 	return func(c *config) { c.strictFrameIVs = true }
+}
+
+// WithoutNetV400Retry makes Decrypt and NewReader refuse messages written
+// by the AWS Encryption SDK for .NET 4.0.0, whose header tag no other
+// implementation computes the same way. By default, as in the official
+// SDKs (their NetV4_0_0_RetryPolicy ALLOW_RETRY), a header that fails
+// authentication is checked once more as .NET 4.0.0 wrote it: on version 1
+// HKDF suites with the message key derived from HKDF info = suite ID alone
+// (without the message ID), and with an empty required context
+// authenticated as its pair count "00 00". If that check passes, the body
+// is decrypted under the key that verified. The retry uses the same data
+// key (no further keyring call) and runs only after the key commitment
+// verified; with this option the header fails with ErrAuthentication.
+func WithoutNetV400Retry() Option {
+	return func(c *config) { c.noNetV400Retry = true }
 }
