@@ -108,12 +108,12 @@ func readManifestFile(t *testing.T, dir, ref string) []byte {
 }
 
 type netV400Case struct {
-	name      string
-	kr        keyring.Keyring
-	ct, pt    []byte
-	ec        map[string]string
-	required  bool // the context was authenticated but not stored
-	decryptOp []envelope.Option
+	name     string
+	kr       keyring.Keyring
+	ct, pt   []byte
+	ec       map[string]string
+	required bool // the context was authenticated but not stored
+	opts     []envelope.Option
 }
 
 func loadNetV400(t *testing.T) []netV400Case {
@@ -152,7 +152,7 @@ func loadNetV400(t *testing.T) []netV400Case {
 			ct:   readManifestFile(t, dir, v.Ciphertext),
 			pt:   readManifestFile(t, dir, v.Result.Output.Plaintext),
 			ec:   v.EncryptionContext,
-			decryptOp: []envelope.Option{
+			opts: []envelope.Option{
 				envelope.WithCommitmentPolicy(envelope.RequireEncryptAllowDecrypt),
 				envelope.WithContext(v.EncryptionContext),
 			},
@@ -161,7 +161,7 @@ func loadNetV400(t *testing.T) []netV400Case {
 		case "Default":
 		case "RequiredEncryptionContext":
 			c.required = true
-			c.decryptOp = append(c.decryptOp, envelope.WithRequiredContextKeys(slices.Sorted(maps.Keys(v.EncryptionContext))...))
+			c.opts = append(c.opts, envelope.WithRequiredContextKeys(slices.Sorted(maps.Keys(v.EncryptionContext))...))
 		default:
 			t.Fatalf("%s: unknown materials manager %q", name, v.CMM)
 		}
@@ -201,19 +201,19 @@ func TestNetV400Vectors(t *testing.T) {
 			required++
 		}
 		t.Run(c.name, func(t *testing.T) {
-			pt, h, err := envelope.Decrypt(ctx, c.kr, c.ct, c.decryptOp...)
+			pt, h, err := envelope.Decrypt(ctx, c.kr, c.ct, c.opts...)
 			require.NoError(t, err, "Decrypt")
 			assert.True(t, bytes.Equal(c.pt, pt), "Decrypt plaintext")
 			checkNetV400Header(t, c, h)
 
-			r, err := envelope.NewReader(ctx, bytes.NewReader(c.ct), c.kr, c.decryptOp...)
+			r, err := envelope.NewReader(ctx, bytes.NewReader(c.ct), c.kr, c.opts...)
 			require.NoError(t, err, "NewReader")
 			got, err := io.ReadAll(r)
 			require.NoError(t, err, "Read")
 			assert.True(t, bytes.Equal(c.pt, got), "Reader plaintext")
 			checkNetV400Header(t, c, r.Header())
 
-			forbid := append(slices.Clip(c.decryptOp), envelope.WithoutNetV400Retry())
+			forbid := append(slices.Clip(c.opts), envelope.WithoutNetV400Retry())
 			_, _, err = envelope.Decrypt(ctx, c.kr, c.ct, forbid...)
 			require.ErrorIs(t, err, envelope.ErrAuthentication, "Decrypt without the retry")
 			_, err = envelope.NewReader(ctx, bytes.NewReader(c.ct), c.kr, forbid...)
@@ -239,19 +239,19 @@ func TestNetV400RetryIsNoBypass(t *testing.T) {
 			}
 			tampered := bytes.Clone(c.ct)
 			tampered[idAt] ^= 0x01
-			_, _, err := envelope.Decrypt(ctx, c.kr, tampered, c.decryptOp...)
+			_, _, err := envelope.Decrypt(ctx, c.kr, tampered, c.opts...)
 			if c.ct[0] == 2 {
 				require.ErrorIs(t, err, envelope.ErrCommitment)
 			} else {
 				require.ErrorIs(t, err, envelope.ErrAuthentication)
 			}
-			_, err = envelope.NewReader(ctx, bytes.NewReader(tampered), c.kr, c.decryptOp...)
+			_, err = envelope.NewReader(ctx, bytes.NewReader(tampered), c.kr, c.opts...)
 			require.Error(t, err)
 
 			if len(c.ec) > 0 {
 				wrong := maps.Clone(c.ec)
 				wrong["key1"] = "other"
-				opts := append(slices.Clip(c.decryptOp), envelope.WithContext(wrong))
+				opts := append(slices.Clip(c.opts), envelope.WithContext(wrong))
 				_, _, err = envelope.Decrypt(ctx, c.kr, c.ct, opts...)
 				if c.required {
 					// The raw AES keyring binds the whole context to the
@@ -265,7 +265,7 @@ func TestNetV400RetryIsNoBypass(t *testing.T) {
 
 			other, err := keyring.NewRawAES("aws-raw-vectors-persistant", "aes-256", bytes.Repeat([]byte{7}, 32))
 			require.NoError(t, err)
-			_, _, err = envelope.Decrypt(ctx, other, c.ct, c.decryptOp...)
+			_, _, err = envelope.Decrypt(ctx, other, c.ct, c.opts...)
 			require.ErrorIs(t, err, envelope.ErrNoDecryptionKey)
 		})
 	}
