@@ -3,11 +3,9 @@ package envelope
 import (
 	"crypto/aes"
 	"crypto/cipher"
-	"crypto/hkdf"
 	"crypto/subtle"
 	"encoding/binary"
 	"fmt"
-	"hash"
 
 	"github.com/cryptkeeper-go/cryptkeeper/keyring"
 )
@@ -20,36 +18,7 @@ const (
 	labelSingle     = "AWSKMSEncryptionClient Single Block"
 )
 
-const (
-	infoDeriveKey = "DERIVEKEY"
-	infoCommitKey = "COMMITKEY"
-	finalFrameSeq = 0xFFFFFFFF
-)
-
-// deriveKeys returns the message encryption key and, for committing
-// suites, the commitment key.
-func deriveKeys(s *suite, pdk, messageID []byte) (dataKey, commitKey []byte, err error) {
-	if len(pdk) != s.keyLen {
-		return nil, nil, fmt.Errorf("%w: data key is %d bytes, suite %v needs %d", keyring.ErrInvalidMaterials, len(pdk), s.id, s.keyLen)
-	}
-	sid := []byte{byte(s.id >> 8), byte(s.id)}
-	switch s.kdf {
-	case kdfIdentity:
-		return append([]byte(nil), pdk...), nil, nil
-	case kdfHKDF:
-		info := append(sid, messageID...)
-		var h func() hash.Hash = s.kdfHash.New
-		k, err := hkdf.Key(h, pdk, nil, string(info), s.keyLen)
-		return k, nil, err
-	default:
-		if len(messageID) > sha512Size || len(pdk) > maxHMACMsg || s.keyLen > sha512Size {
-			return nil, nil, fmt.Errorf("%w: key derivation input too long", keyring.ErrInvalidMaterials)
-		}
-		out := make([]byte, s.keyLen+commitKeyLen)
-		deriveCommitted(out, s.id, pdk, messageID, s.keyLen)
-		return out[:s.keyLen:s.keyLen], out[s.keyLen:], nil
-	}
-}
+const finalFrameSeq = 0xFFFFFFFF
 
 func newGCM(key []byte) (cipher.AEAD, error) {
 	block, err := aes.NewCipher(key)
@@ -70,11 +39,59 @@ func headerAAD(raw, requiredEC []byte) []byte {
 // zeroIV is the IV of every header tag; never written.
 var zeroIV [ivLen]byte
 
-// verifyHeader checks the commitment key (first) and the header tag.
-func verifyHeader(s *suite, h *Header, aead cipher.AEAD, commitKey, requiredEC []byte) error {
-	if s.committing() && subtle.ConstantTimeCompare(commitKey, h.commitKey) != 1 {
-		return ErrCommitment
+// authenticateHeader derives the message key from the data key of m, checks
+// the key commitment and the header tag, and returns the AEAD of the body.
+//
+// With netV400 set, a header whose tag fails is tried once more as the AWS
+// Encryption SDK for .NET 4.0.0 wrote it (see netV400Retry), as the
+// official SDKs do by default.
+func authenticateHeader(s *suite, h *Header, m *keyring.DecryptionMaterials, netV400 bool) (cipher.AEAD, error) {
+	requiredEC, err := requiredContextAAD(m)
+	if err != nil {
+		return nil, err
 	}
+	dataKey, commitKey, err := deriveKeys(s, m.PlaintextDataKey, h.MessageID)
+	if err != nil {
+		return nil, err
+	}
+	defer keyring.Wipe(dataKey)
+	aead, err := newGCM(dataKey)
+	if err != nil {
+		return nil, err
+	}
+	if s.committing() && subtle.ConstantTimeCompare(commitKey, h.commitKey) != 1 {
+		return nil, ErrCommitment
+	}
+	if err := verifyTag(h, aead, requiredEC); err != nil {
+		if netV400 {
+			if retried, ok := netV400Retry(s, h, m.PlaintextDataKey, requiredEC, aead); ok {
+				return retried, nil
+			}
+		}
+		return nil, err
+	}
+	return aead, nil
+}
+
+// requiredContextAAD serializes the pairs of the materials' context that
+// are authenticated but not stored (nil when there are none).
+func requiredContextAAD(m *keyring.DecryptionMaterials) ([]byte, error) {
+	if len(m.RequiredContextKeys) == 0 {
+		return nil, nil
+	}
+	reqMap := make(map[string]string, len(m.RequiredContextKeys))
+	for _, k := range m.RequiredContextKeys {
+		reqMap[k] = m.EncryptionContext[k]
+	}
+	requiredEC, err := keyring.SerializeContext(reqMap)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrContext, err)
+	}
+	return requiredEC, nil
+}
+
+// verifyTag checks the header tag under aead.
+func verifyTag(h *Header, aead cipher.AEAD, requiredEC []byte) error {
 	iv := zeroIV[:]
 	if h.Version == 1 {
 		iv = h.headerIV
@@ -83,6 +100,48 @@ func verifyHeader(s *suite, h *Header, aead cipher.AEAD, commitKey, requiredEC [
 		return fmt.Errorf("%w: header", ErrAuthentication)
 	}
 	return nil
+}
+
+// emptyContextCount is an empty required context serialized with its pair
+// count, as .NET 4.0.0 wrote it.
+var emptyContextCount = []byte{0, 0}
+
+// netV400Retry checks the header tag of h once more the way the AWS
+// Encryption SDK for .NET 4.0.0 computed it, with that release's two
+// mistakes:
+//
+//   - on version 1 HKDF suites it derived the message key with HKDF info =
+//     the suite ID alone, without the message ID;
+//   - it authenticated an empty required context as its pair count "00 00"
+//     instead of nothing.
+//
+// Both apply together, as in the official SDKs' retry (specification:
+// "NetV4_0_0_RetryPolicy"). It runs only after the commitment check passed
+// and the ordinary tag failed, with the same data key, and costs no keyring
+// call. On success it returns the AEAD of the body under the key that
+// verified; aead is the ordinary one, reused when the derivation does not
+// change.
+func netV400Retry(s *suite, h *Header, pdk, requiredEC []byte, aead cipher.AEAD) (cipher.AEAD, bool) {
+	if s.kdf != kdfHKDF && len(requiredEC) > 0 {
+		return nil, false // the same key and AAD: the first attempt again
+	}
+	if s.kdf == kdfHKDF {
+		k, err := deriveV1(s, pdk, []byte{byte(s.id >> 8), byte(s.id)})
+		if err != nil {
+			return nil, false
+		}
+		defer keyring.Wipe(k)
+		if aead, err = newGCM(k); err != nil {
+			return nil, false
+		}
+	}
+	if len(requiredEC) == 0 {
+		requiredEC = emptyContextCount
+	}
+	if verifyTag(h, aead, requiredEC) != nil {
+		return nil, false
+	}
+	return aead, true
 }
 
 // frameCrypter seals and opens the frames of one message. Each instance

@@ -1,61 +1,87 @@
 package envelope
 
 import (
+	"crypto/hkdf"
 	"crypto/sha512"
+	"fmt"
+	"hash"
+
+	"github.com/cryptkeeper-go/cryptkeeper/keyring"
 )
 
-// HKDF-SHA512 for the committing suites (RFC 5869 with HMAC-SHA512), on
-// fixed-size stack buffers: the derivation runs once per message, and the
-// generic crypto/hkdf allocates a dozen hash states for it. Every output
-// used here is at most one SHA-512 block (64 bytes), so Expand is a single
-// HMAC. The golden tests pin the outputs to the specification's vectors.
+// Key derivation (RFC 5869 HKDF). Version 1 HKDF suites use the suite's
+// hash with no salt and info = suite ID ‖ message ID; the committing suites
+// use HKDF-SHA512 with the message ID as salt, expanded once for the
+// message key and once for the commitment key. Every step runs in
+// crypto/hkdf, inside the Go Cryptographic Module, so GODEBUG=fips140=on
+// covers it. The golden tests pin the outputs to the specification's
+// vectors.
 
+// Info labels of the committing suites' expansions.
 const (
-	sha512Block = 128
-	sha512Size  = 64
-	// maxHMACMsg bounds the HMAC messages of the derivation: the data key
-	// (at most 32 bytes) on extract, and a short info string plus the
-	// counter byte on expand.
-	maxHMACMsg = 64
+	infoDeriveKey = "DERIVEKEY"
+	infoCommitKey = "COMMITKEY"
 )
 
-// hmacSHA512 returns HMAC-SHA512(key, msg) for len(key) <= 64 and
-// len(msg) <= maxHMACMsg.
-func hmacSHA512(key, msg []byte) [sha512Size]byte {
-	var buf [sha512Block + sha512Size + maxHMACMsg]byte
-	defer clear(buf[:])
-	var k [sha512Block]byte
-	defer clear(k[:])
-	copy(k[:], key)
-	for i := range k {
-		buf[i] = k[i] ^ 0x36
+// deriveKeys returns the message encryption key and, for committing
+// suites, the commitment key.
+func deriveKeys(s *suite, pdk, messageID []byte) (dataKey, commitKey []byte, err error) {
+	if len(pdk) != s.keyLen {
+		return nil, nil, fmt.Errorf("%w: data key is %d bytes, suite %v needs %d", keyring.ErrInvalidMaterials, len(pdk), s.id, s.keyLen)
 	}
-	n := copy(buf[sha512Block:], msg)
-	inner := sha512.Sum512(buf[:sha512Block+n])
-	for i := range k {
-		buf[i] = k[i] ^ 0x5c
+	switch s.kdf {
+	case kdfIdentity:
+		return append([]byte(nil), pdk...), nil, nil
+	case kdfHKDF:
+		info := make([]byte, 2, 2+len(messageID))
+		info[0], info[1] = byte(s.id>>8), byte(s.id)
+		k, err := deriveV1(s, pdk, append(info, messageID...))
+		return k, nil, err
+	default:
+		return deriveCommitted(s, pdk, messageID)
 	}
-	copy(buf[sha512Block:], inner[:])
-	clear(inner[:])
-	return sha512.Sum512(buf[:sha512Block+sha512Size])
+}
+
+// deriveV1 derives the message key of a version 1 HKDF suite: HKDF with the
+// suite's hash, no salt, and info (suite ID ‖ message ID, except in
+// messages of .NET 4.0.0).
+func deriveV1(s *suite, pdk, info []byte) ([]byte, error) {
+	var h func() hash.Hash = s.kdfHash.New
+	k, err := hkdf.Key(h, pdk, nil, string(info), s.keyLen)
+	if err != nil {
+		return nil, fmt.Errorf("envelope: deriving the message key: %w", err)
+	}
+	return k, nil
+}
+
+// deriveKeyInfo returns the HKDF info of a committing suite's message key:
+// the suite ID followed by "DERIVEKEY". The info of the two suites is a
+// constant, so deriving it allocates nothing.
+func deriveKeyInfo(id SuiteID) string {
+	switch id {
+	case AES256GCMHKDFSHA512CommitKey:
+		return "\x04\x78" + infoDeriveKey
+	case AES256GCMHKDFSHA512CommitKeyECDSAP384:
+		return "\x05\x78" + infoDeriveKey
+	}
+	return string([]byte{byte(id >> 8), byte(id)}) + infoDeriveKey
 }
 
 // deriveCommitted derives the message key and the commitment key of a
-// committing suite into out (keyLen + commitKeyLen bytes).
-func deriveCommitted(out []byte, sid SuiteID, pdk, messageID []byte, keyLen int) {
-	prk := hmacSHA512(messageID, pdk) // extract: salt = message id
-	defer clear(prk[:])
-	var info [2 + len(infoDeriveKey) + 1]byte
-	info[0], info[1] = byte(sid>>8), byte(sid)
-	copy(info[2:], infoDeriveKey)
-	info[len(info)-1] = 1
-	dk := hmacSHA512(prk[:], info[:])
-	copy(out[:keyLen], dk[:])
-	clear(dk[:])
-	var cinfo [len(infoCommitKey) + 1]byte
-	copy(cinfo[:], infoCommitKey)
-	cinfo[len(cinfo)-1] = 1
-	ck := hmacSHA512(prk[:], cinfo[:])
-	copy(out[keyLen:], ck[:commitKeyLen])
-	clear(ck[:])
+// committing suite from the data key pdk. One extraction serves both
+// expansions.
+func deriveCommitted(s *suite, pdk, messageID []byte) (dataKey, commitKey []byte, err error) {
+	prk, err := hkdf.Extract(sha512.New, pdk, messageID)
+	if err != nil {
+		return nil, nil, fmt.Errorf("envelope: deriving the message key: %w", err)
+	}
+	defer clear(prk)
+	if dataKey, err = hkdf.Expand(sha512.New, prk, deriveKeyInfo(s.id), s.keyLen); err != nil {
+		return nil, nil, fmt.Errorf("envelope: deriving the message key: %w", err)
+	}
+	if commitKey, err = hkdf.Expand(sha512.New, prk, infoCommitKey, commitKeyLen); err != nil {
+		clear(dataKey)
+		return nil, nil, fmt.Errorf("envelope: deriving the commitment key: %w", err)
+	}
+	return dataKey, commitKey, nil
 }

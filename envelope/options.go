@@ -142,6 +142,7 @@ type config struct {
 	concurrency    int
 	strictFrameIVs bool
 	maxUnwrap      int // failed unwrap attempts per message on decrypt
+	noNetV400Retry bool
 }
 
 // newConfig returns the configuration of the call op with opts applied to
@@ -370,6 +371,25 @@ func WithMaxUnwrapAttempts(n int) Option {
 			return fmt.Errorf("max unwrap attempts %d below 1", n)
 		}
 		c.maxUnwrap = n
+		return nil
+	})
+}
+
+// WithoutNetV400Retry makes Decrypt and NewReader refuse messages written
+// by the AWS Encryption SDK for .NET 4.0.0, whose header tag no other
+// implementation computes the same way. By default, as in the official
+// SDKs (their NetV4_0_0_RetryPolicy ALLOW_RETRY), a header that fails
+// authentication is checked once more as .NET 4.0.0 wrote it: on version 1
+// HKDF suites with the message key derived from HKDF info = suite ID alone
+// (without the message ID), and with an empty required context
+// authenticated as its pair count "00 00". If that check passes, the body
+// is decrypted under the key that verified. The retry uses the same data
+// key (no further keyring call) and runs only after the key commitment
+// verified; with this option the header fails with ErrAuthentication.
+// It applies to Decrypt and NewReader.
+func WithoutNetV400Retry() Option {
+	return option("WithoutNetV400Retry", reading, func(c *config) error {
+		c.noNetV400Retry = true
 		return nil
 	})
 }

@@ -131,6 +131,7 @@ func optionCases(t *testing.T) []optionCase {
 		{"WithConcurrency", []envelope.Option{envelope.WithConcurrency(2)}, all},
 		{"WithStrictFrameIVs", []envelope.Option{envelope.WithStrictFrameIVs()}, readers},
 		{"WithMaxUnwrapAttempts", []envelope.Option{envelope.WithMaxUnwrapAttempts(2)}, readers},
+		{"WithoutNetV400Retry", []envelope.Option{envelope.WithoutNetV400Retry()}, readers},
 	}
 }
 

@@ -3,9 +3,7 @@ package envelope
 import (
 	"bytes"
 	"context"
-	"crypto/hkdf"
 	"crypto/rand"
-	"crypto/sha512"
 	"fmt"
 	"io"
 	"testing"
@@ -171,26 +169,6 @@ func TestParallelDecryptErrorOrder(t *testing.T) {
 		bad[len(bad)-1] ^= 1
 		_, _, err = Decrypt(ctx, kr, bad, WithConcurrency(conc))
 		require.ErrorIs(t, err, ErrAuthentication)
-	}
-}
-
-// TestDeriveCommittedMatchesHKDF checks the allocation-free HKDF-SHA512
-// against crypto/hkdf.
-func TestDeriveCommittedMatchesHKDF(t *testing.T) {
-	for range 20 {
-		pdk, mid := make([]byte, 32), make([]byte, 32)
-		_, _ = rand.Read(pdk)
-		_, _ = rand.Read(mid)
-		out := make([]byte, 64)
-		deriveCommitted(out, AES256GCMHKDFSHA512CommitKey, pdk, mid, 32)
-		prk, err := hkdf.Extract(sha512.New, pdk, mid)
-		require.NoError(t, err)
-		dk, err := hkdf.Expand(sha512.New, prk, "\x04\x78"+infoDeriveKey, 32)
-		require.NoError(t, err)
-		ck, err := hkdf.Expand(sha512.New, prk, infoCommitKey, 32)
-		require.NoError(t, err)
-		assert.Equal(t, dk, out[:32])
-		assert.Equal(t, ck, out[32:])
 	}
 }
 

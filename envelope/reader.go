@@ -114,26 +114,8 @@ func openHeader(ctx context.Context, kr keyring.Keyring, c *config, s *suite, h 
 		return none, fmt.Errorf("envelope: getting the data key: %w", err)
 	}
 	defer m.Zero()
-	dataKey, commitKey, err := deriveKeys(s, m.PlaintextDataKey, h.MessageID)
+	aead, err := authenticateHeader(s, h, m, !c.noNetV400Retry)
 	if err != nil {
-		return none, err
-	}
-	defer keyring.Wipe(dataKey)
-	aead, err := newGCM(dataKey)
-	if err != nil {
-		return none, err
-	}
-	var requiredEC []byte
-	if len(m.RequiredContextKeys) > 0 {
-		reqMap := make(map[string]string, len(m.RequiredContextKeys))
-		for _, k := range m.RequiredContextKeys {
-			reqMap[k] = m.EncryptionContext[k]
-		}
-		if requiredEC, err = keyring.SerializeContext(reqMap); err != nil {
-			return none, fmt.Errorf("%w: %w", ErrContext, err)
-		}
-	}
-	if err := verifyHeader(s, h, aead, commitKey, requiredEC); err != nil {
 		return none, err
 	}
 	return openedHeader{aead: aead, vk: m.VerificationKey}, nil

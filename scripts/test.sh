@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs every check of the module on a fresh machine: installs the Node.js
 # packages of the interop tests, then go vet, gofmt, the race-enabled tests
-# (including interop with the AWS Encryption SDK for JavaScript) and short
-# fuzz runs on fixed budgets. Exits non-zero on the first failure.
+# (including interop with the AWS Encryption SDK for JavaScript), every test
+# again in FIPS 140-3 mode (GODEBUG=fips140=on) and short fuzz runs on fixed
+# budgets. Exits non-zero on the first failure.
 #
 # Environment:
 #   FUZZ_TARGETS  space-separated "./pkg:FuzzName:budget" fuzz targets; the
@@ -62,6 +63,13 @@ step "go test -race -count=1 ./..."
 mapfile -t pkgs < <(go list ./... | grep -v '/interop$')
 go test -race -count=1 "${pkgs[@]}"
 go test -race -count=1 -v ./interop | grep -v '^=== RUN'
+
+step "GODEBUG=fips140=on go test -count=1 ./... (FIPS 140-3 mode)"
+# Every package again with the Go Cryptographic Module in FIPS 140-3 mode:
+# its self-tests run, and what it does not approve must fail with a clear
+# error. Without -race, to save time.
+GODEBUG=fips140=on go test -count=1 "${pkgs[@]}"
+GODEBUG=fips140=on go test -count=1 -v ./interop | grep -v '^=== RUN'
 
 if [ "$FUZZ_TIME" != "0" ]; then
 	for target in $FUZZ_TARGETS; do
