@@ -65,8 +65,12 @@
 // # Errors
 //
 // Decryption never releases plaintext that has not been authenticated.
-// Every error it returns wraps one of ErrFormat, ErrAuthentication,
-// ErrCommitment, ErrLimit, ErrNoDecryptionKey, ErrPolicy or ErrContext.
+// Every error it returns wraps exactly one of [ErrFormat],
+// [ErrAuthentication], [ErrCommitment], [ErrLimit], [ErrNoDecryptionKey],
+// [ErrPolicy], [ErrContext] or [ErrTransient] (or [ErrInvalidOption] for a
+// bad option). ErrTransient alone is worth retrying: the context ended,
+// reading the source failed, or a key service was throttled or
+// unavailable; its cause stays reachable with errors.Is and errors.As.
 //
 // # Options
 //

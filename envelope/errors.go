@@ -57,7 +57,8 @@ var (
 	// context.Canceled), the reader's own error and, for AWS KMS, errors.As
 	// to the SDK's error types all work. It is keyring.ErrTransient.
 	ErrTransient = keyring.ErrTransient
-	// ErrInvalidOption means an option was given an invalid value.
+	// ErrInvalidOption means an option was given an invalid value or to a
+	// call it does not apply to.
 	ErrInvalidOption = errors.New("envelope: invalid option")
 	// ErrClosed means a Writer was used after Close.
 	ErrClosed = errors.New("envelope: writer is closed")

@@ -14,7 +14,14 @@ import (
 //
 // OnDecrypt must set m.PlaintextDataKey from the first of edks it can unwrap.
 // When it can unwrap none it leaves m unchanged and returns an error that
-// matches ErrNoDecryptionKey. It must fail if m already holds a data key.
+// matches exactly one of ErrNoDecryptionKey (no key can decrypt this: a
+// permanent failure), ErrTransient (the context ended or a key service
+// failed in a way worth retrying) or ErrUnwrapLimit (the unwrap budget of
+// the context is spent); [UnwrapFailure] builds that error from the
+// failures of the attempts. Each attempt that costs a remote call or a
+// private-key operation goes through [TryUnwrap], so that the budget set
+// with [WithUnwrapBudget] bounds the work one message can cause. OnDecrypt
+// must fail if m already holds a data key.
 type Keyring interface {
 	OnEncrypt(ctx context.Context, m *EncryptionMaterials) error
 	OnDecrypt(ctx context.Context, m *DecryptionMaterials, edks []EncryptedDataKey) error
