@@ -19,11 +19,21 @@ import (
 // up to WithConcurrency goroutines, straight from ciphertext into the
 // returned plaintext.
 func Decrypt(ctx context.Context, kr keyring.Keyring, ciphertext []byte, opts ...Option) ([]byte, *Header, error) {
+	return AppendDecrypt(ctx, nil, kr, ciphertext, opts...)
+}
+
+// AppendDecrypt is Decrypt appending the plaintext to dst and returning
+// the extended slice, as cipher.AEAD's Open does. When dst has room for
+// the plaintext nothing is allocated for it. dst must not overlap
+// ciphertext; to reuse a buffer, pass buf[:0]. On error it returns nil,
+// dst[:len(dst)] is unchanged, and the bytes between its length and its
+// capacity may have been overwritten (plaintext written there is wiped).
+func AppendDecrypt(ctx context.Context, dst []byte, kr keyring.Keyring, ciphertext []byte, opts ...Option) ([]byte, *Header, error) {
 	c, err := newConfig(opDecrypt, opts)
 	if err != nil {
 		return nil, nil, err
 	}
-	d := &sliceDecoder{ct: ciphertext, workers: c.concurrency}
+	d := &sliceDecoder{ct: ciphertext, workers: c.concurrency, dst: dst}
 	d.src.Reset(ciphertext)
 	h, s, oh, err := openMessage(ctx, &d.src, kr, c)
 	if err != nil {
@@ -38,20 +48,34 @@ func Decrypt(ctx context.Context, kr keyring.Keyring, ciphertext []byte, opts ..
 		d.hash = s.sigHash.New()
 		d.hash.Write(ciphertext[:d.off])
 	}
-	var pt []byte
+	var out []byte
 	if h.ContentType == NonFramed {
-		pt, err = d.nonFramed()
+		out, err = d.nonFramed()
 	} else {
-		pt, err = d.framed()
+		out, err = d.framed()
 	}
 	if err == nil {
 		err = d.finish()
 	}
 	if err != nil {
-		clear(pt)
+		if out != nil {
+			clear(out[len(dst):])
+		}
 		return nil, nil, err
 	}
-	return pt, h, nil
+	return out, h, nil
+}
+
+// grow returns dst with room for n more bytes, and those n bytes. A nil
+// dst becomes an allocated slice, so that an empty plaintext is not nil.
+func grow(dst []byte, n int) (whole, tail []byte) {
+	if dst == nil || cap(dst)-len(dst) < n {
+		grown := make([]byte, len(dst), len(dst)+n)
+		copy(grown, dst)
+		dst = grown
+	}
+	whole = dst[:len(dst)+n]
+	return whole, whole[len(dst):]
 }
 
 // sliceDecoder decodes the body of a message held in memory.
@@ -66,6 +90,7 @@ type sliceDecoder struct {
 	workers int
 	hash    hash.Hash
 	oh      openedHeader
+	dst     []byte // the plaintext is appended to this
 }
 
 // need returns the next n bytes, or a truncation error naming what.
@@ -124,7 +149,7 @@ func (d *sliceDecoder) framed() ([]byte, error) {
 	if finalOff >= 0 {
 		finalN = final.n
 	}
-	pt := make([]byte, regular*fs+finalN)
+	whole, pt := grow(d.dst, regular*fs+finalN)
 	per := framesPerBatch(fs)
 	batches := (regular + per - 1) / per
 	workers := d.workers
@@ -172,7 +197,7 @@ func (d *sliceDecoder) framed() ([]byte, error) {
 	if d.hash != nil {
 		d.hash.Write(d.ct[body+regular*flen : d.off])
 	}
-	return pt, nil
+	return whole, nil
 }
 
 // openRange opens regular frames [first, last) into their places in pt and
@@ -214,14 +239,15 @@ func (d *sliceDecoder) nonFramed() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	pt := make([]byte, 0, n)
-	if !d.fc.openTo(pt, iv, ct, labelSingle, 1, uint64(n)) {
+	whole, pt := grow(d.dst, n)
+	if !d.fc.openTo(pt[:0], iv, ct, labelSingle, 1, uint64(n)) {
+		clear(pt)
 		return nil, frameAuthErr(1)
 	}
 	if d.hash != nil {
 		d.hash.Write(d.ct[start:d.off])
 	}
-	return pt[:n], nil
+	return whole, nil
 }
 
 // finish verifies the footer and that nothing follows the message.

@@ -49,10 +49,18 @@
 //
 // NewWriter writes the header at once and each frame as it fills; Close
 // writes the last frame and, on signed suites, the signature. A [Reader]
-// authenticates the header before NewReader returns and each frame before
-// releasing its plaintext; see Reader for what it releases of a signed
-// message before the signature verifies, and [WithUnsignedOnly] for
-// readers that accept unsigned messages only.
+// authenticates the header before NewReader returns. A Reader of an
+// unsigned message releases each frame once its tag verifies. A Reader of
+// a signed message releases nothing until the signature verifies, because
+// any recipient holds the data key and could forge frames: it keeps the
+// plaintext back, the first [DefaultSpoolMemory] bytes in memory and the
+// rest in a temporary file sealed under a key that never leaves memory
+// ([WithSpoolMemory], [WithSpoolDir], or [WithMaxSpoolSize] to refuse
+// larger messages with ErrLimit instead).
+// [WithInsecureReleaseBeforeSignature] releases frames before the
+// signature verifies, in constant memory, for callers that discard
+// everything read from a message unless Read ends with io.EOF. Readers
+// that accept unsigned messages only say so with [WithUnsignedOnly].
 //
 // # Limits
 //
@@ -86,4 +94,6 @@
 // byte for byte: message format versions 1 and 2, all eleven suites,
 // framed and non-framed bodies. This package writes framed messages only,
 // as the official SDKs do.
+//
+// This package imports keyring and cache, never an adapter.
 package envelope

@@ -25,6 +25,12 @@ type sealer struct {
 // newSealer gets materials, derives the message key and writes the header
 // into a buffer with room for extra more bytes.
 func newSealer(ctx context.Context, kr keyring.Keyring, c *config, extra int64) (*sealer, error) {
+	return newSealerTo(ctx, kr, c, nil, extra)
+}
+
+// newSealerTo is newSealer appending the header to dst (sl.header is dst
+// and the header), growing it once to hold extra more bytes.
+func newSealerTo(ctx context.Context, kr keyring.Keyring, c *config, dst []byte, extra int64) (*sealer, error) {
 	s, m, err := encryptionMaterials(ctx, kr, c)
 	if err != nil {
 		return nil, err
@@ -57,12 +63,20 @@ func newSealer(ctx context.Context, kr keyring.Keyring, c *config, extra int64) 
 		return nil, err
 	}
 	hlen := h.marshalLen(stored)
-	out := make([]byte, 0, int64(hlen+ivLen+tagLen)+max(extra, 0))
-	out = h.appendMarshal(out, stored)
-	if len(out) != hlen {
-		return nil, fmt.Errorf("envelope: header is %d bytes, %d expected", len(out), hlen)
+	if total := hlen + int(h.Version&1)*ivLen + tagLen; total > DefaultMaxHeaderSize {
+		return nil, fmt.Errorf("%w: header of %d bytes (encrypted data keys and context) exceeds the %d bytes a reader accepts by default", keyring.ErrInvalidMaterials, total, DefaultMaxHeaderSize)
 	}
-	body := out[:hlen:hlen]
+	start := len(dst)
+	out := dst
+	if need := int64(hlen+ivLen+tagLen) + max(extra, 0); int64(cap(dst)-start) < need {
+		out = make([]byte, start, int64(start)+need)
+		copy(out, dst)
+	}
+	out = h.appendMarshal(out, stored)
+	if len(out)-start != hlen {
+		return nil, fmt.Errorf("envelope: header is %d bytes, %d expected", len(out)-start, hlen)
+	}
+	body := out[start : start+hlen : start+hlen]
 	if h.Version == 1 {
 		out = append(out, zeroIV[:]...)
 	}
@@ -72,7 +86,7 @@ func newSealer(ctx context.Context, kr keyring.Keyring, c *config, extra int64) 
 	sl.fc.init(aead, h.MessageID)
 	if s.signed() {
 		sl.hash = s.sigHash.New()
-		sl.hash.Write(out)
+		sl.hash.Write(out[start:])
 	}
 	return sl, nil
 }
@@ -86,19 +100,33 @@ func bodySize(n int64, frameSize int) int64 {
 
 func frameCount(n int64, frameSize int) int64 { return n/int64(frameSize) + 1 }
 
-// footer returns the signature footer for the data hashed so far.
-func (sl *sealer) footer() ([]byte, error) {
+// appendFooter appends the signature footer for the data hashed so far.
+func (sl *sealer) appendFooter(dst []byte) ([]byte, error) {
 	sig, err := ecdsa.SignASN1(rand.Reader, sl.signKey, sl.hash.Sum(nil))
 	if err != nil {
 		return nil, err
 	}
-	return append(binary.BigEndian.AppendUint16(nil, uint16(len(sig))), sig...), nil
+	return append(binary.BigEndian.AppendUint16(dst, uint16(len(sig))), sig...), nil
 }
+
+// footer returns the signature footer for the data hashed so far.
+func (sl *sealer) footer() ([]byte, error) { return sl.appendFooter(nil) }
 
 // Encrypt encrypts plaintext into a single message. It uses the default
 // suite (committing and signed) unless WithSuite says otherwise, frames of
 // DefaultFrameSize bytes, and the context from WithContext.
 func Encrypt(ctx context.Context, kr keyring.Keyring, plaintext []byte, opts ...Option) ([]byte, error) {
+	return AppendEncrypt(ctx, nil, kr, plaintext, opts...)
+}
+
+// AppendEncrypt is Encrypt appending the message to dst and returning the
+// extended slice, as cipher.AEAD's Seal does. When dst has room for the
+// message nothing is allocated for it, so a caller that reuses one buffer
+// across messages saves allocating (and faulting in) the output each
+// time. dst must not overlap plaintext; to reuse a buffer, pass buf[:0].
+// On error it returns nil, and the bytes of dst between its length and
+// its capacity may have been overwritten.
+func AppendEncrypt(ctx context.Context, dst []byte, kr keyring.Keyring, plaintext []byte, opts ...Option) ([]byte, error) {
 	c, err := newConfig(opEncrypt, opts)
 	if err != nil {
 		return nil, err
@@ -112,18 +140,16 @@ func Encrypt(ctx context.Context, kr keyring.Keyring, plaintext []byte, opts ...
 	if id := c.suite; id == 0 || id.Signed() {
 		extra += 2 + 2*66 + 16 // DER ECDSA signature, P-384 or P-256
 	}
-	sl, err := newSealer(ctx, kr, c, extra)
+	sl, err := newSealerTo(ctx, kr, c, dst, extra)
 	if err != nil {
 		return nil, err
 	}
 	out := sl.header
 	out = sl.sealFrames(out, plaintext, c.concurrency)
 	if sl.hash != nil {
-		f, err := sl.footer()
-		if err != nil {
+		if out, err = sl.appendFooter(out); err != nil {
 			return nil, err
 		}
-		out = append(out, f...)
 	}
 	return out, nil
 }

@@ -60,8 +60,8 @@ var (
 	// ErrInvalidOption means an option was given an invalid value or to a
 	// call it does not apply to.
 	ErrInvalidOption = errors.New("envelope: invalid option")
-	// ErrClosed means a Writer was used after Close.
-	ErrClosed = errors.New("envelope: writer is closed")
+	// ErrClosed means a Writer or Reader was used after Close.
+	ErrClosed = errors.New("envelope: used after Close")
 )
 
 // readErr maps an error reading what from the message source: the end of

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"unicode/utf8"
 
 	"github.com/cryptkeeper-go/cryptkeeper/keyring"
 )
@@ -81,17 +82,43 @@ func encryptionMaterials(ctx context.Context, kr keyring.Keyring, c *config) (*s
 	if err != nil {
 		return nil, nil, fmt.Errorf("envelope: getting a data key: %w", err)
 	}
-	if len(m.EncryptedDataKeys) > c.maxEDKs {
+	// What the keyring (or cache) returned must make a message that the
+	// default decoder accepts; anything else would be data loss.
+	if err := checkEncryptedDataKeys(m.EncryptedDataKeys, c.maxEDKs); err != nil {
 		m.Zero()
-		return nil, nil, limitErr("%d encrypted data keys exceed the maximum of %d", len(m.EncryptedDataKeys), c.maxEDKs)
-	}
-	for _, e := range m.EncryptedDataKeys {
-		if len(e.ProviderID) > 0xffff || len(e.ProviderInfo) > 0xffff || len(e.Ciphertext) > 0xffff {
-			m.Zero()
-			return nil, nil, fmt.Errorf("%w: encrypted data key field longer than 65535 bytes", keyring.ErrInvalidMaterials)
-		}
+		return nil, nil, err
 	}
 	return s, m, nil
+}
+
+// checkEncryptedDataKeys checks the encrypted data keys of encryption
+// materials against what parseHeader accepts: at most max (and 65535)
+// keys, fields of at most 65535 bytes, UTF-8 provider IDs. The whole
+// header is checked against DefaultMaxHeaderSize once it is serialized.
+func checkEncryptedDataKeys(edks []keyring.EncryptedDataKey, max int) error {
+	if n := len(edks); n > 0xffff {
+		return fmt.Errorf("%w: keyring produced %d encrypted data keys, more than the format's 65535", keyring.ErrInvalidMaterials, n)
+	} else if n > max {
+		return limitErr("%d encrypted data keys exceed the maximum of %d", n, max)
+	}
+	for i, e := range edks {
+		field := ""
+		switch {
+		case len(e.ProviderID) > 0xffff:
+			field = "provider ID"
+		case len(e.ProviderInfo) > 0xffff:
+			field = "provider info"
+		case len(e.Ciphertext) > 0xffff:
+			field = "ciphertext"
+		}
+		if field != "" {
+			return fmt.Errorf("%w: encrypted data key %d: %s longer than 65535 bytes", keyring.ErrInvalidMaterials, i, field)
+		}
+		if !utf8.ValidString(e.ProviderID) {
+			return fmt.Errorf("%w: encrypted data key %d: provider ID is not valid UTF-8", keyring.ErrInvalidMaterials, i)
+		}
+	}
+	return nil
 }
 
 // splitContext returns the context stored in the header and the

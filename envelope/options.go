@@ -143,6 +143,10 @@ type config struct {
 	strictFrameIVs bool
 	maxUnwrap      int // failed unwrap attempts per message on decrypt
 	noNetV400Retry bool
+	spoolMemory    int
+	maxSpool       int64 // -1: no limit
+	spoolDir       string
+	earlyRelease   bool
 }
 
 // newConfig returns the configuration of the call op with opts applied to
@@ -158,6 +162,8 @@ func newConfig(op operation, opts []Option) (*config, error) {
 		plaintextLen:  -1,
 		concurrency:   runtime.GOMAXPROCS(0),
 		maxUnwrap:     DefaultMaxUnwrapAttempts,
+		spoolMemory:   DefaultSpoolMemory,
+		maxSpool:      -1,
 	}
 	for _, o := range opts {
 		if o == nil {
@@ -390,6 +396,61 @@ func WithMaxUnwrapAttempts(n int) Option {
 func WithoutNetV400Retry() Option {
 	return option("WithoutNetV400Retry", reading, func(c *config) error {
 		c.noNetV400Retry = true
+		return nil
+	})
+}
+
+// WithSpoolMemory sets how many bytes of plaintext of a signed message a
+// Reader keeps in memory while it waits for the signature (default
+// DefaultSpoolMemory); the rest goes to an encrypted temporary file. n
+// must be at least 0. It applies to NewReader only.
+func WithSpoolMemory(n int) Option {
+	return option("WithSpoolMemory", opNewReader, func(c *config) error {
+		if n < 0 {
+			return fmt.Errorf("spool memory %d below 0", n)
+		}
+		c.spoolMemory = n
+		return nil
+	})
+}
+
+// WithSpoolDir sets the directory of the temporary file in which a Reader
+// keeps the plaintext of a signed message beyond WithSpoolMemory, sealed
+// under a key held only in memory (default os.TempDir). It applies to
+// NewReader only.
+func WithSpoolDir(dir string) Option {
+	return option("WithSpoolDir", opNewReader, func(c *config) error {
+		c.spoolDir = dir
+		return nil
+	})
+}
+
+// WithMaxSpoolSize makes a Reader refuse, with ErrLimit, a signed message
+// whose plaintext exceeds n bytes, instead of keeping it back until the
+// signature verifies; nothing of such a message is released. With n at
+// most WithSpoolMemory nothing is written to disk. The default is no
+// limit. It applies to NewReader only.
+func WithMaxSpoolSize(n int64) Option {
+	return option("WithMaxSpoolSize", opNewReader, func(c *config) error {
+		if n < 0 {
+			return fmt.Errorf("max spool size %d below 0", n)
+		}
+		c.maxSpool = n
+		return nil
+	})
+}
+
+// WithInsecureReleaseBeforeSignature makes a Reader of a signed message
+// release each regular frame as soon as its tag verifies, before the
+// signature is checked, in constant memory and without a spool. This is
+// insecure against every holder of the data key (any recipient): they can
+// forge frames that are released before Read fails at the signature. Use
+// it only when every reader of the message is as trusted as its writer, or
+// when the caller discards everything read unless Read ends with io.EOF.
+// It applies to NewReader only.
+func WithInsecureReleaseBeforeSignature() Option {
+	return option("WithInsecureReleaseBeforeSignature", opNewReader, func(c *config) error {
+		c.earlyRelease = true
 		return nil
 	})
 }

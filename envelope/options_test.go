@@ -132,6 +132,10 @@ func optionCases(t *testing.T) []optionCase {
 		{"WithStrictFrameIVs", []envelope.Option{envelope.WithStrictFrameIVs()}, readers},
 		{"WithMaxUnwrapAttempts", []envelope.Option{envelope.WithMaxUnwrapAttempts(2)}, readers},
 		{"WithoutNetV400Retry", []envelope.Option{envelope.WithoutNetV400Retry()}, readers},
+		{"WithSpoolMemory", []envelope.Option{envelope.WithSpoolMemory(1 << 10)}, []string{"NewReader"}},
+		{"WithSpoolDir", []envelope.Option{envelope.WithSpoolDir(os.TempDir())}, []string{"NewReader"}},
+		{"WithMaxSpoolSize", []envelope.Option{envelope.WithMaxSpoolSize(1 << 20)}, []string{"NewReader"}},
+		{"WithInsecureReleaseBeforeSignature", []envelope.Option{envelope.WithInsecureReleaseBeforeSignature()}, []string{"NewReader"}},
 	}
 }
 

@@ -15,12 +15,15 @@ import (
 )
 
 // Reader decrypts one message from a stream. It releases the plaintext of
-// a frame only after that frame's tag verifies; on signed suites it also
-// withholds the final frame (or a non-framed body) until the signature
-// verifies. Regular frames of a signed message are authenticated by their
-// tags when released but are not known to be signed until Read returns
-// io.EOF; a caller that acts on data before then should use
-// WithUnsignedOnly and unsigned suites.
+// a frame only after that frame's tag verifies. On signed suites it
+// releases nothing until the signature at the end verifies, since anyone
+// who can decrypt the message could have forged frames that pass their
+// tags: it keeps the plaintext back, up to WithSpoolMemory bytes in memory
+// and the rest in a temporary file sealed under a key held only in memory
+// (see WithSpoolDir and WithMaxSpoolSize), and then releases it.
+// WithInsecureReleaseBeforeSignature releases each frame once its tag
+// verifies instead. Call Close when done with a Reader that was not read
+// to the end, so that a spool file is removed at once.
 type Reader struct {
 	ctx  context.Context
 	src  *bufio.Reader
@@ -36,8 +39,10 @@ type Reader struct {
 	done bool
 	err  error
 
-	rules bodyRules
-	par   *readPipeline // nil when frames are opened on the calling goroutine
+	rules  bodyRules
+	par    *readPipeline // nil when frames are opened on the calling goroutine
+	sp     *spool        // signed messages: plaintext kept until the signature verifies
+	closed bool
 }
 
 const streamBufSize = 64 << 10
@@ -69,6 +74,9 @@ func NewReader(ctx context.Context, src io.Reader, kr keyring.Keyring, opts ...O
 		r.hash.Write(h.raw)
 		r.hash.Write(h.headerIV)
 		r.hash.Write(h.authTag)
+		if !c.earlyRelease {
+			r.sp = &spool{memMax: c.spoolMemory, max: c.maxSpool, dir: c.spoolDir}
+		}
 	}
 	return r, nil
 }
@@ -128,21 +136,8 @@ func (r *Reader) Header() *Header { return r.h.clone() }
 // message, including its signature, has been verified and no bytes follow
 // it. Any other error means the message must be discarded.
 func (r *Reader) Read(p []byte) (int, error) {
-	for len(r.out) == 0 {
-		if r.err != nil {
-			return 0, r.err
-		}
-		if r.done {
-			return 0, io.EOF
-		}
-		if err := contextErr(r.ctx); err != nil {
-			r.err = err
-			return 0, err
-		}
-		if err := r.next(); err != nil {
-			r.err = err
-			return 0, err
-		}
+	if err := r.fill(); err != nil {
+		return 0, err
 	}
 	n := copy(p, r.out)
 	r.out = r.out[n:]
@@ -153,29 +148,81 @@ func (r *Reader) Read(p []byte) (int, error) {
 func (r *Reader) WriteTo(w io.Writer) (int64, error) {
 	var total int64
 	for {
-		if len(r.out) > 0 {
-			n, err := w.Write(r.out)
-			total += int64(n)
-			r.out = r.out[n:]
-			if err != nil {
-				return total, err
+		if err := r.fill(); err != nil {
+			if err == io.EOF {
+				return total, nil
 			}
-			continue
+			return total, err
 		}
+		n, err := w.Write(r.out)
+		total += int64(n)
+		r.out = r.out[n:]
+		if err != nil {
+			return total, err
+		}
+	}
+}
+
+// Close releases what the Reader holds: it removes the spool file of a
+// signed message and wipes the plaintext kept back. Read then fails with
+// ErrClosed. Close does not close the source. It always returns nil.
+func (r *Reader) Close() error {
+	if !r.closed {
+		r.closed = true
+		r.out = nil
+		if r.sp != nil {
+			r.sp.close()
+			r.sp = nil
+		}
+		if r.err == nil {
+			r.err = ErrClosed
+		}
+	}
+	return nil
+}
+
+// fill makes r.out non-empty, or returns io.EOF at the verified end of the
+// message or the error that stopped it.
+func (r *Reader) fill() error {
+	for len(r.out) == 0 {
 		if r.err != nil {
-			return total, r.err
+			return r.err
 		}
 		if r.done {
-			return total, nil
+			if r.sp == nil {
+				return io.EOF
+			}
+			out, err := r.sp.next()
+			if err != nil || out == nil {
+				r.sp.close()
+				r.sp = nil
+			}
+			if err != nil {
+				r.err = err
+				return err
+			}
+			r.out = out
+			continue
 		}
 		if err := contextErr(r.ctx); err != nil {
-			r.err = err
-			return total, err
+			r.fail(err)
+			return err
 		}
 		if err := r.next(); err != nil {
-			r.err = err
-			return total, err
+			r.fail(err)
+			return err
 		}
+	}
+	return nil
+}
+
+// fail makes err sticky and drops what was kept back.
+func (r *Reader) fail(err error) {
+	r.err = err
+	r.out = nil
+	if r.sp != nil {
+		r.sp.close()
+		r.sp = nil
 	}
 }
 
@@ -211,7 +258,49 @@ func (r *Reader) readFull(n int, what string) ([]byte, error) {
 	return r.buf, err
 }
 
+// next sets r.out to the next plaintext that may be released. On signed
+// messages with a spool that is the kept plaintext, once the signature
+// verified.
 func (r *Reader) next() error {
+	if r.sp == nil {
+		return r.step()
+	}
+	for {
+		if err := r.step(); err != nil {
+			return err
+		}
+		if r.done {
+			break
+		}
+		if err := r.sp.write(r, r.out); err != nil {
+			return err
+		}
+		r.out = nil
+		if err := contextErr(r.ctx); err != nil {
+			return err
+		}
+	}
+	// The signature verified. The final frame (or the non-framed body)
+	// is released after what was kept.
+	if err := r.sp.reserve(len(r.out)); err != nil {
+		r.done = false
+		return err
+	}
+	if r.sp.total == 0 {
+		r.sp = nil
+		return nil
+	}
+	if err := r.sp.write(r, r.out); err != nil {
+		r.done = false
+		return err
+	}
+	r.out = nil
+	return r.sp.release()
+}
+
+// step reads and opens the next frame (or the non-framed body) and sets
+// r.out to its plaintext.
+func (r *Reader) step() error {
 	if r.h.ContentType == NonFramed {
 		return r.nonFramed()
 	}

@@ -3,9 +3,10 @@
 # repository root: raw AES-256-GCM and SHA-384 (the limits), package
 # envelope on 64 MiB messages (suites 0478 and 0578, frames of 4 KiB,
 # 64 KiB and 1 MiB), the AWS Encryption SDK for JavaScript 5.0.2 on the same
-# plaintext, 1 KiB messages with and without a cache, and the peak RSS of
-# streaming 1 GiB through a Writer into a Reader. A full run takes a few
-# minutes. The go test benchmarks are separate: go test -bench . ./envelope
+# plaintext, AppendEncrypt/AppendDecrypt into reused buffers, 1 KiB messages
+# with and without a cache (also in a process run with GODEBUG=fips140=on),
+# and the peak RSS of streaming 1 GiB through a Writer into a Reader. A full
+# run takes a few minutes. The go test benchmarks are separate: go test -bench . ./envelope
 #
 # Environment:
 #   BENCH_RUNS     runs per Go measurement, median reported (default 5)

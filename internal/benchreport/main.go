@@ -7,11 +7,15 @@
 // Usage:
 //
 //	go run ./internal/benchreport [-runs 5] [-js-runs 3] [-out BENCHMARKS.md]
-//	go run ./internal/benchreport -stream SIZE -frame N -suite ID   (child mode)
+//	go run ./internal/benchreport -stream SIZE -frame N -suite ID [-early]   (child mode)
+//	go run ./internal/benchreport -small   (child mode)
 //
-// In child mode it pipes a Writer into a Reader through io.Pipe for SIZE
-// bytes of generated plaintext and exits; the parent reads its peak RSS
-// from the kernel's rusage.
+// In -stream child mode it pipes a Writer into a Reader through io.Pipe
+// for SIZE bytes of generated plaintext, prints its peak RSS and exits
+// (-early: the Reader releases frames before the signature verifies). In
+// -small child mode it measures the 1 KiB messages and prints them as
+// JSON; the parent runs it under GODEBUG=fips140=on to show what FIPS 140-3
+// mode costs.
 package main
 
 import (
@@ -30,9 +34,9 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
-	"github.com/cryptkeeper-go/cryptkeeper/cache"
 	"github.com/cryptkeeper-go/cryptkeeper/envelope"
 	"github.com/cryptkeeper-go/cryptkeeper/internal/jsenv"
 	"github.com/cryptkeeper-go/cryptkeeper/keyring"
@@ -56,9 +60,18 @@ func main() {
 	stream := flag.Int64("stream", 0, "child mode: stream this many bytes through Writer → Reader")
 	frame := flag.Int("frame", envelope.DefaultFrameSize, "child mode: frame size")
 	suite := flag.Uint("suite", uint(envelope.AES256GCMHKDFSHA512CommitKeyECDSAP384), "child mode: suite id")
+	early := flag.Bool("early", false, "child mode: the Reader releases frames before the signature verifies")
+	small := flag.Bool("small", false, "child mode: measure 1 KiB messages and print them as JSON")
 	flag.Parse()
+	if *small {
+		if err := smallChild(*runs); err != nil {
+			fmt.Fprintln(os.Stderr, "benchreport:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if *stream > 0 {
-		if err := streamChild(*stream, *frame, envelope.SuiteID(*suite)); err != nil {
+		if err := streamChild(*stream, *frame, envelope.SuiteID(*suite), *early); err != nil {
 			fmt.Fprintln(os.Stderr, "benchreport:", err)
 			os.Exit(1)
 		}
@@ -162,27 +175,31 @@ type report struct {
 	cpu, goVersion, nodeVer   string
 	cores                     int
 	sealRate, openRate, seal1 float64
-	sealFresh                 float64
+	sealFresh, sealAll        float64
 	streamEnc, streamDec      map[caseKey]float64
+	streamDecEarly            map[caseKey]float64
+	appEnc, appDec            map[caseKey]float64
 	sha384                    float64
 	enc, dec, enc1            map[caseKey]float64
 	jsEnc, jsDec              map[caseKey]float64
 	jsErr                     string
-	small                     []smallResult
+	small, smallFIPS          []smallResult
+	fipsErr                   string
 	streamRSS                 []streamResult
 	elapsed                   time.Duration
 }
 
 type smallResult struct {
-	op     string
-	cached bool
-	rate   float64 // messages per second, one goroutine
-	allocs float64
+	Op     string  `json:"op"`
+	Cached bool    `json:"cached"`
+	Rate   float64 `json:"rate"` // messages per second, one goroutine
+	Allocs float64 `json:"allocs"`
 }
 
 type streamResult struct {
 	suite envelope.SuiteID
 	frame int
+	early bool
 	rssKB int64
 	rate  float64
 	err   string
@@ -199,7 +216,7 @@ func (r *report) run(jsRuns int) error {
 	// The limits.
 	aead := must(cipher.NewGCM(must(aes.NewCipher(make([]byte, 32)))))
 	nonce := make([]byte, 12)
-	buf := make([]byte, 0, largeSize+16)
+	buf := make([]byte, 0, largeSize+16*runtime.GOMAXPROCS(0))
 	ct := aead.Seal(nil, nonce, pt, nil)
 	var rs rounds
 	rs.add(largeSize, func() { buf = aead.Seal(buf[:0], nonce, pt, nil) }, func(v float64) { r.sealRate = v })
@@ -210,11 +227,12 @@ func (r *report) run(jsRuns int) error {
 		defer runtime.GOMAXPROCS(prev)
 		buf = aead.Seal(buf[:0], nonce, pt, nil)
 	}, func(v float64) { r.seal1 = v })
+	rs.add(largeSize, func() { sealParallel(aead, buf, nonce, pt, runtime.GOMAXPROCS(0)) }, func(v float64) { r.sealAll = v })
 	rs.add(largeSize, func() { sha512.Sum384(pt) }, func(v float64) { r.sha384 = v })
 
 	// This library, 64 MiB.
 	r.enc, r.dec, r.enc1 = map[caseKey]float64{}, map[caseKey]float64{}, map[caseKey]float64{}
-	r.streamEnc, r.streamDec = map[caseKey]float64{}, map[caseKey]float64{}
+	r.streamEnc, r.streamDec, r.streamDecEarly = map[caseKey]float64{}, map[caseKey]float64{}, map[caseKey]float64{}
 	for _, s := range suites {
 		for _, fs := range frames {
 			k := caseKey{s, fs}
@@ -225,6 +243,22 @@ func (r *report) run(jsRuns int) error {
 			one := append(slices.Clone(opts), envelope.WithConcurrency(1))
 			rs.add(largeSize, func() { must(envelope.Encrypt(ctx, kr, pt, one...)) }, func(v float64) { r.enc1[k] = v })
 		}
+	}
+
+	// The same into a reused buffer: AppendEncrypt and AppendDecrypt.
+	r.appEnc, r.appDec = map[caseKey]float64{}, map[caseKey]float64{}
+	for _, s := range suites {
+		k := caseKey{s, 64 << 10}
+		opts := []envelope.Option{envelope.WithSuite(s), envelope.WithFrameSize(64 << 10)}
+		msg := must(envelope.Encrypt(ctx, kr, pt, opts...))
+		encBuf := make([]byte, 0, len(msg)+256)
+		decBuf := make([]byte, 0, len(pt))
+		rs.add(largeSize, func() { encBuf = must(envelope.AppendEncrypt(ctx, encBuf[:0], kr, pt, opts...)) }, func(v float64) { r.appEnc[k] = v })
+		rs.add(largeSize, func() {
+			var err error
+			decBuf, _, err = envelope.AppendDecrypt(ctx, decBuf[:0], kr, msg)
+			must(0, err)
+		}, func(v float64) { r.appDec[k] = v })
 	}
 
 	// Streaming into io.Discard: the same frames with buffers reused, so
@@ -244,6 +278,12 @@ func (r *report) run(jsRuns int) error {
 			rd := must(envelope.NewReader(ctx, bytes.NewReader(msg), kr))
 			must(io.Copy(io.Discard, rd))
 		}, func(v float64) { r.streamDec[k] = v })
+		if s.Signed() {
+			rs.add(largeSize, func() {
+				rd := must(envelope.NewReader(ctx, bytes.NewReader(msg), kr, envelope.WithInsecureReleaseBeforeSignature()))
+				must(io.Copy(io.Discard, rd))
+			}, func(v float64) { r.streamDecEarly[k] = v })
+		}
 	}
 	log("limits, 64 MiB messages and streams")
 	rs.run(r.runs)
@@ -267,14 +307,37 @@ func (r *report) run(jsRuns int) error {
 	// Small messages.
 	log("1 KiB messages")
 	r.small = smallMessages(r.runs, kr)
+	log("1 KiB messages, GODEBUG=fips140=on")
+	r.smallFIPS, r.fipsErr = smallFIPS(r.runs)
 
 	// Streaming memory.
-	for _, c := range []caseKey{{envelope.AES256GCMHKDFSHA512CommitKeyECDSAP384, envelope.DefaultFrameSize}, {envelope.AES256GCMHKDFSHA512CommitKey, 64 << 10}, {envelope.AES256GCMHKDFSHA512CommitKeyECDSAP384, 1 << 20}} {
-		log(fmt.Sprintf("streaming 1 GiB, %v frame %d", c.suite, c.frame))
-		r.streamRSS = append(r.streamRSS, streamParent(1<<30, c.frame, c.suite))
+	for _, c := range []struct {
+		caseKey
+		early bool
+	}{
+		{caseKey{envelope.AES256GCMHKDFSHA512CommitKeyECDSAP384, envelope.DefaultFrameSize}, false},
+		{caseKey{envelope.AES256GCMHKDFSHA512CommitKeyECDSAP384, envelope.DefaultFrameSize}, true},
+		{caseKey{envelope.AES256GCMHKDFSHA512CommitKey, 64 << 10}, false},
+		{caseKey{envelope.AES256GCMHKDFSHA512CommitKeyECDSAP384, 1 << 20}, false},
+	} {
+		log(fmt.Sprintf("streaming 1 GiB, %v frame %d, early release %v", c.suite, c.frame, c.early))
+		r.streamRSS = append(r.streamRSS, streamParent(1<<30, c.frame, c.suite, c.early))
 	}
 	r.elapsed = time.Since(start)
 	return nil
+}
+
+// sealParallel seals pt in n parts on n goroutines into buf: the limit
+// for sealing on every core.
+func sealParallel(aead cipher.AEAD, buf, nonce, pt []byte, n int) {
+	part := (len(pt) + n - 1) / n
+	var wg sync.WaitGroup
+	for i := range n {
+		lo, hi := min(i*part, len(pt)), min((i+1)*part, len(pt))
+		out := buf[lo+i*16 : lo+i*16 : cap(buf)]
+		wg.Go(func() { aead.Seal(out, nonce, pt[lo:hi], nil) })
+	}
+	wg.Wait()
 }
 
 func log(what string) { fmt.Fprintf(os.Stderr, "benchreport: %s\n", what) }
@@ -321,47 +384,6 @@ func (r *report) runJS(runs int, dir string, pt []byte) error {
 		r.jsDec[k] = largeSize / medianOf(c.DecryptSeconds)
 	}
 	return nil
-}
-
-func smallMessages(runs int, kr keyring.Keyring) []smallResult {
-	ctx := context.Background()
-	pt := make([]byte, smallSize)
-	_, _ = rand.Read(pt)
-	var out []smallResult
-	for _, cached := range []bool{false, true} {
-		opts := []envelope.Option{envelope.WithSuite(envelope.AES256GCMHKDFSHA512CommitKey), envelope.WithContext(map[string]string{"tenant": "acme"})}
-		dec := []envelope.Option{opts[1]} // a reader takes the suite from the message
-		if cached {
-			c := must(cache.New(cache.MaxAge(time.Hour), cache.MaxMessages(cache.MaxMessagesLimit)))
-			opts = append(opts, envelope.WithCache(c))
-			dec = append(dec, envelope.WithCache(c))
-		}
-		msg := must(envelope.Encrypt(ctx, kr, pt, opts...))
-		ops := []struct {
-			name string
-			f    func()
-		}{
-			{"encrypt", func() { must(envelope.Encrypt(ctx, kr, pt, opts...)) }},
-			{"decrypt", func() { _, _, err := envelope.Decrypt(ctx, kr, msg, dec...); must(0, err) }},
-		}
-		for _, op := range ops {
-			rate := median(runs, 1, op.f)
-			out = append(out, smallResult{op: op.name, cached: cached, rate: rate, allocs: allocsPer(op.f)})
-		}
-	}
-	return out
-}
-
-func allocsPer(f func()) float64 {
-	const n = 2000
-	var a, b runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&a)
-	for range n {
-		f()
-	}
-	runtime.ReadMemStats(&b)
-	return float64(b.Mallocs-a.Mallocs) / n
 }
 
 func cpuModel() string {

@@ -14,14 +14,18 @@ import (
 )
 
 // streamParent runs this program in child mode and reads its peak RSS.
-func streamParent(size int64, frame int, suite envelope.SuiteID) streamResult {
-	res := streamResult{suite: suite, frame: frame}
+func streamParent(size int64, frame int, suite envelope.SuiteID, early bool) streamResult {
+	res := streamResult{suite: suite, frame: frame, early: early}
 	exe, err := os.Executable()
 	if err != nil {
 		res.err = err.Error()
 		return res
 	}
-	cmd := exec.Command(exe, "-stream", fmt.Sprint(size), "-frame", fmt.Sprint(frame), "-suite", fmt.Sprint(uint16(suite)))
+	args := []string{"-stream", fmt.Sprint(size), "-frame", fmt.Sprint(frame), "-suite", fmt.Sprint(uint16(suite))}
+	if early {
+		args = append(args, "-early")
+	}
+	cmd := exec.Command(exe, args...)
 	cmd.Stderr = os.Stderr
 	start := time.Now()
 	out, err := cmd.Output()
@@ -40,7 +44,10 @@ func streamParent(size int64, frame int, suite envelope.SuiteID) streamResult {
 
 // streamChild encrypts size bytes of generated plaintext through a Writer
 // into an io.Pipe whose other end a Reader decrypts, and checks the count.
-func streamChild(size int64, frame int, suite envelope.SuiteID) error {
+// On signed suites the Reader keeps the plaintext back until the signature
+// verifies (in memory up to DefaultSpoolMemory, then in an encrypted
+// temporary file), unless early is set.
+func streamChild(size int64, frame int, suite envelope.SuiteID, early bool) error {
 	ctx := context.Background()
 	kr := newKeyring()
 	pr, pw := io.Pipe()
@@ -69,10 +76,15 @@ func streamChild(size int64, frame int, suite envelope.SuiteID) error {
 		pw.CloseWithError(err)
 		errc <- err
 	}()
-	r, err := envelope.NewReader(ctx, pr, kr)
+	var ropts []envelope.Option
+	if early {
+		ropts = append(ropts, envelope.WithInsecureReleaseBeforeSignature())
+	}
+	r, err := envelope.NewReader(ctx, pr, kr, ropts...)
 	if err != nil {
 		return err
 	}
+	defer r.Close()
 	n, err := io.Copy(io.Discard, r)
 	if err != nil {
 		return err
