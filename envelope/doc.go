@@ -72,7 +72,8 @@
 //
 // # Errors
 //
-// Decryption never releases plaintext that has not been authenticated.
+// Decryption never releases plaintext that has not been authenticated
+// (unless a Reader is given [WithInsecureReleaseBeforeSignature]).
 // Every error it returns wraps exactly one of [ErrFormat],
 // [ErrAuthentication], [ErrCommitment], [ErrLimit], [ErrNoDecryptionKey],
 // [ErrPolicy], [ErrContext] or [ErrTransient] (or [ErrInvalidOption] for a
