@@ -93,3 +93,42 @@ func TestRawRSAUnwrapFailuresLookAlike(t *testing.T) {
 		})
 	}
 }
+
+// TestRawRSAPKCS1MultiFallThrough pins the consequence of implicit
+// rejection documented on keyring.PKCS1: a PKCS#1 v1.5 child that holds a
+// different key pair under the writer's namespace and name "unwraps" a
+// random data key, so a Multi keyring stops there and the message fails
+// at its key commitment, although the AES child could decrypt it. Under a
+// name of its own the RSA child is passed over and the AES child decrypts.
+func TestRawRSAPKCS1MultiFallThrough(t *testing.T) {
+	if fips140.Enabled() {
+		t.Skip("PKCS#1 v1.5 is refused in FIPS 140-3 mode (TestRawRSAUnwrapFailuresLookAlike asserts the refusal)")
+	}
+	load := func(name string) *rsa.PrivateKey {
+		b, err := os.ReadFile("../keyring/testdata/" + name)
+		require.NoError(t, err)
+		k, err := keyring.ParseRSAPrivateKeyPEM(b)
+		require.NoError(t, err)
+		return k
+	}
+	writerKey, readerKey := load("rsa2048-pkcs8.pem"), load("rsa4096-pkcs8.pem")
+	aes, err := keyring.NewRawAES("aes-ns", "shared", randBytes(32))
+	require.NoError(t, err)
+	multi := func(name string, k *rsa.PrivateKey) keyring.Keyring {
+		r, err := keyring.NewRawRSA("rsa-ns", name, &k.PublicKey, k, keyring.PKCS1)
+		require.NoError(t, err)
+		m, err := keyring.NewMulti(r, aes)
+		require.NoError(t, err)
+		return m
+	}
+	ctx := context.Background()
+	msg, err := envelope.Encrypt(ctx, multi("rsa", writerKey), []byte("attack at dawn"))
+	require.NoError(t, err)
+
+	_, _, err = envelope.Decrypt(ctx, multi("rsa", readerKey), msg)
+	requireCategory(t, err, envelope.ErrCommitment)
+
+	pt, _, err := envelope.Decrypt(ctx, multi("rsa-reader", readerKey), msg)
+	require.NoError(t, err)
+	assert.Equal(t, []byte("attack at dawn"), pt)
+}

@@ -100,10 +100,13 @@ type DecryptionMaterials struct {
 	VerificationKey *ecdsa.PublicKey
 }
 
-// Zero overwrites the plaintext data key and drops the reference to it.
+// Zero overwrites the plaintext data key and drops the references to it
+// and to the signing key (whose owner, the message being written, may
+// still hold it).
 func (m *EncryptionMaterials) Zero() {
 	Wipe(m.PlaintextDataKey)
 	m.PlaintextDataKey = nil
+	m.SigningKey = nil
 }
 
 // Zero overwrites the plaintext data key and drops the reference to it.

@@ -32,7 +32,13 @@ const (
 	// of an error, so the message then fails its key commitment or header
 	// check exactly as one wrapped under another key does. A consequence:
 	// the first encrypted data key under the keyring's namespace and name
-	// is the only one tried.
+	// is the only one tried, and it always "unwraps", so a Multi keyring
+	// stops there instead of trying its next child. Namespace and name
+	// must therefore identify one key pair: a reader holding a different
+	// key pair under the writer's name fails with ErrCommitment (or
+	// ErrAuthentication) even if another child could unwrap the message,
+	// while a key pair under a name of its own is passed over and the
+	// next child decrypts.
 	//
 	// PKCS#1 v1.5 encryption is not approved in FIPS 140-3 mode; there
 	// NewRawRSA refuses it (ErrNotApproved).

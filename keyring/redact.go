@@ -2,8 +2,10 @@ package keyring
 
 import (
 	"crypto/ecdsa"
+	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"strconv"
 	"strings"
 )
@@ -19,6 +21,10 @@ import (
 // struct fields by reflection without calling any method, so a struct that
 // holds materials by value in an unexported field prints their key: hold
 // materials by pointer.
+//
+// The same goes for encoding/json (MarshalJSON) and log/slog (LogValue):
+// both show every field but the secrets, which appear as the same
+// "[REDACTED ...]" strings.
 
 // Format implements fmt.Formatter with the data key and signing key
 // redacted; %#v prints Go syntax (see GoString), every other verb the
@@ -134,3 +140,55 @@ func goVerifier(k *ecdsa.PublicKey) string {
 	}
 	return "&ecdsa.PublicKey{/* " + curveName(k) + " */}"
 }
+
+// encryptionJSON is what EncryptionMaterials marshal to: the secrets
+// replaced by descriptions.
+type encryptionJSON struct {
+	Suite               Suite
+	EncryptionContext   map[string]string
+	RequiredContextKeys []string
+	PlaintextDataKey    string
+	EncryptedDataKeys   []EncryptedDataKey
+	SigningKey          string
+}
+
+// MarshalJSON implements json.Marshaler with the data key and signing key
+// redacted.
+func (m EncryptionMaterials) MarshalJSON() ([]byte, error) {
+	return json.Marshal(encryptionJSON{
+		Suite:               m.Suite,
+		EncryptionContext:   m.EncryptionContext,
+		RequiredContextKeys: m.RequiredContextKeys,
+		PlaintextDataKey:    redactedKey(m.PlaintextDataKey),
+		EncryptedDataKeys:   m.EncryptedDataKeys,
+		SigningKey:          redactedSigner(m.SigningKey),
+	})
+}
+
+// LogValue implements slog.LogValuer with the data key and signing key
+// redacted.
+func (m EncryptionMaterials) LogValue() slog.Value { return slog.StringValue(m.describe(true)) }
+
+// decryptionJSON is what DecryptionMaterials marshal to: the data key
+// replaced by a description.
+type decryptionJSON struct {
+	Suite               Suite
+	EncryptionContext   map[string]string
+	RequiredContextKeys []string
+	PlaintextDataKey    string
+	VerificationKey     string
+}
+
+// MarshalJSON implements json.Marshaler with the data key redacted.
+func (m DecryptionMaterials) MarshalJSON() ([]byte, error) {
+	return json.Marshal(decryptionJSON{
+		Suite:               m.Suite,
+		EncryptionContext:   m.EncryptionContext,
+		RequiredContextKeys: m.RequiredContextKeys,
+		PlaintextDataKey:    redactedKey(m.PlaintextDataKey),
+		VerificationKey:     verifier(m.VerificationKey),
+	})
+}
+
+// LogValue implements slog.LogValuer with the data key redacted.
+func (m DecryptionMaterials) LogValue() slog.Value { return slog.StringValue(m.describe(true)) }

@@ -1,11 +1,15 @@
 package keyring_test
 
 import (
+	"bytes"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
+	"io"
+	"log/slog"
 	"strconv"
 	"strings"
 	"testing"
@@ -179,4 +183,56 @@ func TestMaterialsFormattingRedactsKeys(t *testing.T) {
 	// Empty and nil materials print without panicking.
 	assert.Equal(t, "{{0 0 false} map[] [] <nil> [] <nil>}", fmt.Sprint(keyring.EncryptionMaterials{}))
 	assert.Equal(t, "<nil>", fmt.Sprint((*keyring.DecryptionMaterials)(nil)))
+}
+
+// TestMaterialsJSONAndSlogRedactKeys checks encoding/json and log/slog
+// (JSON and text handlers), which do not go through fmt's verbs.
+func TestMaterialsJSONAndSlogRedactKeys(t *testing.T) {
+	dk := distinctiveKey(t, 32)
+	sk, err := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+	require.NoError(t, err)
+	forms := append(secretForms(dk), secretForms(sk.D.Bytes())...)
+	forms = append(forms, sk.D.Text(10), sk.D.Text(16), base64.StdEncoding.EncodeToString(sk.D.Bytes()))
+	enc := keyring.EncryptionMaterials{
+		Suite:             keyring.Suite{ID: 0x0578, DataKeyLength: 32, Signed: true},
+		EncryptionContext: map[string]string{"tenant": "acme"},
+		PlaintextDataKey:  dk,
+		SigningKey:        sk,
+	}
+	dec := keyring.DecryptionMaterials{Suite: enc.Suite, EncryptionContext: enc.EncryptionContext, PlaintextDataKey: dk, VerificationKey: &sk.PublicKey}
+	for name, v := range map[string]any{"encryption": enc, "encryption pointer": &enc, "decryption": dec, "decryption pointer": &dec, "in a map": map[string]any{"m": &enc, "d": dec}} {
+		var outs []string
+		j, err := json.Marshal(v)
+		require.NoError(t, err, name)
+		outs = append(outs, string(j))
+		for _, h := range []func(io.Writer) slog.Handler{
+			func(w io.Writer) slog.Handler { return slog.NewJSONHandler(w, nil) },
+			func(w io.Writer) slog.Handler { return slog.NewTextHandler(w, nil) },
+		} {
+			var buf bytes.Buffer
+			slog.New(h(&buf)).Info("materials", "m", v)
+			outs = append(outs, buf.String())
+		}
+		for _, out := range outs {
+			assert.Contains(t, out, "REDACTED 32 bytes", name)
+			assert.Contains(t, out, "tenant", name, "the context is shown")
+			for _, f := range forms {
+				if strings.Contains(out, f) {
+					t.Errorf("%s leaks %q:\n%s", name, f, out)
+					break
+				}
+			}
+		}
+	}
+}
+
+func TestEncryptionMaterialsZeroDropsKeys(t *testing.T) {
+	dk := distinctiveKey(t, 32)
+	sk, err := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+	require.NoError(t, err)
+	m := keyring.EncryptionMaterials{PlaintextDataKey: dk, SigningKey: sk}
+	m.Zero()
+	assert.Nil(t, m.PlaintextDataKey)
+	assert.Nil(t, m.SigningKey)
+	assert.Equal(t, make([]byte, 32), dk, "the data key's bytes are overwritten")
 }
