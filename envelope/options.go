@@ -410,15 +410,17 @@ func WithoutNetV400Retry() Option {
 func spoolOption(name string, set func(*config) error) Option {
 	return option(name, opNewReader, func(c *config) error {
 		if c.earlyRelease {
-			return errEarlyRelease(name)
+			return errEarlyRelease("WithInsecureReleaseBeforeSignature")
 		}
 		c.spoolOption = name
 		return set(c)
 	})
 }
 
-func errEarlyRelease(name string) error {
-	return fmt.Errorf("%s cannot be combined with WithInsecureReleaseBeforeSignature, which keeps nothing back", name)
+// errEarlyRelease says why a spool option and early release, one of them
+// named other, do not go together.
+func errEarlyRelease(other string) error {
+	return fmt.Errorf("cannot be combined with %s: a Reader that releases frames before the signature keeps nothing back, so the spool options would do nothing", other)
 }
 
 // WithSpoolMemory sets how many bytes of plaintext of a signed message a

@@ -119,8 +119,9 @@ func TestSignedReaderReleasesNoForgedFrame(t *testing.T) {
 			require.ErrorIs(t, err, ErrAuthentication)
 			assert.Zero(t, sink.Len())
 
-			// The opt-in releases the forged frame before failing.
-			early := append([]Option{WithInsecureReleaseBeforeSignature()}, tc.opts...)
+			// The opt-in releases the forged frame before failing. It takes
+			// no spool options, only the concurrency (opts[0]).
+			early := []Option{WithInsecureReleaseBeforeSignature(), tc.opts[0]}
 			r, err = NewReader(ctx, bytes.NewReader(bad), kr, early...)
 			require.NoError(t, err)
 			got, err = readOneByOne(r)
