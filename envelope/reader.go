@@ -23,7 +23,9 @@ import (
 // (see WithSpoolDir and WithMaxSpoolSize), and then releases it.
 // WithInsecureReleaseBeforeSignature releases each frame once its tag
 // verifies instead. Call Close when done with a Reader that was not read
-// to the end, so that a spool file is removed at once.
+// to the end, so that a spool file is removed and the plaintext it holds
+// is wiped at once (both happen by themselves at the end of the message
+// and when a read fails).
 type Reader struct {
 	ctx  context.Context
 	src  *bufio.Reader

@@ -345,3 +345,22 @@ func (c *cancelAfter) Read(p []byte) (int, error) {
 	}
 	return k, err
 }
+
+// TestSpoolDirTransient checks that a spool directory that passed the
+// check in NewReader but fails later (here it is removed, as a cleaner of
+// temporary files might) makes the read fail with ErrTransient, and
+// releases nothing.
+func TestSpoolDirTransient(t *testing.T) {
+	ctx := context.Background()
+	pt := patterned(3 * 4096)
+	msg, _, kr := signedMessage(t, pt, 4096)
+	dir := filepath.Join(t.TempDir(), "spool")
+	require.NoError(t, os.Mkdir(dir, 0o700))
+	r, err := NewReader(ctx, bytes.NewReader(msg), kr, WithSpoolMemory(10), WithSpoolDir(dir))
+	require.NoError(t, err)
+	require.NoError(t, os.Remove(dir))
+	got, err := readOneByOne(r)
+	require.ErrorIs(t, err, ErrTransient)
+	assert.NotErrorIs(t, err, ErrInvalidOption)
+	assert.Empty(t, got)
+}
