@@ -148,7 +148,7 @@ type config struct {
 	maxSpool       int64 // -1: no limit
 	spoolDir       string
 	earlyRelease   bool
-	spoolOption    string // the last spool option given, to refuse it beside earlyRelease
+	spoolOptName   string // the last spool option given, to refuse it beside earlyRelease
 }
 
 // newConfig returns the configuration of the call op with opts applied to
@@ -412,7 +412,7 @@ func spoolOption(name string, set func(*config) error) Option {
 		if c.earlyRelease {
 			return errEarlyRelease("WithInsecureReleaseBeforeSignature")
 		}
-		c.spoolOption = name
+		c.spoolOptName = name
 		return set(c)
 	})
 }
@@ -488,8 +488,8 @@ func WithMaxSpoolSize(n int64) Option {
 // cannot be combined with it. It applies to NewReader only.
 func WithInsecureReleaseBeforeSignature() Option {
 	return option("WithInsecureReleaseBeforeSignature", opNewReader, func(c *config) error {
-		if c.spoolOption != "" {
-			return errEarlyRelease(c.spoolOption)
+		if c.spoolOptName != "" {
+			return errEarlyRelease(c.spoolOptName)
 		}
 		c.earlyRelease = true
 		return nil
