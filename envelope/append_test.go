@@ -225,3 +225,71 @@ func ExampleWithInsecureReleaseBeforeSignature() {
 	// log line 1
 	// log line 2
 }
+
+// TestAppendOverlap checks that a dst sharing memory with the input is
+// refused with ErrInvalidOption before anything is written (it used to
+// panic in a worker goroutine, which no caller can recover), and that
+// reusing buffers that do not overlap still works.
+func TestAppendOverlap(t *testing.T) {
+	ctx := context.Background()
+	kr := exampleKeyring()
+	pt := bytes.Repeat([]byte("overlap "), (4<<20)/8)
+	opts := []envelope.Option{envelope.WithSuite(envelope.AES256GCMHKDFSHA512CommitKey), envelope.WithFrameSize(64 << 10), envelope.WithConcurrency(2)}
+	ct, err := envelope.Encrypt(ctx, kr, pt, opts...)
+	require.NoError(t, err)
+
+	t.Run("AppendDecrypt in place", func(t *testing.T) {
+		msg := bytes.Clone(ct)
+		out, hdr, err := envelope.AppendDecrypt(ctx, msg[:0], kr, msg, envelope.WithConcurrency(2))
+		require.ErrorIs(t, err, envelope.ErrInvalidOption)
+		assert.Contains(t, err.Error(), "dst overlaps the ciphertext")
+		assert.Nil(t, out)
+		assert.Nil(t, hdr)
+		assert.Equal(t, ct, msg, "the message is not modified")
+	})
+	t.Run("AppendDecrypt into spare capacity of the ciphertext", func(t *testing.T) {
+		buf := make([]byte, len(ct), 2*len(ct))
+		copy(buf, ct)
+		// dst starts inside the ciphertext's array; its capacity reaches
+		// back over nothing but spans the ciphertext's last byte.
+		_, _, err := envelope.AppendDecrypt(ctx, buf[len(buf)-1:len(buf)-1], kr, buf, envelope.WithConcurrency(1))
+		require.ErrorIs(t, err, envelope.ErrInvalidOption)
+	})
+	t.Run("AppendEncrypt in place", func(t *testing.T) {
+		buf := make([]byte, len(pt), len(ct)+4096)
+		copy(buf, pt)
+		out, err := envelope.AppendEncrypt(ctx, buf[:0], kr, buf, opts...)
+		require.ErrorIs(t, err, envelope.ErrInvalidOption)
+		assert.Contains(t, err.Error(), "dst overlaps the plaintext")
+		assert.Nil(t, out)
+		assert.Equal(t, pt, buf, "the plaintext is not modified")
+	})
+	t.Run("disjoint halves of one array", func(t *testing.T) {
+		arena := make([]byte, len(ct)+len(pt)+4096)
+		msg := arena[:len(ct)]
+		copy(msg, ct)
+		out, _, err := envelope.AppendDecrypt(ctx, arena[len(ct):len(ct)], kr, msg, envelope.WithConcurrency(2))
+		require.NoError(t, err)
+		assert.Equal(t, pt, out)
+		assert.Same(t, &arena[len(ct)], &out[0], "written into dst's array")
+
+		src := arena[:len(pt)]
+		copy(src, pt)
+		dst := make([]byte, 0, len(ct)+4096)
+		msg2, err := envelope.AppendEncrypt(ctx, dst, kr, src, opts...)
+		require.NoError(t, err)
+		got, _, err := envelope.Decrypt(ctx, kr, msg2)
+		require.NoError(t, err)
+		assert.Equal(t, pt, got)
+	})
+	t.Run("reused buffer", func(t *testing.T) {
+		var msgBuf, ptBuf []byte
+		for range 2 {
+			msgBuf, err = envelope.AppendEncrypt(ctx, msgBuf[:0], kr, pt, opts...)
+			require.NoError(t, err)
+			ptBuf, _, err = envelope.AppendDecrypt(ctx, ptBuf[:0], kr, msgBuf, envelope.WithConcurrency(2))
+			require.NoError(t, err)
+			assert.Equal(t, pt, ptBuf)
+		}
+	})
+}

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"fmt"
 	"hash"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/cryptkeeper-go/cryptkeeper/keyring"
 )
@@ -23,15 +25,21 @@ func Decrypt(ctx context.Context, kr keyring.Keyring, ciphertext []byte, opts ..
 }
 
 // AppendDecrypt is Decrypt appending the plaintext to dst and returning
-// the extended slice, as cipher.AEAD's Open does. When dst has room for
-// the plaintext nothing is allocated for it. dst must not overlap
-// ciphertext; to reuse a buffer, pass buf[:0]. On error it returns nil,
+// the extended slice. When dst has room for the plaintext nothing is
+// allocated for it, so a caller that reuses one buffer across messages
+// (passing buf[:0]) saves allocating the plaintext each time. dst, up to
+// its capacity, must not share memory with ciphertext: the plaintext is
+// not decrypted in place, and such a dst fails with an error wrapping
+// ErrInvalidOption before anything is written. On error it returns nil,
 // dst[:len(dst)] is unchanged, and the bytes between its length and its
 // capacity may have been overwritten (plaintext written there is wiped).
 func AppendDecrypt(ctx context.Context, dst []byte, kr keyring.Keyring, ciphertext []byte, opts ...Option) ([]byte, *Header, error) {
 	c, err := newConfig(opDecrypt, opts)
 	if err != nil {
 		return nil, nil, err
+	}
+	if overlaps(dst[:cap(dst)], ciphertext) {
+		return nil, nil, fmt.Errorf("%w: dst overlaps the ciphertext (up to its capacity); pass a buffer that does not share memory with it", ErrInvalidOption)
 	}
 	d := &sliceDecoder{ct: ciphertext, workers: c.concurrency, dst: dst}
 	d.src.Reset(ciphertext)
@@ -64,6 +72,15 @@ func AppendDecrypt(ctx context.Context, dst []byte, kr keyring.Keyring, cipherte
 		return nil, nil, err
 	}
 	return out, h, nil
+}
+
+// overlaps reports whether x and y share any byte of memory.
+func overlaps(x, y []byte) bool {
+	if len(x) == 0 || len(y) == 0 {
+		return false
+	}
+	x0, y0 := uintptr(unsafe.Pointer(unsafe.SliceData(x))), uintptr(unsafe.Pointer(unsafe.SliceData(y)))
+	return x0 <= y0+uintptr(len(y)-1) && y0 <= x0+uintptr(len(x)-1)
 }
 
 // grow returns dst with room for n more bytes, and those n bytes. A nil

@@ -4,8 +4,12 @@
 //
 // For most uses, call [Encrypt] with a keyring and an encryption context
 // ([WithContext]), and [Decrypt] with the same keyring and the context the
-// reader expects. Use [NewWriter] and [NewReader] for streams of any size
-// in constant memory. Each message gets a fresh data key from the keyring,
+// reader expects. Use [NewWriter] and [NewReader] for streams of any size:
+// a Writer, and a Reader of an unsigned message, hold a bounded window of
+// frames in memory; a Reader of a signed message (the default suite) keeps
+// the plaintext back until the signature verifies, up to
+// [DefaultSpoolMemory] bytes in memory and the rest in a sealed temporary
+// file (see Streaming). Each message gets a fresh data key from the keyring,
 // which wraps it under one or more wrapping keys: [keyring.NewRawAES] for
 // a key you hold, or the AWS KMS keyrings of package keyring/awskms. Keep
 // the defaults (suite, commitment policy, frame size, limits) unless a

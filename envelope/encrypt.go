@@ -120,16 +120,21 @@ func Encrypt(ctx context.Context, kr keyring.Keyring, plaintext []byte, opts ...
 }
 
 // AppendEncrypt is Encrypt appending the message to dst and returning the
-// extended slice, as cipher.AEAD's Seal does. When dst has room for the
-// message nothing is allocated for it, so a caller that reuses one buffer
-// across messages saves allocating (and faulting in) the output each
-// time. dst must not overlap plaintext; to reuse a buffer, pass buf[:0].
-// On error it returns nil, and the bytes of dst between its length and
-// its capacity may have been overwritten.
+// extended slice. When dst has room for the message nothing is allocated
+// for it, so a caller that reuses one buffer across messages (passing
+// buf[:0]) saves allocating (and faulting in) the output each time. dst,
+// up to its capacity, must not share memory with plaintext: the message
+// is not encrypted in place, and such a dst fails with an error wrapping
+// ErrInvalidOption before anything is written. On other errors it
+// returns nil, and the bytes of dst between its length and its capacity
+// may have been overwritten.
 func AppendEncrypt(ctx context.Context, dst []byte, kr keyring.Keyring, plaintext []byte, opts ...Option) ([]byte, error) {
 	c, err := newConfig(opEncrypt, opts)
 	if err != nil {
 		return nil, err
+	}
+	if overlaps(dst[:cap(dst)], plaintext) {
+		return nil, fmt.Errorf("%w: dst overlaps the plaintext (up to its capacity); pass a buffer that does not share memory with it", ErrInvalidOption)
 	}
 	n := int64(len(plaintext))
 	if frameCount(n, c.frameSize) > maxFrames {

@@ -3,6 +3,7 @@ package envelope
 import (
 	"fmt"
 	"maps"
+	"os"
 	"runtime"
 	"slices"
 	"strings"
@@ -147,6 +148,7 @@ type config struct {
 	maxSpool       int64 // -1: no limit
 	spoolDir       string
 	earlyRelease   bool
+	spoolOptName   string // the last spool option given, to refuse it beside earlyRelease
 }
 
 // newConfig returns the configuration of the call op with opts applied to
@@ -400,12 +402,34 @@ func WithoutNetV400Retry() Option {
 	})
 }
 
+// spoolOption returns the Option called name that sets how a Reader keeps
+// the plaintext of a signed message back, with set. It is refused beside
+// WithInsecureReleaseBeforeSignature, which keeps nothing back, so that
+// (for instance) a limit set with WithMaxSpoolSize is never silently
+// ignored.
+func spoolOption(name string, set func(*config) error) Option {
+	return option(name, opNewReader, func(c *config) error {
+		if c.earlyRelease {
+			return errEarlyRelease("WithInsecureReleaseBeforeSignature")
+		}
+		c.spoolOptName = name
+		return set(c)
+	})
+}
+
+// errEarlyRelease says why a spool option and early release, one of them
+// named other, do not go together.
+func errEarlyRelease(other string) error {
+	return fmt.Errorf("cannot be combined with %s: a Reader that releases frames before the signature keeps nothing back, so the spool options would do nothing", other)
+}
+
 // WithSpoolMemory sets how many bytes of plaintext of a signed message a
 // Reader keeps in memory while it waits for the signature (default
 // DefaultSpoolMemory); the rest goes to an encrypted temporary file. n
-// must be at least 0. It applies to NewReader only.
+// must be at least 0. It cannot be combined with
+// WithInsecureReleaseBeforeSignature. It applies to NewReader only.
 func WithSpoolMemory(n int) Option {
-	return option("WithSpoolMemory", opNewReader, func(c *config) error {
+	return spoolOption("WithSpoolMemory", func(c *config) error {
 		if n < 0 {
 			return fmt.Errorf("spool memory %d below 0", n)
 		}
@@ -416,10 +440,22 @@ func WithSpoolMemory(n int) Option {
 
 // WithSpoolDir sets the directory of the temporary file in which a Reader
 // keeps the plaintext of a signed message beyond WithSpoolMemory, sealed
-// under a key held only in memory (default os.TempDir). It applies to
-// NewReader only.
+// under a key held only in memory (default os.TempDir, also chosen by "").
+// NewReader checks that dir exists and is a directory, and fails with
+// ErrInvalidOption otherwise; failures to create or write the file in it
+// later are ErrTransient. It cannot be combined with
+// WithInsecureReleaseBeforeSignature. It applies to NewReader only.
 func WithSpoolDir(dir string) Option {
-	return option("WithSpoolDir", opNewReader, func(c *config) error {
+	return spoolOption("WithSpoolDir", func(c *config) error {
+		if dir != "" {
+			fi, err := os.Stat(dir)
+			if err != nil {
+				return fmt.Errorf("spool directory: %w", err)
+			}
+			if !fi.IsDir() {
+				return fmt.Errorf("spool directory %s is not a directory", dir)
+			}
+		}
 		c.spoolDir = dir
 		return nil
 	})
@@ -429,9 +465,10 @@ func WithSpoolDir(dir string) Option {
 // whose plaintext exceeds n bytes, instead of keeping it back until the
 // signature verifies; nothing of such a message is released. With n at
 // most WithSpoolMemory nothing is written to disk. The default is no
-// limit. It applies to NewReader only.
+// limit. It cannot be combined with WithInsecureReleaseBeforeSignature,
+// which keeps nothing back. It applies to NewReader only.
 func WithMaxSpoolSize(n int64) Option {
-	return option("WithMaxSpoolSize", opNewReader, func(c *config) error {
+	return spoolOption("WithMaxSpoolSize", func(c *config) error {
 		if n < 0 {
 			return fmt.Errorf("max spool size %d below 0", n)
 		}
@@ -447,9 +484,13 @@ func WithMaxSpoolSize(n int64) Option {
 // forge frames that are released before Read fails at the signature. Use
 // it only when every reader of the message is as trusted as its writer, or
 // when the caller discards everything read unless Read ends with io.EOF.
-// It applies to NewReader only.
+// The spool options (WithSpoolMemory, WithSpoolDir, WithMaxSpoolSize)
+// cannot be combined with it. It applies to NewReader only.
 func WithInsecureReleaseBeforeSignature() Option {
 	return option("WithInsecureReleaseBeforeSignature", opNewReader, func(c *config) error {
+		if c.spoolOptName != "" {
+			return errEarlyRelease(c.spoolOptName)
+		}
 		c.earlyRelease = true
 		return nil
 	})

@@ -241,6 +241,8 @@ func TestOptionsInvalidValue(t *testing.T) {
 		{"WithMaxHeaderSize", envelope.WithMaxHeaderSize(-1), "NewReader"},
 		{"WithPlaintextLength", envelope.WithPlaintextLength(-1), "NewWriter"},
 		{"WithConcurrency", envelope.WithConcurrency(0), "Decrypt"},
+		{"WithSpoolDir", envelope.WithSpoolDir(filepath.Join(t.TempDir(), "missing")), "NewReader"},
+		{"WithSpoolDir", envelope.WithSpoolDir(regularFile(t)), "NewReader"},
 	} {
 		t.Run(tc.name+"/"+tc.call, func(t *testing.T) {
 			kr := &callCountingKeyring{Keyring: base}
@@ -326,5 +328,66 @@ func TestReproducedContextMissingPair(t *testing.T) {
 			_, err = envelope.NewReader(ctx, bytes.NewReader(ct), tc.kr, expect)
 			require.ErrorIs(t, err, tc.want)
 		})
+	}
+}
+
+// regularFile returns the path of a new empty file.
+func regularFile(t *testing.T) string {
+	t.Helper()
+	name := filepath.Join(t.TempDir(), "file")
+	require.NoError(t, os.WriteFile(name, nil, 0o600))
+	return name
+}
+
+// TestSpoolDirChecked checks that a spool directory that does not exist,
+// or is not a directory, fails NewReader as a permanent ErrInvalidOption,
+// not as a transient error at the first read of a signed message.
+func TestSpoolDirChecked(t *testing.T) {
+	ctx := context.Background()
+	kr := testKeyring(t)
+	msg, err := envelope.Encrypt(ctx, kr, bytes.Repeat([]byte("s"), 10000))
+	require.NoError(t, err)
+	for _, dir := range []string{"/nonexistent/dir", filepath.Join(t.TempDir(), "missing"), regularFile(t)} {
+		r, err := envelope.NewReader(ctx, bytes.NewReader(msg), kr, envelope.WithSpoolMemory(0), envelope.WithSpoolDir(dir))
+		require.ErrorIs(t, err, envelope.ErrInvalidOption, dir)
+		assert.NotErrorIs(t, err, envelope.ErrTransient)
+		assert.Contains(t, err.Error(), "WithSpoolDir")
+		assert.Contains(t, err.Error(), dir)
+		assert.Nil(t, r)
+	}
+	dir := t.TempDir()
+	r, err := envelope.NewReader(ctx, bytes.NewReader(msg), kr, envelope.WithSpoolMemory(0), envelope.WithSpoolDir(dir))
+	require.NoError(t, err)
+	got, err := io.ReadAll(r)
+	require.NoError(t, err)
+	assert.Len(t, got, 10000)
+}
+
+// TestSpoolOptionsWithEarlyRelease checks that the spool options, which
+// WithInsecureReleaseBeforeSignature would make do nothing, are refused
+// beside it, in either order, naming both options.
+func TestSpoolOptionsWithEarlyRelease(t *testing.T) {
+	ctx := context.Background()
+	base := testKeyring(t)
+	msg, err := envelope.Encrypt(ctx, base, []byte(optionsPlaintext))
+	require.NoError(t, err)
+	for _, tc := range []struct {
+		name string
+		opt  envelope.Option
+	}{
+		{"WithSpoolMemory", envelope.WithSpoolMemory(1 << 10)},
+		{"WithSpoolDir", envelope.WithSpoolDir(t.TempDir())},
+		{"WithMaxSpoolSize", envelope.WithMaxSpoolSize(10)},
+	} {
+		early := envelope.WithInsecureReleaseBeforeSignature()
+		for _, opts := range [][]envelope.Option{{tc.opt, early}, {early, tc.opt}} {
+			kr := &callCountingKeyring{Keyring: base}
+			r, err := envelope.NewReader(ctx, bytes.NewReader(msg), kr, opts...)
+			require.ErrorIs(t, err, envelope.ErrInvalidOption, tc.name)
+			assert.Contains(t, err.Error(), tc.name)
+			assert.Contains(t, err.Error(), "WithInsecureReleaseBeforeSignature")
+			assert.Nil(t, r)
+			assert.Zero(t, kr.calls.Load(), "keyring called before the options were refused")
+		}
 	}
 }

@@ -274,6 +274,23 @@ func newReadPipeline(concurrency, fs int) *readPipeline {
 	return &readPipeline{window: window{max: concurrency + 1}, per: framesPerBatch(fs)}
 }
 
+// wipe clears every batch buffer, once the Reader is done with them,
+// first waiting for the batches still being opened.
+func (rp *readPipeline) wipe() {
+	for _, b := range rp.inflight {
+		<-b.done
+		clear(b.buf[:cap(b.buf)])
+	}
+	if rp.rel != nil {
+		clear(rp.rel.buf[:cap(rp.rel.buf)])
+	}
+	for _, b := range rp.free {
+		clear(b.buf[:cap(b.buf)])
+	}
+	rp.inflight, rp.rel, rp.free = nil, nil, nil
+	rp.readEnd = true
+}
+
 // nextParallel sets r.out to the plaintext of the next verified frame.
 func (r *Reader) nextParallel() error {
 	rp := r.par

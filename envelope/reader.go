@@ -23,7 +23,9 @@ import (
 // (see WithSpoolDir and WithMaxSpoolSize), and then releases it.
 // WithInsecureReleaseBeforeSignature releases each frame once its tag
 // verifies instead. Call Close when done with a Reader that was not read
-// to the end, so that a spool file is removed at once.
+// to the end, so that a spool file is removed and the plaintext it holds
+// is wiped at once (both happen by themselves at the end of the message
+// and when a read fails).
 type Reader struct {
 	ctx  context.Context
 	src  *bufio.Reader
@@ -164,12 +166,12 @@ func (r *Reader) WriteTo(w io.Writer) (int64, error) {
 }
 
 // Close releases what the Reader holds: it removes the spool file of a
-// signed message and wipes the plaintext kept back. Read then fails with
-// ErrClosed. Close does not close the source. It always returns nil.
+// signed message and wipes the plaintext kept back and in its buffers.
+// Read then fails with ErrClosed. Close does not close the source. It always returns nil.
 func (r *Reader) Close() error {
 	if !r.closed {
 		r.closed = true
-		r.out = nil
+		r.wipe()
 		if r.sp != nil {
 			r.sp.close()
 			r.sp = nil
@@ -190,6 +192,7 @@ func (r *Reader) fill() error {
 		}
 		if r.done {
 			if r.sp == nil {
+				r.wipe()
 				return io.EOF
 			}
 			out, err := r.sp.next()
@@ -219,10 +222,22 @@ func (r *Reader) fill() error {
 // fail makes err sticky and drops what was kept back.
 func (r *Reader) fail(err error) {
 	r.err = err
-	r.out = nil
+	r.wipe()
 	if r.sp != nil {
 		r.sp.close()
 		r.sp = nil
+	}
+}
+
+// wipe clears the buffers that held plaintext, once the Reader has no
+// more use for them: at the end of the message, on failure and on Close.
+// It waits for batches still being opened in parallel.
+func (r *Reader) wipe() {
+	r.out = nil
+	clear(r.buf[:cap(r.buf)])
+	r.buf = nil
+	if r.par != nil {
+		r.par.wipe()
 	}
 }
 
@@ -237,6 +252,7 @@ func (r *Reader) appendRead(buf []byte, n int, what string) ([]byte, error) {
 		if cap(buf)-len(buf) < k {
 			grown := make([]byte, len(buf), len(buf)+max(k, min(n-(len(buf)-start), cap(buf))))
 			copy(grown, buf)
+			clear(buf[len(buf):cap(buf)]) // a reused buffer may hold plaintext there
 			buf = grown
 		}
 		at := len(buf)
@@ -294,7 +310,7 @@ func (r *Reader) next() error {
 		r.done = false
 		return err
 	}
-	r.out = nil
+	r.wipe() // everything is in the spool now
 	return r.sp.release()
 }
 

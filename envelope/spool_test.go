@@ -119,8 +119,9 @@ func TestSignedReaderReleasesNoForgedFrame(t *testing.T) {
 			require.ErrorIs(t, err, ErrAuthentication)
 			assert.Zero(t, sink.Len())
 
-			// The opt-in releases the forged frame before failing.
-			early := append([]Option{WithInsecureReleaseBeforeSignature()}, tc.opts...)
+			// The opt-in releases the forged frame before failing. It takes
+			// no spool options, only the concurrency (opts[0]).
+			early := []Option{WithInsecureReleaseBeforeSignature(), tc.opts[0]}
 			r, err = NewReader(ctx, bytes.NewReader(bad), kr, early...)
 			require.NoError(t, err)
 			got, err = readOneByOne(r)
@@ -343,4 +344,23 @@ func (c *cancelAfter) Read(p []byte) (int, error) {
 		c.cancel()
 	}
 	return k, err
+}
+
+// TestSpoolDirTransient checks that a spool directory that passed the
+// check in NewReader but fails later (here it is removed, as a cleaner of
+// temporary files might) makes the read fail with ErrTransient, and
+// releases nothing.
+func TestSpoolDirTransient(t *testing.T) {
+	ctx := context.Background()
+	pt := patterned(3 * 4096)
+	msg, _, kr := signedMessage(t, pt, 4096)
+	dir := filepath.Join(t.TempDir(), "spool")
+	require.NoError(t, os.Mkdir(dir, 0o700))
+	r, err := NewReader(ctx, bytes.NewReader(msg), kr, WithSpoolMemory(10), WithSpoolDir(dir))
+	require.NoError(t, err)
+	require.NoError(t, os.Remove(dir))
+	got, err := readOneByOne(r)
+	require.ErrorIs(t, err, ErrTransient)
+	assert.NotErrorIs(t, err, ErrInvalidOption)
+	assert.Empty(t, got)
 }

@@ -69,8 +69,14 @@ func run(ctx context.Context, out io.Writer) error {
 	}
 	fmt.Fprintln(out, "as tenant globex: refused with envelope.ErrContext")
 
-	// Streaming: 10 MiB encrypted into a pipe and decrypted from it as it
-	// arrives, one frame in memory at a time.
+	// Streaming: 10 MiB encrypted into a pipe and decrypted from it. The
+	// writer holds a few frames in memory at a time. The message is
+	// signed (the default suite), so the reader releases nothing until the
+	// signature at the end verifies: it keeps the first 4 MiB back in
+	// memory and the rest in a temporary file sealed under a key held only
+	// in memory, then releases it all. To release each frame as it arrives
+	// in bounded memory, write unsigned messages and read them with
+	// envelope.WithUnsignedOnly.
 	const size = 10 << 20
 	sum := sha256.New()
 	pr, pw := io.Pipe()
