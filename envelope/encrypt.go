@@ -131,6 +131,9 @@ func AppendEncrypt(ctx context.Context, dst []byte, kr keyring.Keyring, plaintex
 	if err != nil {
 		return nil, err
 	}
+	if kr == nil {
+		return nil, errNilKeyring
+	}
 	n := int64(len(plaintext))
 	if frameCount(n, c.frameSize) > maxFrames {
 		return nil, limitErr("%d bytes need more than %d frames of %d bytes", n, int64(maxFrames), c.frameSize)
