@@ -19,7 +19,7 @@ import (
 var errorCategories = []error{
 	envelope.ErrFormat, envelope.ErrAuthentication, envelope.ErrCommitment, envelope.ErrLimit,
 	envelope.ErrNoDecryptionKey, envelope.ErrPolicy, envelope.ErrContext, envelope.ErrTransient,
-	envelope.ErrInvalidOption,
+	envelope.ErrInvalidOption, envelope.ErrClosed,
 }
 
 // requireCategory checks that err matches want and no other category.

@@ -133,6 +133,9 @@ func AppendEncrypt(ctx context.Context, dst []byte, kr keyring.Keyring, plaintex
 	if err != nil {
 		return nil, err
 	}
+	if kr == nil {
+		return nil, errNilKeyring
+	}
 	if overlaps(dst[:cap(dst)], plaintext) {
 		return nil, fmt.Errorf("%w: dst overlaps the plaintext (up to its capacity); pass a buffer that does not share memory with it", ErrInvalidOption)
 	}

@@ -6,17 +6,20 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/cryptkeeper-go/cryptkeeper/internal/errcat"
 	"github.com/cryptkeeper-go/cryptkeeper/keyring"
 )
 
-// Error categories. Every error returned by Decrypt, NewReader and Read
-// wraps exactly one of ErrFormat, ErrAuthentication, ErrCommitment,
-// ErrLimit, ErrNoDecryptionKey, ErrPolicy, ErrContext and ErrTransient, or
-// (for a bad option or a nil keyring, before any input is read)
-// ErrInvalidOption, so callers can branch with errors.Is. ErrTransient is
-// the only category worth retrying: every other one is permanent for the
-// message and configuration at hand. Authentication failures never say
-// which check failed.
+// Error categories. Every error returned by Decrypt, AppendDecrypt,
+// NewReader and Read wraps exactly one of ErrFormat, ErrAuthentication,
+// ErrCommitment, ErrLimit, ErrNoDecryptionKey, ErrPolicy, ErrContext and
+// ErrTransient, or one of the two usage errors: ErrInvalidOption (a bad
+// option or a nil keyring, reported before any input is read) and
+// ErrClosed (Read after Close). Callers can branch with errors.Is; a
+// cause that matched another category is kept for errors.As but hidden
+// from errors.Is. ErrTransient is the only category worth retrying: every
+// other one is permanent for the message and configuration at hand.
+// Authentication failures never say which check failed.
 var (
 	// ErrFormat means the input is not a well-formed message: an unknown
 	// version, suite or content type, a bad length, a truncated message or
@@ -31,8 +34,9 @@ var (
 	ErrCommitment = errors.New("envelope: key commitment mismatch")
 	// ErrLimit means the message exceeds a configured or format limit
 	// (encrypted data keys, header size, frame size, frame count), or that
-	// the keyring failed to unwrap more encrypted data keys than
-	// WithMaxUnwrapAttempts allows (the error then also matches
+	// an attempt to unwrap an encrypted data key was refused because the
+	// failed attempts WithMaxUnwrapAttempts allows (or a budget on the
+	// context) were already spent (the error then also matches
 	// keyring.ErrUnwrapLimit).
 	ErrLimit = errors.New("envelope: limit exceeded")
 	// ErrNoDecryptionKey means no keyring could unwrap a data key, for a
@@ -52,29 +56,54 @@ var (
 	// ErrTransient means decryption stopped for a reason that may pass:
 	// the context ended, reading the message failed (other than by ending
 	// early, which is ErrFormat), or the key service was throttled,
-	// answered with a server error or could not be reached. Retrying later
-	// may succeed. The cause stays in the chain: errors.Is(err,
+	// answered with a server error or could not be reached (a TLS
+	// certificate that fails verification is ErrNoDecryptionKey). Retrying
+	// later may succeed. It wins over ErrNoDecryptionKey: a keyring error
+	// that matches both, or a network error wrapped in
+	// keyring.ErrNoDecryptionKey, is ErrTransient (see keyring.IsTransient). The cause stays in the chain: errors.Is(err,
 	// context.Canceled), the reader's own error and, for AWS KMS, errors.As
 	// to the SDK's error types all work. It is keyring.ErrTransient.
 	ErrTransient = keyring.ErrTransient
 	// ErrInvalidOption means an option was given an invalid value or to a
 	// call it does not apply to.
 	ErrInvalidOption = errors.New("envelope: invalid option")
-	// ErrClosed means a Writer or Reader was used after Close.
+	// ErrClosed means a Writer or Reader was used after Close. Like
+	// ErrInvalidOption it is a usage error, in no other category.
 	ErrClosed = errors.New("envelope: used after Close")
 )
 
+// errNilKeyring is the error of a call given a nil keyring.
+var errNilKeyring = fmt.Errorf("%w: nil keyring", ErrInvalidOption)
+
+// errorCategories are the sentinels of the decrypt error contract.
+var errorCategories = []error{
+	ErrFormat, ErrAuthentication, ErrCommitment, ErrLimit, ErrNoDecryptionKey,
+	ErrPolicy, ErrContext, ErrTransient, ErrInvalidOption, ErrClosed,
+}
+
+// categorize returns err if it matches kind and no other category, or
+// else an error that does, with message msg ("" for kind's followed by
+// err's) and err as its cause, in which errors.Is finds no other
+// category.
+func categorize(kind, err error, msg string) error {
+	if msg == "" && errcat.Only(err, kind, errorCategories) {
+		return err
+	}
+	return errcat.Wrap(kind, errorCategories, msg, err)
+}
+
 // readErr maps an error reading what from the message source: the end of
 // input is a truncated message (ErrFormat), anything else is the source
-// failing (ErrTransient, with the source's error kept).
+// failing (ErrTransient, with the source's error kept, even when it
+// matched a category: a source that is itself a Reader, say).
 func readErr(err error, what string) error {
 	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 		return formatErr("message truncated in %s", what)
 	}
-	if errors.Is(err, ErrTransient) {
+	if errcat.Only(err, ErrTransient, errorCategories) {
 		return err
 	}
-	return fmt.Errorf("%w: reading %s: %w", ErrTransient, what, err)
+	return categorize(ErrTransient, err, fmt.Sprintf("%v: reading %s: %v", ErrTransient, what, err))
 }
 
 // contextErr returns ctx's error as ErrTransient, or nil while ctx is live.
@@ -87,19 +116,16 @@ func contextErr(ctx context.Context) error {
 
 // keyringErr gives the error of a keyring (or cache) that produced no data
 // key on decrypt its one category: ErrTransient when it failed
-// transiently, ErrLimit when the unwrap budget ran out, ErrNoDecryptionKey
-// otherwise (keyring.ErrInvalidMaterials and errors of no category
-// included).
+// transiently (keyring.IsTransient, which wins over the rest), ErrLimit
+// when the unwrap budget ran out (keyring.ErrUnwrapLimit stays in the
+// chain), ErrNoDecryptionKey otherwise (keyring.ErrInvalidMaterials and
+// errors of no category included).
 func keyringErr(err error) error {
 	switch {
-	case errors.Is(err, ErrTransient):
-		return err
 	case keyring.IsTransient(err):
-		return fmt.Errorf("%w: %w", ErrTransient, err)
+		return categorize(ErrTransient, err, "")
 	case errors.Is(err, keyring.ErrUnwrapLimit):
-		return fmt.Errorf("%w: %w", ErrLimit, err)
-	case errors.Is(err, ErrNoDecryptionKey):
-		return err
+		return categorize(ErrLimit, err, "")
 	}
-	return fmt.Errorf("%w: %w", ErrNoDecryptionKey, err)
+	return categorize(ErrNoDecryptionKey, err, "")
 }

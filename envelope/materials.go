@@ -149,9 +149,6 @@ func splitContext(ec map[string]string, required []string) (stored, requiredEC [
 // c.maxUnwrap failed unwrap attempts. A keyring's error comes back in
 // exactly one category (keyringErr).
 func decryptionMaterials(ctx context.Context, kr keyring.Keyring, c *config, s *suite, h *Header) (*keyring.DecryptionMaterials, error) {
-	if kr == nil {
-		return nil, fmt.Errorf("%w: nil keyring", ErrInvalidOption)
-	}
 	if err := contextErr(ctx); err != nil {
 		return nil, err
 	}
@@ -190,6 +187,8 @@ func decryptionMaterials(ctx context.Context, kr keyring.Keyring, c *config, s *
 		}
 		m.VerificationKey = vk
 	}
+	// Nested in any budget the caller set on ctx, which still applies: a
+	// caller may bound a whole request's failed attempts with one.
 	ctx = keyring.WithUnwrapBudget(ctx, c.maxUnwrap)
 	if c.cache != nil && s.kdf != kdfIdentity {
 		cached, err := lookups(c.cache).Decryption(ctx, kr, s.descriptor(), h.EncryptedDataKeys, ec, func(ctx context.Context) (*keyring.DecryptionMaterials, error) {

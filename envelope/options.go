@@ -364,10 +364,14 @@ const DefaultMaxUnwrapAttempts = 5
 // DefaultMaxUnwrapAttempts. Nothing in a message is authenticated before a
 // data key is unwrapped, and key ARNs are not secret, so anyone can write
 // a message with thousands of encrypted data keys naming the reader's key;
-// with the bound such a message costs at most n calls and fails with
-// ErrLimit once the nth attempt has failed; a data key is still found if
-// fewer than n attempts fail before it. Successful attempts are not
-// counted, and keyrings only try
+// with the bound such a message costs at most n calls. Once n attempts
+// have failed, the next one is refused without a call and decryption
+// fails with ErrLimit; a message whose candidate keys all fail within n
+// attempts (n failures and nothing left to try) fails with
+// ErrNoDecryptionKey. A data key is still found if fewer than n attempts
+// fail before it. A budget the caller set on ctx with
+// keyring.WithUnwrapBudget still applies (failures count against both).
+// Successful attempts are not counted, and keyrings only try
 // encrypted data keys that name their keys, so ordinary messages, however
 // many recipients they have, fail at most once or twice: raise n only for
 // discovery keyrings over many Regions reading messages with many

@@ -86,6 +86,9 @@ func NewReader(ctx context.Context, src io.Reader, kr keyring.Keyring, opts ...O
 // openMessage reads the header from src, checks it against the
 // configuration and authenticates it.
 func openMessage(ctx context.Context, src io.Reader, kr keyring.Keyring, c *config) (*Header, *suite, openedHeader, error) {
+	if kr == nil {
+		return nil, nil, openedHeader{}, errNilKeyring
+	}
 	if err := contextErr(ctx); err != nil {
 		return nil, nil, openedHeader{}, err
 	}

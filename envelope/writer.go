@@ -35,6 +35,9 @@ func NewWriter(ctx context.Context, dst io.Writer, kr keyring.Keyring, opts ...O
 	if err != nil {
 		return nil, err
 	}
+	if kr == nil {
+		return nil, errNilKeyring
+	}
 	if c.plaintextLen >= 0 && frameCount(c.plaintextLen, c.frameSize) > maxFrames {
 		return nil, limitErr("%d bytes need more than %d frames of %d bytes", c.plaintextLen, int64(maxFrames), c.frameSize)
 	}

@@ -32,8 +32,9 @@ var (
 	// service was throttled, failed with a server error or could not be
 	// reached. Retrying later may succeed. The cause stays in the chain,
 	// so errors.Is(err, context.Canceled) and errors.As to the service's
-	// error types still work. An error never matches both ErrTransient
-	// and ErrNoDecryptionKey.
+	// error types still work. The errors of TryUnwrap and UnwrapFailure
+	// never match both ErrTransient and ErrNoDecryptionKey: transient wins
+	// (see IsTransient), and the other sentinel is hidden from errors.Is.
 	ErrTransient = errors.New("keyring: transient failure")
 	// ErrUnwrapLimit means the budget of failed unwrap attempts set with
 	// WithUnwrapBudget ran out before any encrypted data key unwrapped.

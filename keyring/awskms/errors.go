@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
@@ -60,10 +61,15 @@ func kmsError(provider, keyID, op string, err error) error {
 }
 
 // isTransient classifies a KMS call's error as the SDK's standard retryer
-// does (after its retries ran out), plus an ended context.
+// does (after its retries ran out), plus an ended context; a network
+// error as keyring.IsTransient does (the SDK retries a TLS certificate
+// that fails verification, which will not pass).
 func isTransient(err error) bool {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return true
+	}
+	if ne := net.Error(nil); errors.As(err, &ne) {
+		return keyring.IsTransient(err)
 	}
 	return retry.IsErrorRetryables(retry.DefaultRetryables).IsErrorRetryable(err) == aws.TrueTernary
 }
