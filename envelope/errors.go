@@ -65,7 +65,8 @@ var (
 	// to the SDK's error types all work. It is keyring.ErrTransient.
 	ErrTransient = keyring.ErrTransient
 	// ErrInvalidOption means an option was given an invalid value or to a
-	// call it does not apply to.
+	// call it does not apply to, a keyring was nil, or an Append call's dst
+	// overlaps its input.
 	ErrInvalidOption = errors.New("envelope: invalid option")
 	// ErrClosed means a Writer or Reader was used after Close. Like
 	// ErrInvalidOption it is a usage error, in no other category.
