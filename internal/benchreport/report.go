@@ -94,7 +94,7 @@ func (r *report) markdown() string {
 		p("\nJavaScript: %s\n", r.jsErr)
 	}
 
-	p("\n## 1 KiB messages (suite 0478, one goroutine)\n\n| operation | cache | messages/s | allocations/message |\n|---|---|---:|---:|\n")
+	p("\n## 1 KiB messages (suite 0478 unless named, one goroutine)\n\n| operation | cache | messages/s | allocations/message |\n|---|---|---:|---:|\n")
 	for _, s := range r.small {
 		p("| %s | %v | %.0f | %.1f |\n", s.Op, s.Cached, s.Rate, s.Allocs)
 	}
@@ -191,6 +191,7 @@ func (r *report) markdown() string {
 	p("- **Signed suites** are bound by SHA-384 over the whole ciphertext, which must be hashed in order on one core: the hash runs on the calling goroutine while other goroutines seal or open the following batches, so the suite approaches the SHA-384 rate but cannot pass it. On a machine with one core, hashing and encryption share it.\n")
 	p("- **JavaScript** is measured in a fresh Node.js process per run set, with its own warm-up (the first run of each case is included in the median of its runs).\n")
 	p("- **1 KiB messages** are bound by per-message work: HKDF-SHA512 key derivation and commitment (three HMACs), AES key expansion, the cache lookup (SHA-384 of the request), header encoding/parsing and the context map. Encrypt and decrypt each allocate their output, the header fields and the materials copy the cache hands out. The keyring here is a raw AES keyring, whose wrap is one AES-GCM seal of 32 bytes, so the cache saves about what its lookup costs and the cached rows can come out slower; the cache pays off with KMS keyrings, where it replaces a network call per message (see the KMS call counts in the cache tests).\n")
+	p("- **FIPS mode** runs the same code through the same Go Cryptographic Module (every key derivation is crypto/hkdf in both modes), so unsigned messages cost the same. Signed messages generate an ECDSA P-384 key pair each, and in FIPS mode the module checks every new key pair with a signature and a verification (its pairwise consistency test), which is what makes signed encryption dearer there; signed decryption is unchanged.\n")
 	p("- **Streaming memory** is bounded by the window of batches in flight (GOMAXPROCS + 1 batches of at least 256 KiB, or of one frame when frames are larger) on each side, plus the Go runtime; a signed Reader adds its memory spool (%d MiB by default) and a 64 KiB chunk buffer for the spool file.\n", envelope.DefaultSpoolMemory>>20)
 	return b.String()
 }
