@@ -36,26 +36,16 @@ func requireCategory(t testing.TB, err, want error) {
 	require.Equal(t, []error{want}, got, "%v", err)
 }
 
-// forger writes messages whose data key is wrapped by nobody: it adds n
-// encrypted data keys naming arn with ciphertexts KMS cannot decrypt, as
-// anyone who knows the ARN can.
-type forger struct {
-	arn string
-	n   int
-}
-
-func (f forger) OnEncrypt(_ context.Context, m *keyring.EncryptionMaterials) error {
-	m.PlaintextDataKey = make([]byte, m.Suite.DataKeyLength)
-	for i := range f.n {
-		m.EncryptedDataKeys = append(m.EncryptedDataKeys, keyring.EncryptedDataKey{
-			ProviderID: awskms.ProviderID, ProviderInfo: []byte(f.arn), Ciphertext: []byte{byte(i), byte(i >> 8), 1, 2, 3},
-		})
+// forged returns n encrypted data keys naming arn with ciphertexts KMS
+// cannot decrypt, as anyone who knows the ARN can write them.
+func forged(arn string, n int) funcEDKs {
+	edks := make(funcEDKs, n)
+	for i := range edks {
+		edks[i] = keyring.EncryptedDataKey{
+			ProviderID: awskms.ProviderID, ProviderInfo: []byte(arn), Ciphertext: []byte{byte(i), byte(i >> 8), 1, 2, 3},
+		}
 	}
-	return nil
-}
-
-func (forger) OnDecrypt(context.Context, *keyring.DecryptionMaterials, []keyring.EncryptedDataKey) error {
-	return keyring.ErrNotMine
+	return edks
 }
 
 // TestEnvelopeUnwrapBudgetKMS: 300 encrypted data keys naming the
@@ -64,7 +54,7 @@ func TestEnvelopeUnwrapBudgetKMS(t *testing.T) {
 	ctx := context.Background()
 	s := newServer(t)
 	arn := createKey(t, s)
-	ct, err := envelope.Encrypt(ctx, forger{arn, 300}, []byte("x"))
+	ct, err := envelope.Encrypt(ctx, forged(arn, 300), []byte("x"))
 	require.NoError(t, err)
 
 	for _, kr := range []keyring.Keyring{
