@@ -28,6 +28,8 @@
 // object copied or swapped to another key by someone with write access to
 // the bucket fails to decrypt (envelope.ErrContext). Keys starting with
 // [ReservedPrefix] are s3crypto's, in the context and in the metadata.
+// The context, bucket and key included, is stored in the clear in the
+// message header: it must hold nothing secret.
 //
 // The object metadata records the format ([MetaFormat]), the frame size
 // ([MetaFrameSize]) and, when known at upload, the plaintext length
