@@ -142,6 +142,16 @@ func (r *recorder) PutObject(ctx context.Context, in *s3.PutObjectInput, optFns 
 	return r.API.PutObject(ctx, &cp, optFns...)
 }
 
+func (r *recorder) GetObject(ctx context.Context, in *s3.GetObjectInput, optFns ...func(*s3.Options)) (*s3.GetObjectOutput, error) {
+	r.count("GetObject")
+	return r.API.GetObject(ctx, in, optFns...)
+}
+
+func (r *recorder) HeadObject(ctx context.Context, in *s3.HeadObjectInput, optFns ...func(*s3.Options)) (*s3.HeadObjectOutput, error) {
+	r.count("HeadObject")
+	return r.API.HeadObject(ctx, in, optFns...)
+}
+
 func (r *recorder) UploadPart(ctx context.Context, in *s3.UploadPartInput, optFns ...func(*s3.Options)) (*s3.UploadPartOutput, error) {
 	r.count("UploadPart")
 	if r.onPart != nil {

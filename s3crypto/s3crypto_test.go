@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"maps"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -163,6 +165,10 @@ func TestTamperedBody(t *testing.T) {
 			if !errors.Is(err, envelope.ErrAuthentication) {
 				t.Fatalf("read: %v, want ErrAuthentication", err)
 			}
+			var e *s3crypto.Error
+			if !errors.As(err, &e) || e.Key != "obj" || e.Bucket != bucket {
+				t.Errorf("read error does not name the object: %v", err)
+			}
 			break
 		}
 	}
@@ -180,9 +186,10 @@ func TestMetadataMismatch(t *testing.T) {
 	put(t, ctx, c, "obj", bytes.NewReader(randBytes(5000)))
 	body, meta := rawObject(t, rec.raw(), "obj")
 	for key, val := range map[string]string{
-		s3crypto.MetaPlainLength: "4999",
-		s3crypto.MetaFrameSize:   "4096",
-		s3crypto.MetaFormat:      "other",
+		s3crypto.MetaPlainLength:  "4999",
+		s3crypto.MetaFrameSize:    "4096",
+		s3crypto.MetaFormat:       "other",
+		s3crypto.MetaHeaderLength: "-5",
 	} {
 		m := map[string]string{}
 		for k, v := range meta {
@@ -224,7 +231,66 @@ func TestRangeUnsupported(t *testing.T) {
 			t.Errorf("%v", err)
 		}
 	}
-	if rec.n("GetObject") != calls {
+	if _, err := c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(bucket), Key: aws.String("obj"), Range: aws.String("bytes=0-1")}); !errors.Is(err, s3crypto.ErrUnsupported) {
+		t.Errorf("ranged HeadObject: %v", err)
+	}
+	if rec.n("GetObject") != calls || rec.n("HeadObject") != 0 {
 		t.Error("a refused request reached S3")
+	}
+	if _, _, err := get(ctx, c, "obj"); err != nil || rec.n("GetObject") != calls+1 {
+		t.Errorf("GetObject not counted: %v", err)
+	}
+}
+
+func TestHostileMetadata(t *testing.T) {
+	rec, c := setup(t)
+	ctx := context.Background()
+	put(t, ctx, c, "obj", bytes.NewReader(randBytes(5000)))
+	body, meta := rawObject(t, rec.raw(), "obj")
+	for _, kv := range [][2]string{
+		{s3crypto.MetaFrameSize, "0"}, {s3crypto.MetaFrameSize, "abc"}, {s3crypto.MetaFrameSize, "99999999999"},
+		{s3crypto.MetaFrameSize, "1"}, {s3crypto.MetaPlainLength, "-1"}, {s3crypto.MetaPlainLength, "9223372036854775807"},
+		{s3crypto.MetaHeaderLength, "0"}, {s3crypto.MetaHeaderLength, "1"},
+	} {
+		m := maps.Clone(meta)
+		m[kv[0]] = kv[1]
+		rawPut(t, rec.raw(), "obj", body, m)
+		if _, _, err := get(ctx, c, "obj"); !errors.Is(err, envelope.ErrFormat) {
+			t.Errorf("%s = %s: %v, want ErrFormat", kv[0], kv[1], err)
+		}
+	}
+}
+
+func TestTruncated(t *testing.T) {
+	rec, c := setup(t)
+	ctx := context.Background()
+	put(t, ctx, c, "obj", bytes.NewReader(randBytes(200<<10)))
+	body, meta := rawObject(t, rec.raw(), "obj")
+	lenless := maps.Clone(meta)
+	for k := range lenless {
+		if strings.EqualFold(k, s3crypto.MetaPlainLength) || strings.EqualFold(k, s3crypto.MetaHeaderLength) {
+			delete(lenless, k)
+		}
+	}
+	for _, cut := range []int{1, 17, 1000, len(body) / 2, len(body) - 1} {
+		for _, m := range []map[string]string{meta, lenless} {
+			rawPut(t, rec.raw(), "obj", body[:len(body)-cut], m)
+			if _, _, err := get(ctx, c, "obj"); !errors.Is(err, envelope.ErrFormat) {
+				t.Errorf("cut %d bytes (metadata %d keys): %v, want ErrFormat", cut, len(m), err)
+			}
+		}
+	}
+}
+
+func TestWrongKeyring(t *testing.T) {
+	rec, c := setup(t)
+	ctx := context.Background()
+	put(t, ctx, c, "obj", bytes.NewReader([]byte("secret")))
+	other, err := s3crypto.New(rec, newKeyring(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := get(ctx, other, "obj"); !errors.Is(err, envelope.ErrNoDecryptionKey) {
+		t.Errorf("another keyring: %v, want ErrNoDecryptionKey", err)
 	}
 }
