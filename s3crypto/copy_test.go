@@ -98,8 +98,8 @@ func TestDeletePassThrough(t *testing.T) {
 	for _, k := range []string{"a", "b"} {
 		_, _, err := get(ctx, c, k)
 		var nsk *types.NoSuchKey
-		if !errors.As(err, &nsk) {
-			t.Errorf("%s after delete: %v, want NoSuchKey", k, err)
+		if !errors.As(err, &nsk) || errors.Is(err, envelope.ErrTransient) {
+			t.Errorf("%s after delete: %v, want NoSuchKey, not transient", k, err)
 		}
 		var e *s3crypto.Error
 		if !errors.As(err, &e) || e.Key != k {

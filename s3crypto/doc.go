@@ -12,7 +12,9 @@
 // around the encryption. Inputs are never modified. Errors are *[Error]
 // values naming the operation, bucket and key, and wrap a sentinel of this
 // package or an envelope category (errors.Is(err,
-// envelope.ErrAuthentication) and the like); S3 errors stay in the chain.
+// envelope.ErrAuthentication) and the like); S3 errors stay in the chain,
+// and those that may pass (an ended context, a network failure,
+// throttling, a server error) match envelope.ErrTransient.
 //
 // # The envelope object format
 //
@@ -52,5 +54,5 @@
 // are neither written nor read; ranged GETs (Range, PartNumber) fail with
 // [ErrUnsupported]; there are no helpers for server-side encryption
 // (SSE-C, SSE-KMS, SSE-S3), though the SSE fields of a request are passed
-// through; S3 errors are not yet sorted into envelope.ErrTransient.
+// through.
 package s3crypto

@@ -1,14 +1,23 @@
 package s3crypto
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"net"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/cryptkeeper-go/cryptkeeper/envelope"
+	"github.com/cryptkeeper-go/cryptkeeper/keyring"
 )
 
 // Sentinels of the errors s3crypto adds to those of envelope. Errors from
 // decryption keep their envelope category (errors.Is(err,
 // envelope.ErrAuthentication), envelope.ErrContext, ...), and errors from
-// S3 keep the SDK's error in the chain for errors.As.
+// S3 keep the SDK's error in the chain for errors.As; those that may pass
+// (an ended context, a network failure, throttling, a server error) also
+// match envelope.ErrTransient.
 var (
 	// ErrInvalidOption means New was given an invalid option or a nil
 	// client or keyring.
@@ -60,4 +69,26 @@ func deref(s *string) string {
 
 func invalid(format string, args ...any) error {
 	return fmt.Errorf("%w: "+format, append([]any{ErrInvalidRequest}, args...)...)
+}
+
+// apiErr returns the error of an S3 call, marked envelope.ErrTransient
+// (with the cause kept) when it may pass: the context ended, the network
+// failed (but for a TLS certificate that failed verification), or S3
+// throttled or answered with a server error, as the SDK's standard
+// retryer classifies it once its attempts have run out.
+func apiErr(err error) error {
+	if err == nil || errors.Is(err, envelope.ErrTransient) || !isTransient(err) {
+		return err
+	}
+	return fmt.Errorf("%w: %w", envelope.ErrTransient, err)
+}
+
+func isTransient(err error) bool {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return true
+	}
+	if ne := net.Error(nil); errors.As(err, &ne) {
+		return keyring.IsTransient(err)
+	}
+	return retry.IsErrorRetryables(retry.DefaultRetryables).IsErrorRetryable(err) == aws.TrueTernary
 }

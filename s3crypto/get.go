@@ -48,7 +48,7 @@ func (c *Client) getObject(ctx context.Context, in *s3.GetObjectInput, optFns []
 	get := *in
 	raw, err := c.api.GetObject(ctx, &get, optFns...)
 	if err != nil {
-		return nil, err
+		return nil, apiErr(err)
 	}
 	pt, err := c.open(ctx, raw, ec, aws.ToString(in.Bucket), aws.ToString(in.Key))
 	if err != nil {
@@ -162,7 +162,7 @@ func (c *Client) headObject(ctx context.Context, in *s3.HeadObjectInput, optFns 
 	head := *in
 	raw, err := c.api.HeadObject(ctx, &head, optFns...)
 	if err != nil {
-		return nil, err
+		return nil, apiErr(err)
 	}
 	om, err := parseMeta(raw.Metadata)
 	if err != nil {
@@ -192,7 +192,7 @@ func (c *Client) DeleteObject(ctx context.Context, in *s3.DeleteObjectInput, opt
 		return nil, opErr("DeleteObject", nil, nil, invalid("nil input"))
 	}
 	out, err := c.api.DeleteObject(ctx, in, optFns...)
-	return out, opErr("DeleteObject", in.Bucket, in.Key, err)
+	return out, opErr("DeleteObject", in.Bucket, in.Key, apiErr(err))
 }
 
 // DeleteObjects deletes objects; it is passed through unchanged. Its
@@ -202,5 +202,5 @@ func (c *Client) DeleteObjects(ctx context.Context, in *s3.DeleteObjectsInput, o
 		return nil, opErr("DeleteObjects", nil, nil, invalid("nil input"))
 	}
 	out, err := c.api.DeleteObjects(ctx, in, optFns...)
-	return out, opErr("DeleteObjects", in.Bucket, nil, err)
+	return out, opErr("DeleteObjects", in.Bucket, nil, apiErr(err))
 }

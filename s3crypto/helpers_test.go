@@ -82,6 +82,7 @@ type recorder struct {
 	bodies   [][]byte
 	calls    map[string]int
 	failPart int32 // fail UploadPart of this part number
+	partErr  error // with this error (errInjected when nil)
 	onPart   func(n int32)
 }
 
@@ -158,6 +159,9 @@ func (r *recorder) UploadPart(ctx context.Context, in *s3.UploadPartInput, optFn
 		r.onPart(aws.ToInt32(in.PartNumber))
 	}
 	if r.failPart != 0 && aws.ToInt32(in.PartNumber) == r.failPart {
+		if r.partErr != nil {
+			return nil, r.partErr
+		}
 		return nil, errInjected
 	}
 	body, err := r.record(in.Body)

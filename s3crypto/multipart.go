@@ -37,7 +37,7 @@ func (c *Client) putMultipart(ctx context.Context, in *s3.PutObjectInput, body i
 	create.Metadata = c.metadata(in.Metadata, plainLen, int64(len(up.buf)))
 	cout, err := c.api.CreateMultipartUpload(ctx, create, optFns...)
 	if err != nil {
-		return nil, err
+		return nil, apiErr(err)
 	}
 	up.uploadID = cout.UploadId
 	out, err := up.run(w, body)
@@ -48,9 +48,9 @@ func (c *Client) putMultipart(ctx context.Context, in *s3.PutObjectInput, body i
 		}
 		// Abort even when ctx has ended: no orphan parts.
 		if _, aerr := c.api.AbortMultipartUpload(context.WithoutCancel(ctx), abort, optFns...); aerr != nil {
-			err = errors.Join(err, aerr)
+			err = errors.Join(err, apiErr(aerr))
 		}
-		return nil, err
+		return nil, apiErr(err)
 	}
 	return out, nil
 }
@@ -173,7 +173,7 @@ func (up *uploader) send(part []byte) {
 			SSECustomerAlgorithm: in.SSECustomerAlgorithm, SSECustomerKey: in.SSECustomerKey, SSECustomerKeyMD5: in.SSECustomerKeyMD5,
 		}, up.optFns...)
 		if err != nil {
-			up.fail(err)
+			up.fail(apiErr(err))
 			return
 		}
 		up.mu.Lock()

@@ -110,7 +110,8 @@ func (c *Client) putSingle(ctx context.Context, in *s3.PutObjectInput, pt []byte
 	put.Body = bytes.NewReader(ct.Bytes())
 	put.ContentLength = aws.Int64(int64(ct.Len()))
 	put.Metadata = c.metadata(in.Metadata, int64(len(pt)), headerLen)
-	return c.api.PutObject(ctx, &put, optFns...)
+	out, err := c.api.PutObject(ctx, &put, optFns...)
+	return out, apiErr(err)
 }
 
 // writerOptions are the envelope options of a new object.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"maps"
+	"net/http"
 	"reflect"
 	"testing"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 	"github.com/cryptkeeper-go/cryptkeeper/envelope"
 	"github.com/cryptkeeper-go/cryptkeeper/s3crypto"
 )
@@ -42,6 +44,26 @@ func TestAbortOnPartFailure(t *testing.T) {
 	if !errors.Is(err, errInjected) {
 		t.Fatalf("PutObject: %v, want the part failure", err)
 	}
+	if errors.Is(err, envelope.ErrTransient) {
+		t.Errorf("a permanent failure is marked transient: %v", err)
+	}
+	checkAborted(t, rec)
+}
+
+func TestTransientPartFailure(t *testing.T) {
+	rec, c := setup(t, s3crypto.WithPartSize(s3crypto.MinPartSize))
+	rec.failPart = 2
+	rec.partErr = &smithyhttp.ResponseError{
+		Response: &smithyhttp.Response{Response: &http.Response{StatusCode: http.StatusServiceUnavailable}},
+		Err:      errors.New("slow down"),
+	}
+	_, err := c.PutObject(context.Background(), &s3.PutObjectInput{
+		Bucket: aws.String(bucket), Key: aws.String("obj"), Body: onlyReader{bytes.NewReader(randBytes(12 << 20))},
+	})
+	var re *smithyhttp.ResponseError
+	if !errors.Is(err, envelope.ErrTransient) || !errors.As(err, &re) {
+		t.Fatalf("PutObject: %v, want ErrTransient with the S3 error kept", err)
+	}
 	checkAborted(t, rec)
 }
 
@@ -57,8 +79,8 @@ func TestAbortOnCancel(t *testing.T) {
 	_, err := c.PutObject(ctx, &s3.PutObjectInput{
 		Bucket: aws.String(bucket), Key: aws.String("obj"), Body: onlyReader{bytes.NewReader(randBytes(20 << 20))},
 	})
-	if !errors.Is(err, context.Canceled) {
-		t.Fatalf("PutObject: %v, want context.Canceled", err)
+	if !errors.Is(err, context.Canceled) || !errors.Is(err, envelope.ErrTransient) {
+		t.Fatalf("PutObject: %v, want context.Canceled, transient", err)
 	}
 	checkAborted(t, rec)
 }
