@@ -63,6 +63,7 @@ func (c *Client) getObject(ctx context.Context, in *s3.GetObjectInput, optFns []
 	}
 	out.Metadata = userMeta(raw.Metadata)
 	out.ContentRange = nil
+	out.AcceptRanges = nil // not yet
 	out.ChecksumCRC32, out.ChecksumCRC32C, out.ChecksumCRC64NVME = nil, nil, nil
 	out.ChecksumMD5, out.ChecksumSHA1, out.ChecksumSHA256, out.ChecksumSHA512 = nil, nil, nil, nil
 	out.ChecksumXXHASH128, out.ChecksumXXHASH3, out.ChecksumXXHASH64 = nil, nil, nil

@@ -20,6 +20,17 @@ import (
 // are in flight, so memory stays at about concurrency + 1 parts. Any
 // failure (the body, the keyring, a part, ctx) aborts the upload.
 func (c *Client) putMultipart(ctx context.Context, in *s3.PutObjectInput, body io.Reader, plainLen int64, ec map[string]string, optFns []func(*s3.Options)) (*s3.PutObjectOutput, error) {
+	if plainLen >= 0 {
+		// The header is far below a part, so a part's worth of margin
+		// covers it.
+		n, err := envelope.BodyLength(plainLen, FrameSize)
+		if err != nil {
+			return nil, err
+		}
+		if n/c.cfg.partSize+1 >= maxParts {
+			return nil, invalid("%d bytes need more than %d parts of %d bytes (see WithPartSize)", plainLen, maxParts, c.cfg.partSize)
+		}
+	}
 	up := &uploader{
 		c: c, in: in, optFns: optFns,
 		sem: make(chan struct{}, c.cfg.concurrency),
@@ -40,7 +51,7 @@ func (c *Client) putMultipart(ctx context.Context, in *s3.PutObjectInput, body i
 		return nil, apiErr(err)
 	}
 	up.uploadID = cout.UploadId
-	out, err := up.run(w, body)
+	out, err := up.run(w, body, plainLen)
 	if err != nil {
 		abort := &s3.AbortMultipartUploadInput{
 			Bucket: in.Bucket, Key: in.Key, UploadId: cout.UploadId,
@@ -74,10 +85,14 @@ type uploader struct {
 	free [][]byte
 }
 
-func (up *uploader) run(w io.WriteCloser, body io.Reader) (*s3.PutObjectOutput, error) {
-	_, err := io.Copy(w, contextReader{up.ctx, body})
+func (up *uploader) run(w io.WriteCloser, body io.Reader, plainLen int64) (*s3.PutObjectOutput, error) {
+	src := &countingReader{r: contextReader{up.ctx, body}}
+	_, err := io.Copy(w, src)
 	if cerr := w.Close(); err == nil {
 		err = cerr
+	}
+	if plainLen >= 0 && src.n != plainLen && (err == nil || errors.Is(err, envelope.ErrLimit)) && up.failed() == nil {
+		err = invalid("ContentLength is %d but the body holds %s bytes", plainLen, lengthWord(src.n, plainLen))
 	}
 	if err == nil {
 		up.send(up.buf)
@@ -155,6 +170,10 @@ func (up *uploader) send(part []byte) {
 	}
 	up.next++
 	num := up.next
+	if num > maxParts {
+		up.fail(invalid("the object needs more than %d parts of %d bytes (see WithPartSize)", maxParts, len(part)))
+		return
+	}
 	select {
 	case up.sem <- struct{}{}:
 	case <-up.ctx.Done():
@@ -203,6 +222,21 @@ func (up *uploader) failed() error {
 		return up.err
 	}
 	return context.Cause(up.ctx)
+}
+
+// maxParts is the most parts S3 takes in one upload.
+const maxParts = 10000
+
+// countingReader counts the bytes read.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
 }
 
 // contextReader stops reading once ctx has ended.

@@ -68,7 +68,7 @@ func (c *Client) putObject(ctx context.Context, in *s3.PutObjectInput, optFns []
 	defer clear(pt)
 	n := len(pt)
 	if declared >= 0 && int64(n) != declared {
-		return nil, invalid("ContentLength is %d but the body holds %s bytes", declared, lengthWord(n, declared))
+		return nil, invalid("ContentLength is %d but the body holds %s bytes", declared, lengthWord(int64(n), declared))
 	}
 	if int64(n) > limit {
 		return c.putMultipart(ctx, in, io.MultiReader(bytes.NewReader(pt), body), -1, ec, optFns)
@@ -76,11 +76,11 @@ func (c *Client) putObject(ctx context.Context, in *s3.PutObjectInput, optFns []
 	return c.putSingle(ctx, in, pt, ec, optFns)
 }
 
-func lengthWord(n int, declared int64) string {
-	if int64(n) > declared {
+func lengthWord(n, declared int64) string {
+	if n > declared {
 		return "more"
 	}
-	return strconv.Itoa(n)
+	return strconv.FormatInt(n, 10)
 }
 
 // putSingle encrypts pt into memory (at most a part) and stores it with

@@ -100,13 +100,16 @@ func (f *failingReader) Read(p []byte) (int, error) {
 
 func TestAbortOnBodyFailure(t *testing.T) {
 	rec, c := setup(t, s3crypto.WithPartSize(s3crypto.MinPartSize))
-	_, err := c.PutObject(context.Background(), &s3.PutObjectInput{
-		Bucket: aws.String(bucket), Key: aws.String("obj"), Body: &failingReader{n: 12 << 20},
-	})
-	if !errors.Is(err, errBody) {
-		t.Fatalf("PutObject: %v, want the body's error", err)
+	for _, length := range []*int64{nil, aws.Int64(20 << 20)} {
+		_, err := c.PutObject(context.Background(), &s3.PutObjectInput{
+			Bucket: aws.String(bucket), Key: aws.String("obj"), Body: &failingReader{n: 12 << 20}, ContentLength: length,
+		})
+		if !errors.Is(err, errBody) {
+			t.Fatalf("PutObject (ContentLength %v): %v, want the body's error", length, err)
+		}
+		checkAborted(t, rec)
+		rec.calls = nil
 	}
-	checkAborted(t, rec)
 }
 
 func TestAbortOnShortBody(t *testing.T) {
@@ -115,10 +118,45 @@ func TestAbortOnShortBody(t *testing.T) {
 		Bucket: aws.String(bucket), Key: aws.String("obj"), ContentLength: aws.Int64(6 << 20),
 		Body: onlyReader{bytes.NewReader(randBytes(6<<20 - 1))},
 	})
-	if err == nil {
-		t.Fatal("a body shorter than ContentLength was stored")
+	if !errors.Is(err, s3crypto.ErrInvalidRequest) {
+		t.Fatalf("a body shorter than ContentLength: %v, want ErrInvalidRequest", err)
 	}
 	checkAborted(t, rec)
+}
+
+func TestAbortOnLongBody(t *testing.T) {
+	rec, c := setup(t, s3crypto.WithPartSize(s3crypto.MinPartSize))
+	_, err := c.PutObject(context.Background(), &s3.PutObjectInput{
+		Bucket: aws.String(bucket), Key: aws.String("obj"), ContentLength: aws.Int64(6 << 20),
+		Body: onlyReader{bytes.NewReader(randBytes(6<<20 + 1))},
+	})
+	if !errors.Is(err, s3crypto.ErrInvalidRequest) {
+		t.Fatalf("a body longer than ContentLength: %v, want ErrInvalidRequest", err)
+	}
+	checkAborted(t, rec)
+}
+
+func TestTooManyParts(t *testing.T) {
+	rec, c := setup(t)
+	_, err := c.PutObject(context.Background(), &s3.PutObjectInput{
+		Bucket: aws.String(bucket), Key: aws.String("obj"), ContentLength: aws.Int64(10000 * s3crypto.DefaultPartSize),
+		Body: onlyReader{bytes.NewReader(nil)},
+	})
+	if !errors.Is(err, s3crypto.ErrInvalidRequest) || rec.n("CreateMultipartUpload") != 0 {
+		t.Fatalf("%v (calls %v), want ErrInvalidRequest before any request", err, rec.calls)
+	}
+}
+
+func TestNilBody(t *testing.T) {
+	_, c := setup(t)
+	ctx := context.Background()
+	if _, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String("empty")}); err != nil {
+		t.Fatal(err)
+	}
+	got, out, err := get(ctx, c, "empty")
+	if err != nil || len(got) != 0 || aws.ToInt64(out.ContentLength) != 0 {
+		t.Fatalf("%q, %v", got, err)
+	}
 }
 
 func TestRefusedPutInput(t *testing.T) {
