@@ -79,8 +79,8 @@ type ecKey struct{}
 
 // WithEncryptionContext returns a context that carries an encryption
 // context for the calls made with it. PutObject binds the pairs to the
-// object (beside the bucket and key); GetObject, HeadObject and the source
-// side of CopyObject expect them: an object stored with another value for
+// object (beside the bucket and key); GetObject and the source side of
+// CopyObject expect them (HeadObject reads no message and checks none): an object stored with another value for
 // a key fails with envelope.ErrContext, and one stored without a key fails
 // as envelope.WithContext says (the pair is taken as a required context
 // key, and the keyring fails to unwrap the data key:

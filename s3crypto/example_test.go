@@ -3,6 +3,7 @@ package s3crypto_test
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"io"
 	"log"
@@ -12,22 +13,28 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/cryptkeeper-go/cryptkeeper/envelope"
 	"github.com/cryptkeeper-go/cryptkeeper/keyring"
 	"github.com/cryptkeeper-go/cryptkeeper/s3crypto"
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
 )
 
-func Example() {
-	// An in-process S3 server stands in for Amazon S3.
+// exampleS3 starts an in-process S3 server (standing in for Amazon S3)
+// with one bucket and returns a client for it.
+func exampleS3(bucket string) (*s3.Client, func()) {
 	backend := s3mem.New()
-	backend.CreateBucket("photos")
+	backend.CreateBucket(bucket)
 	srv := httptest.NewServer(gofakes3.New(backend, gofakes3.WithLogger(gofakes3.DiscardLog())).Server())
-	defer srv.Close()
-	s3Client := s3.New(s3.Options{
+	return s3.New(s3.Options{
 		BaseEndpoint: aws.String(srv.URL), UsePathStyle: true, Region: "us-east-1",
 		Credentials: credentials.NewStaticCredentialsProvider("AKID", "secret", ""),
-	})
+	}), srv.Close
+}
+
+func Example() {
+	s3Client, stop := exampleS3("photos")
+	defer stop()
 
 	// A raw AES keyring; use keyring/awskms with AWS KMS in production.
 	key := make([]byte, 32)
@@ -72,4 +79,41 @@ func Example() {
 	// Output:
 	// 18 bytes: a picture of a cat
 	// stored plaintext: false
+}
+
+// An object read with another expected encryption context fails before
+// any of its plaintext is returned.
+func ExampleWithEncryptionContext() {
+	s3Client, stop := exampleS3("invoices")
+	defer stop()
+	key := make([]byte, 32)
+	rand.Read(key)
+	kr, err := keyring.NewRawAES("example", "invoices-key", key)
+	if err != nil {
+		log.Fatal(err)
+	}
+	c, err := s3crypto.New(s3Client, kr)
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	alice := s3crypto.WithEncryptionContext(context.Background(), map[string]string{"tenant": "alice"})
+	bob := s3crypto.WithEncryptionContext(context.Background(), map[string]string{"tenant": "bob"})
+	in := &s3.PutObjectInput{Bucket: aws.String("invoices"), Key: aws.String("2026/11.pdf"), Body: strings.NewReader("invoice")}
+	if _, err := c.PutObject(alice, in); err != nil {
+		log.Fatal(err)
+	}
+
+	_, err = c.GetObject(bob, &s3.GetObjectInput{Bucket: aws.String("invoices"), Key: aws.String("2026/11.pdf")})
+	fmt.Println("bob:", errors.Is(err, envelope.ErrContext))
+	out, err := c.GetObject(alice, &s3.GetObjectInput{Bucket: aws.String("invoices"), Key: aws.String("2026/11.pdf")})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer out.Body.Close()
+	pt, _ := io.ReadAll(out.Body)
+	fmt.Println("alice:", string(pt))
+	// Output:
+	// bob: true
+	// alice: invoice
 }

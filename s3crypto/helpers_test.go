@@ -84,6 +84,8 @@ type recorder struct {
 	failPart int32 // fail UploadPart of this part number
 	partErr  error // with this error (errInjected when nil)
 	onPart   func(n int32)
+	inflight int // UploadPart calls in progress
+	peak     int // the most at once
 }
 
 var errInjected = errors.New("injected failure")
@@ -155,6 +157,15 @@ func (r *recorder) HeadObject(ctx context.Context, in *s3.HeadObjectInput, optFn
 
 func (r *recorder) UploadPart(ctx context.Context, in *s3.UploadPartInput, optFns ...func(*s3.Options)) (*s3.UploadPartOutput, error) {
 	r.count("UploadPart")
+	r.mu.Lock()
+	r.inflight++
+	r.peak = max(r.peak, r.inflight)
+	r.mu.Unlock()
+	defer func() {
+		r.mu.Lock()
+		r.inflight--
+		r.mu.Unlock()
+	}()
 	if r.onPart != nil {
 		r.onPart(aws.ToInt32(in.PartNumber))
 	}

@@ -147,6 +147,17 @@ func TestTooManyParts(t *testing.T) {
 	}
 }
 
+func TestConcurrencyBound(t *testing.T) {
+	for _, n := range []int{1, 3} {
+		rec, c := setup(t, s3crypto.WithPartSize(s3crypto.MinPartSize), s3crypto.WithConcurrency(n))
+		rec.onPart = func(int32) { time.Sleep(20 * time.Millisecond) } // let parts overlap
+		put(t, context.Background(), c, "obj", onlyReader{bytes.NewReader(randBytes(26 << 20))})
+		if rec.peak > n || rec.n("UploadPart") != 6 {
+			t.Errorf("concurrency %d: %d parts at once, %d parts", n, rec.peak, rec.n("UploadPart"))
+		}
+	}
+}
+
 func TestNilBody(t *testing.T) {
 	_, c := setup(t)
 	ctx := context.Background()
