@@ -65,15 +65,34 @@ func (c *Client) putObject(ctx context.Context, in *s3.PutObjectInput, optFns []
 		return nil, err
 	}
 	pt := pb.Bytes()
-	defer clear(pt)
 	n := len(pt)
 	if declared >= 0 && int64(n) != declared {
+		clear(pt)
 		return nil, invalid("ContentLength is %d but the body holds %s bytes", declared, lengthWord(int64(n), declared))
 	}
 	if int64(n) > limit {
-		return c.putMultipart(ctx, in, io.MultiReader(bytes.NewReader(pt), body), -1, ec, optFns)
+		// The first part's plaintext is wiped and let go once encrypted.
+		return c.putMultipart(ctx, in, io.MultiReader(&wipingReader{b: pt}, body), -1, ec, optFns)
 	}
+	defer clear(pt)
 	return c.putSingle(ctx, in, pt, ec, optFns)
+}
+
+// wipingReader reads b, then wipes it and drops it.
+type wipingReader struct {
+	b   []byte
+	off int
+}
+
+func (r *wipingReader) Read(p []byte) (int, error) {
+	if r.off == len(r.b) {
+		clear(r.b)
+		r.b, r.off = nil, 0
+		return 0, io.EOF
+	}
+	n := copy(p, r.b[r.off:])
+	r.off += n
+	return n, nil
 }
 
 func lengthWord(n, declared int64) string {
