@@ -60,11 +60,10 @@ func (c *Client) putObject(ctx context.Context, in *s3.PutObjectInput, optFns []
 	if declared >= 0 {
 		limit = declared
 	}
-	var pb bytes.Buffer
-	if _, err := io.CopyN(&pb, body, limit+1); err != nil && !errors.Is(err, io.EOF) {
+	pt, err := readUpTo(body, limit+1)
+	if err != nil {
 		return nil, err
 	}
-	pt := pb.Bytes()
 	n := len(pt)
 	if declared >= 0 && int64(n) != declared {
 		clear(pt)
@@ -76,6 +75,30 @@ func (c *Client) putObject(ctx context.Context, in *s3.PutObjectInput, optFns []
 	}
 	defer clear(pt)
 	return c.putSingle(ctx, in, pt, ec, optFns)
+}
+
+// readUpTo reads r until its end or max bytes. The buffer grows by
+// doubling up to max (never past it), and outgrown buffers are wiped.
+func readUpTo(r io.Reader, max int64) ([]byte, error) {
+	buf := make([]byte, 0, min(max, 64<<10))
+	for int64(len(buf)) < max {
+		if len(buf) == cap(buf) {
+			grown := make([]byte, len(buf), min(max, 2*int64(cap(buf))))
+			copy(grown, buf)
+			clear(buf)
+			buf = grown
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if errors.Is(err, io.EOF) {
+			return buf, nil
+		}
+		if err != nil {
+			clear(buf)
+			return nil, err
+		}
+	}
+	return buf, nil
 }
 
 // wipingReader reads b, then wipes it and drops it.
