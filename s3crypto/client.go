@@ -15,7 +15,9 @@ import (
 // API is the part of *s3.Client that s3crypto calls. *s3.Client
 // satisfies it; a test double or a wrapper (metrics, retries) can stand
 // in. Client does not embed it: only the operations Client makes safe are
-// reachable through a Client.
+// reachable through a Client. CopyObject is part of it for the
+// server-side copies of formats to come; this version re-encrypts copies
+// and does not call it.
 type API interface {
 	PutObject(ctx context.Context, in *s3.PutObjectInput, optFns ...func(*s3.Options)) (*s3.PutObjectOutput, error)
 	GetObject(ctx context.Context, in *s3.GetObjectInput, optFns ...func(*s3.Options)) (*s3.GetObjectOutput, error)

@@ -27,8 +27,10 @@ const maxReadFrame = 4 << 20
 // envelope.ErrAuthentication (or another envelope category) and releases
 // nothing from the bad frame on. An object stored without client-side
 // encryption fails with ErrNotEncrypted, and its body is not returned.
-// Ranged GETs (Range, PartNumber) are not supported yet and fail with
-// ErrUnsupported before any request.
+// An envelope object of a signed suite (which s3crypto does not write) is
+// released only once its signature has verified, spooled as
+// envelope.NewReader does. Ranged GETs (Range, PartNumber) are not
+// supported yet and fail with ErrUnsupported before any request.
 func (c *Client) GetObject(ctx context.Context, in *s3.GetObjectInput, optFns ...func(*s3.Options)) (*s3.GetObjectOutput, error) {
 	if in == nil {
 		return nil, opErr("GetObject", nil, nil, invalid("nil input"))
