@@ -17,7 +17,9 @@ const maxReadFrame = 4 << 20
 
 // GetObject gets an encrypted object and returns its plaintext. The
 // output is a copy of S3's with Body the plaintext (closing it closes the
-// S3 body), ContentLength the plaintext length, the user metadata without
+// S3 body), ContentLength the plaintext length (nil for an object whose
+// metadata records neither it nor the header length, which s3crypto
+// always records), the user metadata without
 // the s3crypto keys, and no checksum fields (they are of the ciphertext);
 // ETag, VersionId and the other fields are kept. The header of the
 // object is authenticated before GetObject returns, with the bucket and

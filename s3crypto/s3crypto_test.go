@@ -294,3 +294,45 @@ func TestWrongKeyring(t *testing.T) {
 		t.Errorf("another keyring: %v, want ErrNoDecryptionKey", err)
 	}
 }
+
+// TestSignedObject reads an object written by another envelope encoder
+// with the default, signed suite.
+func TestSignedObject(t *testing.T) {
+	rec := &recorder{API: newS3(t)}
+	kr := newKeyring(t)
+	c, err := s3crypto.New(rec, kr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	pt := randBytes(300 << 10)
+	ec := map[string]string{s3crypto.ContextBucket: bucket, s3crypto.ContextKey: "signed"}
+	msg, err := envelope.Encrypt(ctx, kr, pt, envelope.WithContext(ec), envelope.WithFrameSize(s3crypto.FrameSize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rawPut(t, rec.raw(), "signed", msg, map[string]string{
+		s3crypto.MetaFormat: "envelope", s3crypto.MetaFrameSize: strconv.Itoa(s3crypto.FrameSize),
+	})
+	got, out, err := get(ctx, c, "signed")
+	if err != nil || !bytes.Equal(got, pt) {
+		t.Fatalf("signed object: %d bytes, %v", len(got), err)
+	}
+	if out.ContentLength != nil {
+		t.Errorf("ContentLength %v without length metadata, want nil", *out.ContentLength)
+	}
+	// Tampered at its end: nothing is released before the signature fails.
+	msg[len(msg)-10] ^= 1
+	rawPut(t, rec.raw(), "signed", msg, map[string]string{
+		s3crypto.MetaFormat: "envelope", s3crypto.MetaFrameSize: strconv.Itoa(s3crypto.FrameSize),
+	})
+	gout, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String("signed")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer gout.Body.Close()
+	n, err := gout.Body.Read(make([]byte, 1000))
+	if n != 0 || !errors.Is(err, envelope.ErrAuthentication) {
+		t.Errorf("tampered signed object: %d bytes released, %v", n, err)
+	}
+}
