@@ -1,0 +1,94 @@
+package s3crypto
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/cryptkeeper-go/cryptkeeper/envelope"
+	"github.com/cryptkeeper-go/cryptkeeper/keyring"
+)
+
+// Sentinels of the errors s3crypto adds to those of envelope. Errors from
+// decryption keep their envelope category (errors.Is(err,
+// envelope.ErrAuthentication), envelope.ErrContext, ...), and errors from
+// S3 keep the SDK's error in the chain for errors.As; those that may pass
+// (an ended context, a network failure, throttling, a server error) also
+// match envelope.ErrTransient.
+var (
+	// ErrInvalidOption means New was given an invalid option or a nil
+	// client or keyring.
+	ErrInvalidOption = errors.New("s3crypto: invalid option")
+	// ErrInvalidRequest means a request sets a field that cannot hold for
+	// the encrypted object (a checksum or Content-MD5 of the plaintext, a
+	// metadata key or encryption context key in the reserved namespace, a
+	// negative ContentLength) or that s3crypto cannot honour safely.
+	ErrInvalidRequest = errors.New("s3crypto: invalid request")
+	// ErrNotEncrypted means the object carries no s3crypto metadata: it was
+	// stored without client-side encryption (or its metadata was removed).
+	// s3crypto never returns such an object's body.
+	ErrNotEncrypted = errors.New("s3crypto: object is not client-side encrypted")
+	// ErrUnsupported means the request asks for something this version
+	// does not do yet: a ranged GET (Range or PartNumber) or an object
+	// format other than FormatEnvelope.
+	ErrUnsupported = errors.New("s3crypto: not supported")
+)
+
+// Error is the error of an operation on one object. It names the bucket
+// and key (never key material) and wraps the cause.
+type Error struct {
+	Op     string // the Client method, such as "PutObject"
+	Bucket string
+	Key    string
+	Err    error
+}
+
+func (e *Error) Error() string {
+	return fmt.Sprintf("s3crypto: %s s3://%s/%s: %v", e.Op, e.Bucket, e.Key, e.Err)
+}
+
+// Unwrap returns the cause.
+func (e *Error) Unwrap() error { return e.Err }
+
+func opErr(op string, bucket, key *string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return &Error{Op: op, Bucket: deref(bucket), Key: deref(key), Err: err}
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+func invalid(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{ErrInvalidRequest}, args...)...)
+}
+
+// apiErr returns the error of an S3 call, marked envelope.ErrTransient
+// (with the cause kept) when it may pass: the context ended, the network
+// failed (but for a TLS certificate that failed verification), or S3
+// throttled or answered with a server error, as the SDK's standard
+// retryer classifies it once its attempts have run out.
+func apiErr(err error) error {
+	if err == nil || errors.Is(err, envelope.ErrTransient) || !isTransient(err) {
+		return err
+	}
+	return fmt.Errorf("%w: %w", envelope.ErrTransient, err)
+}
+
+func isTransient(err error) bool {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return true
+	}
+	if ne := net.Error(nil); errors.As(err, &ne) {
+		return keyring.IsTransient(err)
+	}
+	return retry.IsErrorRetryables(retry.DefaultRetryables).IsErrorRetryable(err) == aws.TrueTernary
+}

@@ -1,0 +1,211 @@
+package s3crypto
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/cryptkeeper-go/cryptkeeper/envelope"
+)
+
+// maxReadFrame bounds the frame length GetObject accepts, and so the
+// memory a hostile object can make it allocate.
+const maxReadFrame = 4 << 20
+
+// GetObject gets an encrypted object and returns its plaintext. The
+// output is a copy of S3's with Body the plaintext (closing it closes the
+// S3 body), ContentLength the plaintext length (nil for an object whose
+// metadata records neither it nor the header length, which s3crypto
+// always records), the user metadata without
+// the s3crypto keys, and no checksum fields (they are of the ciphertext);
+// ETag, VersionId and the other fields are kept. The header of the
+// object is authenticated before GetObject returns, with the bucket and
+// key and the context from WithEncryptionContext as the expected
+// encryption context, and Body releases each 64 KiB frame of plaintext
+// only once its tag has verified: a tampered object fails with
+// envelope.ErrAuthentication (or another envelope category) and releases
+// nothing from the bad frame on. An object stored without client-side
+// encryption fails with ErrNotEncrypted, and its body is not returned.
+// An envelope object of a signed suite (which s3crypto does not write) is
+// released only once its signature has verified, spooled as
+// envelope.NewReader does. Ranged GETs (Range, PartNumber) are not
+// supported yet and fail with ErrUnsupported before any request.
+func (c *Client) GetObject(ctx context.Context, in *s3.GetObjectInput, optFns ...func(*s3.Options)) (*s3.GetObjectOutput, error) {
+	if in == nil {
+		return nil, opErr("GetObject", nil, nil, invalid("nil input"))
+	}
+	out, err := c.getObject(ctx, in, optFns)
+	return out, opErr("GetObject", in.Bucket, in.Key, err)
+}
+
+func (c *Client) getObject(ctx context.Context, in *s3.GetObjectInput, optFns []func(*s3.Options)) (*s3.GetObjectOutput, error) {
+	if in.Range != nil || in.PartNumber != nil {
+		return nil, fmt.Errorf("%w: ranged GET (Range or PartNumber) of an encrypted object", ErrUnsupported)
+	}
+	ec, err := objectContext(ctx, aws.ToString(in.Bucket), aws.ToString(in.Key))
+	if err != nil {
+		return nil, err
+	}
+	get := *in
+	raw, err := c.api.GetObject(ctx, &get, optFns...)
+	if err != nil {
+		return nil, apiErr(err)
+	}
+	pt, err := c.open(ctx, raw, ec, aws.ToString(in.Bucket), aws.ToString(in.Key))
+	if err != nil {
+		raw.Body.Close()
+		return nil, err
+	}
+	out := *raw
+	out.Body = pt
+	out.ContentLength = nil
+	if pt.want >= 0 {
+		out.ContentLength = aws.Int64(pt.want)
+	}
+	out.Metadata = userMeta(raw.Metadata)
+	out.ContentRange = nil
+	out.AcceptRanges = nil // not yet
+	out.ChecksumCRC32, out.ChecksumCRC32C, out.ChecksumCRC64NVME = nil, nil, nil
+	out.ChecksumMD5, out.ChecksumSHA1, out.ChecksumSHA256, out.ChecksumSHA512 = nil, nil, nil, nil
+	out.ChecksumXXHASH128, out.ChecksumXXHASH3, out.ChecksumXXHASH64 = nil, nil, nil
+	out.ChecksumType = ""
+	return &out, nil
+}
+
+// open checks the metadata of raw and authenticates the message header.
+func (c *Client) open(ctx context.Context, raw *s3.GetObjectOutput, ec map[string]string, bucket, key string) (*plainBody, error) {
+	if raw.Body == nil {
+		return nil, fmt.Errorf("%w: no body", envelope.ErrFormat)
+	}
+	om, err := parseMeta(raw.Metadata)
+	if err != nil {
+		return nil, err
+	}
+	if raw.ContentLength != nil {
+		if err := om.setPlainLength(*raw.ContentLength); err != nil {
+			return nil, err
+		}
+	}
+	if want := om.ciphertextLength(); want >= 0 && raw.ContentLength != nil && *raw.ContentLength != want {
+		return nil, fmt.Errorf("%w: object is %d bytes, its metadata implies %d", envelope.ErrFormat, *raw.ContentLength, want)
+	}
+	r, err := envelope.NewReader(ctx, raw.Body, c.kr,
+		envelope.WithContext(ec),
+		envelope.WithCommitmentPolicy(c.cfg.policy),
+		envelope.WithCache(c.cfg.cache),
+		envelope.WithMaxFrameSize(min(om.frameSize, maxReadFrame)),
+	)
+	if err != nil {
+		return nil, err
+	}
+	if fs := r.Header().FrameSize; fs != om.frameSize {
+		r.Close()
+		return nil, fmt.Errorf("%w: frame size %d in the message, %d in the metadata", envelope.ErrFormat, fs, om.frameSize)
+	}
+	return &plainBody{r: r, raw: raw.Body, want: om.plainLen, bucket: bucket, key: key}, nil
+}
+
+// plainBody is the plaintext of an object. It checks at the end that the
+// message held as many bytes as the metadata says.
+type plainBody struct {
+	r           *envelope.Reader
+	raw         io.ReadCloser
+	want, n     int64
+	bucket, key string
+	err         error
+}
+
+func (b *plainBody) Read(p []byte) (int, error) {
+	if b.err != nil {
+		return 0, b.err
+	}
+	n, err := b.r.Read(p)
+	b.n += int64(n)
+	if b.want >= 0 && b.n > b.want {
+		err = fmt.Errorf("%w: more plaintext than the %d bytes the metadata says", envelope.ErrFormat, b.want)
+	} else if errors.Is(err, io.EOF) && b.want >= 0 && b.n != b.want {
+		err = fmt.Errorf("%w: %d bytes of plaintext, the metadata says %d", envelope.ErrFormat, b.n, b.want)
+	}
+	if err != nil && !errors.Is(err, io.EOF) {
+		b.err = &Error{Op: "GetObject", Bucket: b.bucket, Key: b.key, Err: err}
+		return n, b.err
+	}
+	if err != nil {
+		b.err = io.EOF
+	}
+	return n, err
+}
+
+// Close closes the decrypting reader and the S3 body.
+func (b *plainBody) Close() error {
+	b.r.Close()
+	return b.raw.Close()
+}
+
+// HeadObject heads an object and reports its plaintext length as
+// ContentLength, with the user metadata without the s3crypto keys and no
+// checksum fields. It authenticates nothing (no body is read): the length
+// comes from the object metadata, which GetObject checks against the
+// message. An object without s3crypto metadata fails with
+// ErrNotEncrypted. For an object uploaded before its length was known,
+// the plaintext length is computed from the object length.
+func (c *Client) HeadObject(ctx context.Context, in *s3.HeadObjectInput, optFns ...func(*s3.Options)) (*s3.HeadObjectOutput, error) {
+	if in == nil {
+		return nil, opErr("HeadObject", nil, nil, invalid("nil input"))
+	}
+	out, err := c.headObject(ctx, in, optFns)
+	return out, opErr("HeadObject", in.Bucket, in.Key, err)
+}
+
+func (c *Client) headObject(ctx context.Context, in *s3.HeadObjectInput, optFns []func(*s3.Options)) (*s3.HeadObjectOutput, error) {
+	if in.Range != nil || in.PartNumber != nil {
+		return nil, fmt.Errorf("%w: ranged HEAD (Range or PartNumber) of an encrypted object", ErrUnsupported)
+	}
+	head := *in
+	raw, err := c.api.HeadObject(ctx, &head, optFns...)
+	if err != nil {
+		return nil, apiErr(err)
+	}
+	om, err := parseMeta(raw.Metadata)
+	if err != nil {
+		return nil, err
+	}
+	if raw.ContentLength != nil {
+		if err := om.setPlainLength(*raw.ContentLength); err != nil {
+			return nil, err
+		}
+	}
+	out := *raw
+	out.ContentLength = nil
+	if om.plainLen >= 0 {
+		out.ContentLength = aws.Int64(om.plainLen)
+	}
+	out.Metadata = userMeta(raw.Metadata)
+	out.ChecksumCRC32, out.ChecksumCRC32C, out.ChecksumCRC64NVME = nil, nil, nil
+	out.ChecksumMD5, out.ChecksumSHA1, out.ChecksumSHA256, out.ChecksumSHA512 = nil, nil, nil, nil
+	out.ChecksumXXHASH128, out.ChecksumXXHASH3, out.ChecksumXXHASH64 = nil, nil, nil
+	out.ChecksumType = ""
+	return &out, nil
+}
+
+// DeleteObject deletes an object; it is passed through unchanged.
+func (c *Client) DeleteObject(ctx context.Context, in *s3.DeleteObjectInput, optFns ...func(*s3.Options)) (*s3.DeleteObjectOutput, error) {
+	if in == nil {
+		return nil, opErr("DeleteObject", nil, nil, invalid("nil input"))
+	}
+	out, err := c.api.DeleteObject(ctx, in, optFns...)
+	return out, opErr("DeleteObject", in.Bucket, in.Key, apiErr(err))
+}
+
+// DeleteObjects deletes objects; it is passed through unchanged. Its
+// errors name the bucket and no key.
+func (c *Client) DeleteObjects(ctx context.Context, in *s3.DeleteObjectsInput, optFns ...func(*s3.Options)) (*s3.DeleteObjectsOutput, error) {
+	if in == nil {
+		return nil, opErr("DeleteObjects", nil, nil, invalid("nil input"))
+	}
+	out, err := c.api.DeleteObjects(ctx, in, optFns...)
+	return out, opErr("DeleteObjects", in.Bucket, nil, apiErr(err))
+}

@@ -1,0 +1,136 @@
+package s3crypto
+
+import (
+	"fmt"
+
+	"github.com/cryptkeeper-go/cryptkeeper/cache"
+	"github.com/cryptkeeper-go/cryptkeeper/envelope"
+)
+
+// Format is the layout of an encrypted object.
+type Format int
+
+const (
+	// FormatEnvelope stores the object body as one AWS Encryption SDK
+	// message (see the package documentation). It is the default.
+	FormatEnvelope Format = iota + 1
+)
+
+// String returns the name stored in the object metadata.
+func (f Format) String() string {
+	switch f {
+	case FormatEnvelope:
+		return "envelope"
+	}
+	return fmt.Sprintf("Format(%d)", int(f))
+}
+
+// Defaults and limits of the options.
+const (
+	// DefaultPartSize is the size of the parts of a multipart upload, and
+	// the plaintext length up to which PutObject stores an object with one
+	// request.
+	DefaultPartSize = 8 << 20
+	// MinPartSize is the smallest part S3 accepts (but for the last part).
+	MinPartSize = 5 << 20
+	// MaxPartSize is the largest part size WithPartSize accepts.
+	MaxPartSize = 4 << 30
+	// DefaultConcurrency is how many parts are uploaded at once.
+	DefaultConcurrency = 4
+	// FrameSize is the plaintext length of each frame of an envelope
+	// object.
+	FrameSize = 64 << 10
+)
+
+// Option configures New. An option given an invalid value makes New fail
+// with an error wrapping ErrInvalidOption.
+type Option func(*config) error
+
+type config struct {
+	format      Format
+	policy      envelope.CommitmentPolicy
+	cache       *cache.Cache
+	partSize    int64
+	concurrency int
+}
+
+func newConfig(opts []Option) (*config, error) {
+	c := &config{
+		format:      FormatEnvelope,
+		policy:      envelope.RequireEncryptRequireDecrypt,
+		partSize:    DefaultPartSize,
+		concurrency: DefaultConcurrency,
+	}
+	for _, o := range opts {
+		if o == nil {
+			continue
+		}
+		if err := o(c); err != nil {
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+// WithFormat sets the format PutObject writes (default FormatEnvelope).
+func WithFormat(f Format) Option {
+	return func(c *config) error {
+		if f != FormatEnvelope {
+			return fmt.Errorf("%w: WithFormat: unknown format %v", ErrInvalidOption, f)
+		}
+		c.format = f
+		return nil
+	}
+}
+
+// WithCommitmentPolicy sets the commitment policy (default
+// envelope.RequireEncryptRequireDecrypt). It decides the suite PutObject
+// writes (AES256GCMHKDFSHA512CommitKey, or AES256GCMHKDFSHA256 under
+// ForbidEncryptAllowDecrypt) and the objects GetObject accepts.
+func WithCommitmentPolicy(p envelope.CommitmentPolicy) Option {
+	return func(c *config) error {
+		switch p {
+		case envelope.RequireEncryptRequireDecrypt, envelope.RequireEncryptAllowDecrypt, envelope.ForbidEncryptAllowDecrypt:
+		default:
+			return fmt.Errorf("%w: WithCommitmentPolicy: unknown policy %v", ErrInvalidOption, p)
+		}
+		c.policy = p
+		return nil
+	}
+}
+
+// WithCache makes the client reuse data keys from ch within its limits
+// (nil: no cache). Objects whose plaintext length is known up to the part
+// size (one PutObject request) and every GetObject use it.
+func WithCache(ch *cache.Cache) Option {
+	return func(c *config) error {
+		c.cache = ch
+		return nil
+	}
+}
+
+// WithPartSize sets the size of the ciphertext parts of a multipart upload
+// (MinPartSize to MaxPartSize; default DefaultPartSize). An object whose
+// plaintext is at most n bytes is stored with one PutObject request.
+// PutObject holds up to concurrency + 2 buffers of n bytes.
+func WithPartSize(n int64) Option {
+	return func(c *config) error {
+		if n < MinPartSize || n > MaxPartSize {
+			return fmt.Errorf("%w: WithPartSize: %d outside %d..%d", ErrInvalidOption, n, MinPartSize, MaxPartSize)
+		}
+		c.partSize = n
+		return nil
+	}
+}
+
+// WithConcurrency sets how many parts of one multipart upload are sent at
+// once (at least 1; default DefaultConcurrency).
+func WithConcurrency(n int) Option {
+	return func(c *config) error {
+		if n < 1 {
+			return fmt.Errorf("%w: WithConcurrency: %d below 1", ErrInvalidOption, n)
+		}
+		c.concurrency = n
+		return nil
+	}
+}
