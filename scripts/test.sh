@@ -25,7 +25,8 @@ FUZZ_TARGETS="${FUZZ_TARGETS:-./envelope:FuzzParseHeader:300000x
 	./keyring:FuzzParseRSAPublicKeyPEM:200000x
 	./keyring/awskms:FuzzParseARN:120000x
 	./keyring/awskms/kmstest:FuzzRequest:80000x
-	./keyring/awskms/kmstest:FuzzBlob:80000x}"
+	./keyring/awskms/kmstest:FuzzBlob:80000x
+	./s3crypto:FuzzParseMeta:200000x ./s3crypto:FuzzPlainLength:200000x}"
 FUZZ_TIME="${FUZZ_TIME:-}"
 
 step() { printf '\n==> %s\n' "$*"; }
