@@ -171,3 +171,40 @@ func ExampleOpenHeader() {
 	fmt.Println(len(got), string(got[:10]), err)
 	// Output: 100 0123456789 <nil>
 }
+
+// FuzzOpenFrame checks that OpenFrame never panics on a hostile frame and
+// returns plaintext only for a frame that is the expected one.
+func FuzzOpenFrame(f *testing.F) {
+	ctx := context.Background()
+	kr := frameTestKR(f)
+	pt := bytes.Repeat([]byte("frame"), 50)
+	msg, err := envelope.Encrypt(ctx, kr, pt, envelope.WithFrameSize(100), envelope.WithSuite(envelope.AES256GCMHKDFSHA512CommitKey))
+	if err != nil {
+		f.Fatal(err)
+	}
+	o, err := envelope.OpenHeader(ctx, bytes.NewReader(msg), kr)
+	if err != nil {
+		f.Fatal(err)
+	}
+	frames := splitFrames(msg, o.HeaderLength(), 100, len(pt))
+	for i, fr := range frames {
+		f.Add(fr, uint32(i+1), i == len(frames)-1)
+	}
+	f.Add([]byte{0xff, 0xff, 0xff, 0xff, 0, 0, 0, 1}, uint32(1), true)
+	f.Fuzz(func(t *testing.T, frame []byte, seq uint32, final bool) {
+		got, err := o.OpenFrame(nil, seq, final, frame)
+		if err != nil {
+			if len(got) != 0 {
+				t.Fatalf("%d bytes returned with %v", len(got), err)
+			}
+			return
+		}
+		i := int(seq) - 1
+		if i >= len(frames) || !bytes.Equal(frame, frames[i]) || final != (i == len(frames)-1) {
+			t.Fatalf("frame %d (final %v) opened from other bytes", seq, final)
+		}
+		if !bytes.Equal(got, pt[i*100:min(i*100+100, len(pt))]) {
+			t.Fatalf("frame %d: wrong plaintext", seq)
+		}
+	})
+}

@@ -56,7 +56,13 @@
 // frame is authenticated before any of its bytes is released, and the
 // body holds exactly the requested bytes, with ContentLength and
 // ContentRange in plaintext terms. A 1 MiB range costs about 1.1 MiB of
-// transfer whatever the object size. A range past the end fails with
+// transfer whatever the object size. The total length (in ContentRange,
+// and for suffix ranges) comes from the object length and metadata,
+// checked against each other and the authenticated header; the message
+// itself vouches for it only when the range holds the final frame, so a
+// writer to the bucket who drops whole frames from the end of an object
+// makes a range past the new end fail rather than decrypt. A range past
+// the end fails with
 // [ErrInvalidRange]. Objects of signed suites refuse ranges
 // ([ErrUnsupported]): their signature covers the whole object.
 //

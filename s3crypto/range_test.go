@@ -253,3 +253,42 @@ func TestRangedGetSigned(t *testing.T) {
 		t.Errorf("signed object: %v, want ErrUnsupported", err)
 	}
 }
+
+// truncating cuts the body of every ranged GetObject that does not start
+// at 0 to its first n bytes, as a connection that drops would.
+type truncating struct {
+	s3crypto.API
+	n int64
+}
+
+func (tr truncating) GetObject(ctx context.Context, in *s3.GetObjectInput, optFns ...func(*s3.Options)) (*s3.GetObjectOutput, error) {
+	out, err := tr.API.GetObject(ctx, in, optFns...)
+	if err == nil && !strings.HasPrefix(aws.ToString(in.Range), "bytes=0-") {
+		out.Body = struct {
+			io.Reader
+			io.Closer
+		}{io.LimitReader(out.Body, tr.n), out.Body}
+	}
+	return out, err
+}
+
+func TestRangedGetTruncated(t *testing.T) {
+	const fs = s3crypto.FrameSize
+	api := newS3(t)
+	kr := newKeyring(t)
+	c, err := s3crypto.New(api, kr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	pt := randBytes(3 * fs)
+	put(t, ctx, c, "obj", bytes.NewReader(pt))
+	cut, err := s3crypto.New(truncating{API: api, n: int64(envelope.FrameLength(fs, false) + 500)}, kr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _, err := getRange(ctx, cut, "obj", "bytes=10-150000")
+	if !errors.Is(err, envelope.ErrFormat) || !bytes.Equal(got, pt[10:fs]) {
+		t.Errorf("truncated frames: %d bytes released, %v; want the first frame's and ErrFormat", len(got), err)
+	}
+}
