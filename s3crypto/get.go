@@ -35,8 +35,9 @@ const maxReadFrame = 4 << 20
 //
 // With Range (bytes=a-b, bytes=a- or bytes=-n, in plaintext offsets, as S3
 // reads them), GetObject fetches only the message header and the frames
-// that hold the range: one request for the first 4 KiB of the object
-// (the header, and the frames too when they lie there), one more for the
+// that hold the range: one request for the start of the object (the
+// header; and the frames too when the range is bounded and ends in the
+// first 256 KiB of plaintext, or the object is small), one more for the
 // rest of a longer header, and one for the frames, all conditional on the
 // ETag of the first answer. Body releases exactly the requested bytes,
 // each frame only once its tag has verified; ContentLength is their

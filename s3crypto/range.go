@@ -15,9 +15,22 @@ import (
 )
 
 // headerProbe is how much of an object the first request of a ranged GET
-// asks for: the message header (most are a few hundred bytes) and, for a
-// small object or a range near its start, the frames too.
-const headerProbe = 4 << 10
+// asks for at least: the message header (most are a few hundred bytes)
+// and, for a small object, the frames too. A bounded range that ends
+// within the first cheapProbe bytes of plaintext is read whole with the
+// first request.
+const (
+	headerProbe = 4 << 10
+	cheapProbe  = 4 * FrameSize
+)
+
+// probeLength returns how many bytes the first request for r asks for.
+func (r rangeSpec) probeLength() int64 {
+	if r.first < 0 || r.last < 0 || r.last >= cheapProbe {
+		return headerProbe
+	}
+	return headerProbe + (r.last/FrameSize+1)*(FrameSize+frameOverhead)
+}
 
 // rangeSpec is a parsed Range header: bytes=first-last, bytes=first- (last
 // < 0) or bytes=-suffix (first < 0).
@@ -84,20 +97,21 @@ func (r rangeSpec) resolve(n int64) (first, last int64, err error) {
 }
 
 // getRange gets the plaintext bytes in.Range selects: one request for the
-// header (and the frames, when they lie in its first headerProbe bytes),
-// one more for the rest of a long header, and one for the frames.
+// header (and the frames, when they lie in the bytes it asks for), one
+// more for the rest of a long header, and one for the frames.
 func (c *Client) getRange(ctx context.Context, in *s3.GetObjectInput, optFns []func(*s3.Options), ec map[string]string) (*s3.GetObjectOutput, error) {
 	spec, err := parseRange(*in.Range)
 	if err != nil {
 		return nil, err
 	}
 	req := *in
-	req.Range = aws.String(fmt.Sprintf("bytes=0-%d", headerProbe-1))
+	probe := spec.probeLength()
+	req.Range = aws.String(fmt.Sprintf("bytes=0-%d", probe-1))
 	raw, err := c.api.GetObject(ctx, &req, optFns...)
 	if err != nil {
 		return nil, apiErr(err)
 	}
-	prefix, err := readExactly(raw.Body, -1)
+	prefix, err := readPrefix(raw.Body, probe)
 	raw.Body.Close()
 	if err != nil {
 		return nil, err
@@ -192,18 +206,22 @@ func (c *Client) fetch(ctx context.Context, req *s3.GetObjectInput, optFns []fun
 	return readExactly(raw.Body, n)
 }
 
-// readExactly reads n bytes from r (all of r, up to headerProbe bytes,
-// when n < 0).
-func readExactly(r io.Reader, n int64) ([]byte, error) {
+// readPrefix reads r to its end, up to max bytes.
+func readPrefix(r io.Reader, max int64) ([]byte, error) {
 	if r == nil {
 		return nil, fmt.Errorf("%w: no body", envelope.ErrFormat)
 	}
-	if n < 0 {
-		b, err := io.ReadAll(io.LimitReader(r, headerProbe))
-		if err != nil {
-			return nil, fmt.Errorf("%w: reading the object: %w", envelope.ErrTransient, err)
-		}
-		return b, nil
+	b, err := io.ReadAll(io.LimitReader(r, max))
+	if err != nil {
+		return nil, fmt.Errorf("%w: reading the object: %w", envelope.ErrTransient, err)
+	}
+	return b, nil
+}
+
+// readExactly reads n bytes from r.
+func readExactly(r io.Reader, n int64) ([]byte, error) {
+	if r == nil {
+		return nil, fmt.Errorf("%w: no body", envelope.ErrFormat)
 	}
 	b := make([]byte, n)
 	if _, err := io.ReadFull(r, b); err != nil {
