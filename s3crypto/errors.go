@@ -32,9 +32,14 @@ var (
 	// s3crypto never returns such an object's body.
 	ErrNotEncrypted = errors.New("s3crypto: object is not client-side encrypted")
 	// ErrUnsupported means the request asks for something this version
-	// does not do yet: a ranged GET (Range or PartNumber) or an object
-	// format other than FormatEnvelope.
+	// does not do: a GET of one part (PartNumber), a ranged GET of an
+	// object of a signed suite, or an object format other than
+	// FormatEnvelope.
 	ErrUnsupported = errors.New("s3crypto: not supported")
+	// ErrInvalidRange means the Range of a GetObject request selects no
+	// byte of the plaintext: it starts at or past its end, or the object
+	// is empty (S3's InvalidRange, in plaintext terms).
+	ErrInvalidRange = errors.New("s3crypto: requested range not satisfiable")
 )
 
 // Error is the error of an operation on one object. It names the bucket

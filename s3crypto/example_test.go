@@ -117,3 +117,46 @@ func ExampleWithEncryptionContext() {
 	// bob: true
 	// alice: invoice
 }
+
+// ExampleClient_GetObject_range reads a few bytes from the middle of an
+// object: only the header and the frame that holds them are fetched and
+// decrypted.
+func ExampleClient_GetObject_range() {
+	s3Client, stop := exampleS3("logs")
+	defer stop()
+	key := make([]byte, 32)
+	rand.Read(key)
+	kr, err := keyring.NewRawAES("example", "logs-key", key)
+	if err != nil {
+		log.Fatal(err)
+	}
+	c, err := s3crypto.New(s3Client, kr)
+	if err != nil {
+		log.Fatal(err)
+	}
+	ctx := context.Background()
+	body := strings.Repeat("0123456789", 20_000) // 200,000 bytes: four frames
+	_, err = c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("logs"), Key: aws.String("app.log"), Body: strings.NewReader(body)})
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	out, err := c.GetObject(ctx, &s3.GetObjectInput{
+		Bucket: aws.String("logs"), Key: aws.String("app.log"), Range: aws.String("bytes=100003-100009"),
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer out.Body.Close()
+	pt, err := io.ReadAll(out.Body)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(string(pt), *out.ContentLength, *out.ContentRange)
+
+	_, err = c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("logs"), Key: aws.String("app.log"), Range: aws.String("bytes=200000-")})
+	fmt.Println(errors.Is(err, s3crypto.ErrInvalidRange))
+	// Output:
+	// 3456789 7 bytes 100003-100009/200000
+	// true
+}

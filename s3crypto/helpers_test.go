@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http/httptest"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -84,8 +85,10 @@ type recorder struct {
 	failPart int32 // fail UploadPart of this part number
 	partErr  error // with this error (errInjected when nil)
 	onPart   func(n int32)
-	inflight int // UploadPart calls in progress
-	peak     int // the most at once
+	inflight int          // UploadPart calls in progress
+	peak     int          // the most at once
+	got      atomic.Int64 // bytes read from GetObject bodies
+	gets     []s3.GetObjectInput
 }
 
 var errInjected = errors.New("injected failure")
@@ -147,7 +150,26 @@ func (r *recorder) PutObject(ctx context.Context, in *s3.PutObjectInput, optFns 
 
 func (r *recorder) GetObject(ctx context.Context, in *s3.GetObjectInput, optFns ...func(*s3.Options)) (*s3.GetObjectOutput, error) {
 	r.count("GetObject")
-	return r.API.GetObject(ctx, in, optFns...)
+	r.mu.Lock()
+	r.gets = append(r.gets, *in)
+	r.mu.Unlock()
+	out, err := r.API.GetObject(ctx, in, optFns...)
+	if err == nil && out.Body != nil {
+		out.Body = &countingBody{ReadCloser: out.Body, n: &r.got}
+	}
+	return out, err
+}
+
+// countingBody adds the bytes read from a GetObject body to n.
+type countingBody struct {
+	io.ReadCloser
+	n *atomic.Int64
+}
+
+func (b *countingBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	b.n.Add(int64(n))
+	return n, err
 }
 
 func (r *recorder) HeadObject(ctx context.Context, in *s3.HeadObjectInput, optFns ...func(*s3.Options)) (*s3.HeadObjectOutput, error) {
