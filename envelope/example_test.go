@@ -133,5 +133,5 @@ func ExampleOption() {
 	fmt.Println(err)
 	// Output:
 	// true
-	// envelope: invalid option: WithMaxHeaderSize does not apply to Encrypt (only to Decrypt|NewReader)
+	// envelope: invalid option: WithMaxHeaderSize does not apply to Encrypt (only to Decrypt|NewReader|OpenHeader)
 }

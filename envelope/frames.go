@@ -26,12 +26,13 @@ type FrameOpener struct {
 // OpenHeader reads the header of a framed message from r (reading at most
 // the header's bytes when r returns them one call at a time, and possibly
 // more otherwise), checks it against opts as NewReader does, unwraps the
-// data key with kr and authenticates the header. The options are those of
-// NewReader; the ones about the body stream (concurrency, spooling) have
-// no effect. A message of a signed suite fails with ErrPolicy before kr is
-// called, and a non-framed message with ErrFormat.
+// data key with kr and authenticates the header. It takes the options
+// whose comment says they apply to OpenHeader (those of a reader, but for
+// the ones about the body stream: concurrency and spooling) and refuses
+// the others with ErrInvalidOption. A message of a signed suite fails with
+// ErrPolicy before kr is called, and a non-framed message with ErrFormat.
 func OpenHeader(ctx context.Context, r io.Reader, kr keyring.Keyring, opts ...Option) (*FrameOpener, error) {
-	c, err := newConfig(opNewReader, opts)
+	c, err := newConfig(opOpenHeader, opts)
 	if err != nil {
 		return nil, err
 	}

@@ -71,8 +71,9 @@ const (
 	maxNonFramedLen      = 1<<36 - 32
 )
 
-// Option configures Encrypt, Decrypt, NewWriter and NewReader. Each option
-// applies to some of these calls, and its comment says which. A call given
+// Option configures Encrypt, Decrypt, NewWriter, NewReader and OpenHeader
+// (and AppendEncrypt and AppendDecrypt, as Encrypt and Decrypt). Each
+// option applies to some of these calls, and its comment says which. A call given
 // an option that does not apply to it (WithMaxHeaderSize to Encrypt, say),
 // or an option with an invalid value, fails with an error wrapping
 // ErrInvalidOption that names the option, before it does anything else.
@@ -87,15 +88,17 @@ const (
 	opDecrypt
 	opNewWriter
 	opNewReader
+	opOpenHeader
 
-	writing = opEncrypt | opNewWriter // the calls that write a message
-	reading = opDecrypt | opNewReader // the calls that read one
-	anyCall = writing | reading
+	writing   = opEncrypt | opNewWriter                // the calls that write a message
+	reading   = opDecrypt | opNewReader | opOpenHeader // the calls that read one
+	anyCall   = writing | reading
+	streaming = anyCall &^ opOpenHeader // the calls that encrypt or decrypt a body
 )
 
 // String names the call, or the calls of a set joined with "|".
 func (op operation) String() string {
-	names := []string{"Encrypt", "Decrypt", "NewWriter", "NewReader"}
+	names := []string{"Encrypt", "Decrypt", "NewWriter", "NewReader", "OpenHeader"}
 	var out []string
 	for i, name := range names {
 		if op&(1<<i) != 0 {
@@ -275,8 +278,8 @@ func WithCache(ch *cache.Cache) Option {
 
 // WithMaxFrameSize bounds the frame length (and the non-framed body length)
 // a decoder accepts; larger messages fail with ErrLimit before anything is
-// allocated. The default is MaxFrameSize. It applies to Decrypt and
-// NewReader.
+// allocated. The default is MaxFrameSize. It applies to Decrypt,
+// NewReader and OpenHeader.
 func WithMaxFrameSize(n int) Option {
 	return option("WithMaxFrameSize", reading, func(c *config) error {
 		if n < 1 {
@@ -288,7 +291,7 @@ func WithMaxFrameSize(n int) Option {
 }
 
 // WithMaxHeaderSize bounds the header a decoder accepts (default
-// DefaultMaxHeaderSize). It applies to Decrypt and NewReader.
+// DefaultMaxHeaderSize). It applies to Decrypt, NewReader and OpenHeader.
 func WithMaxHeaderSize(n int) Option {
 	return option("WithMaxHeaderSize", reading, func(c *config) error {
 		if n < 1 {
@@ -302,7 +305,8 @@ func WithMaxHeaderSize(n int) Option {
 // WithUnsignedOnly makes NewReader and Decrypt refuse signed messages with
 // ErrPolicy right after the header, before any data key is unwrapped. A
 // streaming reader of an unsigned message can release each frame as soon
-// as its tag verifies. It applies to Decrypt and NewReader.
+// as its tag verifies. It applies to Decrypt, NewReader and OpenHeader
+// (which refuses signed messages anyway).
 func WithUnsignedOnly() Option {
 	return option("WithUnsignedOnly", reading, func(c *config) error {
 		c.unsignedOnly = true
@@ -330,9 +334,10 @@ func WithPlaintextLength(n int64) Option {
 // smaller than two batches stay on the calling goroutine; the output is
 // byte for byte the same at every concurrency. A streaming Reader opens
 // frames in parallel when they are 16 KiB to 4 MiB long and then reads up
-// to concurrency + 1 batches ahead of the caller. It applies to every call.
+// to concurrency + 1 batches ahead of the caller. It applies to Encrypt,
+// Decrypt, NewWriter and NewReader.
 func WithConcurrency(n int) Option {
-	return option("WithConcurrency", anyCall, func(c *config) error {
+	return option("WithConcurrency", streaming, func(c *config) error {
 		if n < 1 {
 			return fmt.Errorf("concurrency %d below 1", n)
 		}
@@ -343,7 +348,7 @@ func WithConcurrency(n int) Option {
 
 // WithStrictFrameIVs makes decryption reject frames whose IV is not the
 // deterministic IV derived from the sequence number, which every known
-// encoder writes. It applies to Decrypt and NewReader.
+// encoder writes. It applies to Decrypt, NewReader and OpenHeader.
 func WithStrictFrameIVs() Option {
 	return option("WithStrictFrameIVs", reading, func(c *config) error {
 		c.strictFrameIVs = true
@@ -374,8 +379,8 @@ const DefaultMaxUnwrapAttempts = 5
 // encrypted data keys that name their keys, so ordinary messages, however
 // many recipients they have, fail at most once or twice: raise n only for
 // discovery keyrings over many Regions reading messages with many
-// encrypted data keys the reader may not use. It applies to Decrypt and
-// NewReader.
+// encrypted data keys the reader may not use. It applies to Decrypt,
+// NewReader and OpenHeader.
 func WithMaxUnwrapAttempts(n int) Option {
 	return option("WithMaxUnwrapAttempts", reading, func(c *config) error {
 		if n < 1 {
@@ -397,7 +402,7 @@ func WithMaxUnwrapAttempts(n int) Option {
 // is decrypted under the key that verified. The retry uses the same data
 // key (no further keyring call) and runs only after the key commitment
 // verified; with this option the header fails with ErrAuthentication.
-// It applies to Decrypt and NewReader.
+// It applies to Decrypt, NewReader and OpenHeader.
 func WithoutNetV400Retry() Option {
 	return option("WithoutNetV400Retry", reading, func(c *config) error {
 		c.noNetV400Retry = true

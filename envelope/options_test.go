@@ -95,6 +95,19 @@ func entryPoints(ct []byte) []entryPoint {
 			}
 			return err
 		}},
+		{"OpenHeader", func(ctx context.Context, kr keyring.Keyring, opts []envelope.Option) error {
+			o, err := envelope.OpenHeader(ctx, bytes.NewReader(ct), kr, opts...)
+			if err != nil {
+				return err
+			}
+			defer o.Close()
+			// optionsMessage is one final frame.
+			pt, err := o.OpenFrame(nil, 1, true, ct[o.HeaderLength():])
+			if err == nil && string(pt) != optionsPlaintext {
+				return errors.New("wrong plaintext")
+			}
+			return err
+		}},
 	}
 }
 
@@ -109,8 +122,8 @@ type optionCase struct {
 
 var (
 	writers = []string{"Encrypt", "NewWriter"}
-	readers = []string{"Decrypt", "NewReader"}
-	all     = []string{"Encrypt", "Decrypt", "NewWriter", "NewReader"}
+	readers = []string{"Decrypt", "NewReader", "OpenHeader"}
+	all     = []string{"Encrypt", "Decrypt", "NewWriter", "NewReader", "OpenHeader"}
 )
 
 func optionCases(t *testing.T) []optionCase {
@@ -128,7 +141,7 @@ func optionCases(t *testing.T) []optionCase {
 		{"WithMaxHeaderSize", []envelope.Option{envelope.WithMaxHeaderSize(1 << 10)}, readers},
 		{"WithUnsignedOnly", []envelope.Option{envelope.WithUnsignedOnly()}, readers},
 		{"WithPlaintextLength", []envelope.Option{envelope.WithPlaintextLength(int64(len(optionsPlaintext)))}, []string{"NewWriter"}},
-		{"WithConcurrency", []envelope.Option{envelope.WithConcurrency(2)}, all},
+		{"WithConcurrency", []envelope.Option{envelope.WithConcurrency(2)}, []string{"Encrypt", "Decrypt", "NewWriter", "NewReader"}},
 		{"WithStrictFrameIVs", []envelope.Option{envelope.WithStrictFrameIVs()}, readers},
 		{"WithMaxUnwrapAttempts", []envelope.Option{envelope.WithMaxUnwrapAttempts(2)}, readers},
 		{"WithoutNetV400Retry", []envelope.Option{envelope.WithoutNetV400Retry()}, readers},
