@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"net/http/httptest"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -14,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/cryptkeeper-go/cryptkeeper/envelope"
 	"github.com/cryptkeeper-go/cryptkeeper/keyring"
 	"github.com/cryptkeeper-go/cryptkeeper/s3crypto"
 	"github.com/johannesboyne/gofakes3"
@@ -265,4 +267,25 @@ func rawPut(t testing.TB, cli *s3.Client, key string, body []byte, meta map[stri
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// signedMessage encrypts pt with the default, signed suite, bound to key
+// as s3crypto binds its objects: an object another envelope encoder wrote.
+func signedMessage(t testing.TB, kr keyring.Keyring, key string, pt []byte) []byte {
+	t.Helper()
+	ec := map[string]string{s3crypto.ContextBucket: bucket, s3crypto.ContextKey: key}
+	msg, err := envelope.Encrypt(context.Background(), kr, pt, envelope.WithContext(ec), envelope.WithFrameSize(s3crypto.FrameSize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return msg
+}
+
+// putForeign stores msg under key with only the metadata another encoder
+// could write: the format and frame size, no lengths.
+func putForeign(t testing.TB, cli *s3.Client, key string, msg []byte) {
+	t.Helper()
+	rawPut(t, cli, key, msg, map[string]string{
+		s3crypto.MetaFormat: "envelope", s3crypto.MetaFrameSize: strconv.Itoa(s3crypto.FrameSize),
+	})
 }

@@ -240,14 +240,7 @@ func TestRangedGetSigned(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	ec := map[string]string{s3crypto.ContextBucket: bucket, s3crypto.ContextKey: "signed"}
-	msg, err := envelope.Encrypt(ctx, kr, randBytes(1000), envelope.WithContext(ec), envelope.WithFrameSize(s3crypto.FrameSize))
-	if err != nil {
-		t.Fatal(err)
-	}
-	rawPut(t, rec.raw(), "signed", msg, map[string]string{
-		s3crypto.MetaFormat: "envelope", s3crypto.MetaFrameSize: strconv.Itoa(s3crypto.FrameSize),
-	})
+	putForeign(t, rec.raw(), "signed", signedMessage(t, kr, "signed", randBytes(1000)))
 	_, _, err = getRange(ctx, c, "signed", "bytes=0-1")
 	if !errors.Is(err, s3crypto.ErrUnsupported) || !strings.Contains(err.Error(), "signed") {
 		t.Errorf("signed object: %v, want ErrUnsupported", err)

@@ -306,14 +306,8 @@ func TestSignedObject(t *testing.T) {
 	}
 	ctx := context.Background()
 	pt := randBytes(300 << 10)
-	ec := map[string]string{s3crypto.ContextBucket: bucket, s3crypto.ContextKey: "signed"}
-	msg, err := envelope.Encrypt(ctx, kr, pt, envelope.WithContext(ec), envelope.WithFrameSize(s3crypto.FrameSize))
-	if err != nil {
-		t.Fatal(err)
-	}
-	rawPut(t, rec.raw(), "signed", msg, map[string]string{
-		s3crypto.MetaFormat: "envelope", s3crypto.MetaFrameSize: strconv.Itoa(s3crypto.FrameSize),
-	})
+	msg := signedMessage(t, kr, "signed", pt)
+	putForeign(t, rec.raw(), "signed", msg)
 	got, out, err := get(ctx, c, "signed")
 	if err != nil || !bytes.Equal(got, pt) {
 		t.Fatalf("signed object: %d bytes, %v", len(got), err)
@@ -323,9 +317,7 @@ func TestSignedObject(t *testing.T) {
 	}
 	// Tampered at its end: nothing is released before the signature fails.
 	msg[len(msg)-10] ^= 1
-	rawPut(t, rec.raw(), "signed", msg, map[string]string{
-		s3crypto.MetaFormat: "envelope", s3crypto.MetaFrameSize: strconv.Itoa(s3crypto.FrameSize),
-	})
+	putForeign(t, rec.raw(), "signed", msg)
 	gout, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String("signed")})
 	if err != nil {
 		t.Fatal(err)
