@@ -21,6 +21,17 @@ func frameTestKR(t testing.TB) keyring.Keyring {
 	return kr
 }
 
+// framedMessage encrypts pt with kr in 100-byte frames of the unsigned
+// committing suite, the messages these tests open frame by frame.
+func framedMessage(t testing.TB, kr keyring.Keyring, pt []byte) []byte {
+	t.Helper()
+	msg, err := envelope.Encrypt(context.Background(), kr, pt, envelope.WithFrameSize(100), envelope.WithSuite(envelope.AES256GCMHKDFSHA512CommitKey))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return msg
+}
+
 // splitFrames returns the serialized frames of a message whose header is
 // hlen bytes, with frames of fs bytes of plaintext holding n bytes.
 func splitFrames(msg []byte, hlen, fs, n int) [][]byte {
@@ -40,10 +51,7 @@ func TestFrameOpenerOpensEveryFrame(t *testing.T) {
 	for _, n := range []int{0, 1, 99, 100, 101, 1000} {
 		pt := make([]byte, n)
 		rand.Read(pt)
-		msg, err := envelope.Encrypt(ctx, kr, pt, envelope.WithFrameSize(100), envelope.WithSuite(envelope.AES256GCMHKDFSHA512CommitKey))
-		if err != nil {
-			t.Fatal(err)
-		}
+		msg := framedMessage(t, kr, pt)
 		o, err := envelope.OpenHeader(ctx, bytes.NewReader(msg), kr)
 		if err != nil {
 			t.Fatal(err)
@@ -83,10 +91,7 @@ func TestFrameOpenerRejectsWrongFrames(t *testing.T) {
 	kr := frameTestKR(t)
 	pt := make([]byte, 250)
 	rand.Read(pt)
-	msg, err := envelope.Encrypt(ctx, kr, pt, envelope.WithFrameSize(100), envelope.WithSuite(envelope.AES256GCMHKDFSHA512CommitKey))
-	if err != nil {
-		t.Fatal(err)
-	}
+	msg := framedMessage(t, kr, pt)
 	o, err := envelope.OpenHeader(ctx, bytes.NewReader(msg), kr)
 	if err != nil {
 		t.Fatal(err)
@@ -95,10 +100,7 @@ func TestFrameOpenerRejectsWrongFrames(t *testing.T) {
 	frames := splitFrames(msg, o.HeaderLength(), 100, len(pt))
 	tampered := bytes.Clone(frames[1])
 	tampered[40] ^= 1
-	other, err := envelope.Encrypt(ctx, kr, pt, envelope.WithFrameSize(100), envelope.WithSuite(envelope.AES256GCMHKDFSHA512CommitKey))
-	if err != nil {
-		t.Fatal(err)
-	}
+	other := framedMessage(t, kr, pt)
 	otherFrames := splitFrames(other, o.HeaderLength(), 100, len(pt))
 	for _, tc := range []struct {
 		name  string
@@ -178,10 +180,7 @@ func FuzzOpenFrame(f *testing.F) {
 	ctx := context.Background()
 	kr := frameTestKR(f)
 	pt := bytes.Repeat([]byte("frame"), 50)
-	msg, err := envelope.Encrypt(ctx, kr, pt, envelope.WithFrameSize(100), envelope.WithSuite(envelope.AES256GCMHKDFSHA512CommitKey))
-	if err != nil {
-		f.Fatal(err)
-	}
+	msg := framedMessage(f, kr, pt)
 	o, err := envelope.OpenHeader(ctx, bytes.NewReader(msg), kr)
 	if err != nil {
 		f.Fatal(err)
