@@ -11,7 +11,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,7 +18,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -51,17 +49,10 @@ func newKMS(t testing.TB) *kmsEnv {
 	s := newKMSServer(t)
 	arn, err := s.CreateKey()
 	require.NoError(t, err)
-	// Keep-alive connections for every goroutine of the tests: the
-	// default of two idle connections per host would open (and leave in
-	// TIME_WAIT) a connection for most of the thousands of calls.
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.Proxy = nil
-	tr.MaxIdleConnsPerHost = 64
-	t.Cleanup(tr.CloseIdleConnections)
-	httpClient := func(o *kms.Options) { o.HTTPClient = &http.Client{Transport: tr} }
 	// One attempt per call: a retried request would show up in the
-	// server's counters, and the tests count calls exactly.
-	kr, err := awskms.NewKeyring(s.Client(kmstest.ClientRetries(1), httpClient), arn)
+	// server's counters, and the tests count calls exactly. The server's
+	// client keeps a connection per goroutine of the tests.
+	kr, err := awskms.NewKeyring(s.Client(kmstest.ClientRetries(1)), arn)
 	require.NoError(t, err)
 	return &kmsEnv{srv: s, arn: arn, kr: kr}
 }

@@ -63,8 +63,19 @@ func NewServer(opts ...Option) *Server {
 	}
 	s.http = httptest.NewServer(s)
 	s.URL = s.http.URL
+	// Clients from Client keep a connection per goroutine of a test: with
+	// the default of two idle connections per host, most of thousands of
+	// concurrent calls would open a connection (left in TIME_WAIT).
+	// Close closes them.
+	if tr, ok := s.http.Client().Transport.(*http.Transport); ok {
+		tr.MaxIdleConnsPerHost = maxIdleConns
+	}
 	return s
 }
+
+// maxIdleConns is the number of idle connections to the server a client
+// from Client keeps.
+const maxIdleConns = 64
 
 // Close shuts the server down and blocks until its requests have finished.
 func (s *Server) Close() { s.http.Close() }
