@@ -1,15 +1,11 @@
 package s3crypto
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"net"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/cryptkeeper-go/cryptkeeper/envelope"
-	"github.com/cryptkeeper-go/cryptkeeper/keyring"
+	"github.com/cryptkeeper-go/cryptkeeper/internal/awserr"
 )
 
 // Sentinels of the errors s3crypto adds to those of envelope. Errors from
@@ -82,18 +78,8 @@ func invalid(format string, args ...any) error {
 // throttled or answered with a server error, as the SDK's standard
 // retryer classifies it once its attempts have run out.
 func apiErr(err error) error {
-	if err == nil || errors.Is(err, envelope.ErrTransient) || !isTransient(err) {
+	if err == nil || errors.Is(err, envelope.ErrTransient) || !awserr.Transient(err) {
 		return err
 	}
 	return fmt.Errorf("%w: %w", envelope.ErrTransient, err)
-}
-
-func isTransient(err error) bool {
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return true
-	}
-	if ne := net.Error(nil); errors.As(err, &ne) {
-		return keyring.IsTransient(err)
-	}
-	return retry.IsErrorRetryables(retry.DefaultRetryables).IsErrorRetryable(err) == aws.TrueTernary
 }

@@ -4,12 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/smithy-go"
 
+	"github.com/cryptkeeper-go/cryptkeeper/internal/awserr"
 	"github.com/cryptkeeper-go/cryptkeeper/keyring"
 )
 
@@ -52,26 +50,12 @@ func kmsError(provider, keyID, op string, err error) error {
 	switch {
 	case IsAccessDenied(err):
 		err = fmt.Errorf("kms %s: %w: %w", op, ErrAccessDenied, err)
-	case isTransient(err):
+	case awserr.Transient(err):
 		err = fmt.Errorf("kms %s: %w: %w", op, keyring.ErrTransient, err)
 	default:
 		err = fmt.Errorf("kms %s: %w", op, err)
 	}
 	return &keyring.KeyringError{Provider: provider, KeyID: keyID, Err: err}
-}
-
-// isTransient classifies a KMS call's error as the SDK's standard retryer
-// does (after its retries ran out), plus an ended context; a network
-// error as keyring.IsTransient does (the SDK retries a TLS certificate
-// that fails verification, which will not pass).
-func isTransient(err error) bool {
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return true
-	}
-	if ne := net.Error(nil); errors.As(err, &ne) {
-		return keyring.IsTransient(err)
-	}
-	return retry.IsErrorRetryables(retry.DefaultRetryables).IsErrorRetryable(err) == aws.TrueTernary
 }
 
 func keyError(provider, keyID string, err error) error {
