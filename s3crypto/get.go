@@ -107,12 +107,7 @@ func (c *Client) open(ctx context.Context, raw *s3.GetObjectOutput, ec map[strin
 	if want := om.ciphertextLength(); want >= 0 && raw.ContentLength != nil && *raw.ContentLength != want {
 		return nil, fmt.Errorf("%w: object is %d bytes, its metadata implies %d", envelope.ErrFormat, *raw.ContentLength, want)
 	}
-	r, err := envelope.NewReader(ctx, raw.Body, c.kr,
-		envelope.WithContext(ec),
-		envelope.WithCommitmentPolicy(c.cfg.policy),
-		envelope.WithCache(c.cfg.cache),
-		envelope.WithMaxFrameSize(min(om.frameSize, maxReadFrame)),
-	)
+	r, err := envelope.NewReader(ctx, raw.Body, c.kr, c.readOptions(ec, om)...)
 	if err != nil {
 		return nil, err
 	}
@@ -223,4 +218,16 @@ func (c *Client) DeleteObjects(ctx context.Context, in *s3.DeleteObjectsInput, o
 	}
 	out, err := c.api.DeleteObjects(ctx, in, optFns...)
 	return out, opErr("DeleteObjects", in.Bucket, nil, apiErr(err))
+}
+
+// readOptions are the options of every read of an object: the expected
+// context, the client's policy and cache, and frames no longer than the
+// metadata says.
+func (c *Client) readOptions(ec map[string]string, om *objectMeta) []envelope.Option {
+	return []envelope.Option{
+		envelope.WithContext(ec),
+		envelope.WithCommitmentPolicy(c.cfg.policy),
+		envelope.WithCache(c.cfg.cache),
+		envelope.WithMaxFrameSize(min(om.frameSize, maxReadFrame)),
+	}
 }

@@ -147,12 +147,7 @@ func (c *Client) getRange(ctx context.Context, in *s3.GetObjectInput, optFns []f
 		}
 		prefix = append(prefix, rest...)
 	}
-	o, err := envelope.OpenHeader(ctx, bytes.NewReader(prefix[:om.headerLen]), c.kr,
-		envelope.WithContext(ec),
-		envelope.WithCommitmentPolicy(c.cfg.policy),
-		envelope.WithCache(c.cfg.cache),
-		envelope.WithMaxFrameSize(min(om.frameSize, maxReadFrame)),
-	)
+	o, err := envelope.OpenHeader(ctx, bytes.NewReader(prefix[:om.headerLen]), c.kr, c.readOptions(ec, om)...)
 	if err != nil {
 		return nil, err
 	}
