@@ -30,11 +30,17 @@ var (
 	// (BlockedEncryptionTypes NONE). The same answer also comes from
 	// missing permissions, so the SDK's error stays in the chain.
 	ErrSSECDenied = errors.New("s3crypto: S3 denied a write with an SSE-C key (the bucket may block SSE-C)")
+	// ErrSSECKey means S3 refused to read an object for its SSE-C key: a
+	// GET or HEAD with a key was answered 403 (the key is not the
+	// object's, or the credentials lack permission), or a GET without a
+	// key was answered that the object is stored with SSE-C. The SDK's
+	// error stays in the chain.
+	ErrSSECKey = errors.New("s3crypto: SSE-C key refused or missing")
 )
 
 // sseGuard is the API a Client calls through: requests that carry an
-// SSE-C key get the plain-HTTP check, and a denied SSE-C write is
-// explained. Operations it does not list pass through the embedded API.
+// SSE-C key get the plain-HTTP check, and S3's refusals of SSE-C writes
+// and reads are explained. Operations it does not list pass through the embedded API.
 type sseGuard struct{ API }
 
 func guardSSE(api API) API { return sseGuard{api} }
@@ -67,12 +73,33 @@ func (g sseGuard) PutObject(ctx context.Context, in *s3.PutObjectInput, optFns .
 	return out, denied(err, ssec)
 }
 
+// keyErr explains the answers S3 gives to a read with the wrong SSE-C
+// key (403; HEAD has no body, so its code is Forbidden) or without the
+// key of an SSE-C object (400 InvalidRequest, said in the message).
+func keyErr(err error, ssec bool) error {
+	var ae smithy.APIError
+	if err == nil || !errors.As(err, &ae) {
+		return err
+	}
+	switch code := ae.ErrorCode(); {
+	case ssec && (code == "AccessDenied" || code == "Forbidden"):
+		return fmt.Errorf("%w: S3 answered %s to a read with an SSE-C key: the key is not the object's, or the credentials lack permission: %w", ErrSSECKey, code, err)
+	case !ssec && code == "InvalidRequest" && strings.Contains(ae.ErrorMessage(), "Server Side Encryption"):
+		return fmt.Errorf("%w: the object is stored with server-side encryption that needs its key (SSE-C; see SSE.GetObject): %w", ErrSSECKey, err)
+	}
+	return err
+}
+
 func (g sseGuard) GetObject(ctx context.Context, in *s3.GetObjectInput, optFns ...func(*s3.Options)) (*s3.GetObjectOutput, error) {
-	return g.API.GetObject(ctx, in, withTLS(optFns, hasKey(in.SSECustomerKey))...)
+	ssec := hasKey(in.SSECustomerKey)
+	out, err := g.API.GetObject(ctx, in, withTLS(optFns, ssec)...)
+	return out, keyErr(err, ssec)
 }
 
 func (g sseGuard) HeadObject(ctx context.Context, in *s3.HeadObjectInput, optFns ...func(*s3.Options)) (*s3.HeadObjectOutput, error) {
-	return g.API.HeadObject(ctx, in, withTLS(optFns, hasKey(in.SSECustomerKey))...)
+	ssec := hasKey(in.SSECustomerKey)
+	out, err := g.API.HeadObject(ctx, in, withTLS(optFns, ssec)...)
+	return out, keyErr(err, ssec)
 }
 
 func (g sseGuard) CopyObject(ctx context.Context, in *s3.CopyObjectInput, optFns ...func(*s3.Options)) (*s3.CopyObjectOutput, error) {

@@ -120,6 +120,16 @@ func TestSSECDenied(t *testing.T) {
 	}
 	assert.Positive(t, n.Load(), "HTTPS requests are sent")
 
+	// A read with a key answered 403 (GET with a body, HEAD without).
+	b, k := aws.String(bucket), aws.String("k")
+	_, err = c.GetObject(ctx, sse.GetObject(&s3.GetObjectInput{Bucket: b, Key: k}))
+	require.ErrorIs(t, err, s3crypto.ErrSSECKey)
+	assert.NotErrorIs(t, err, s3crypto.ErrSSECDenied)
+	_, err = c.HeadObject(ctx, sse.HeadObject(&s3.HeadObjectInput{Bucket: b, Key: k}))
+	require.ErrorIs(t, err, s3crypto.ErrSSECKey)
+	_, err = c.GetObject(ctx, &s3.GetObjectInput{Bucket: b, Key: k})
+	assert.NotErrorIs(t, err, s3crypto.ErrSSECKey, "a 403 without a key is not about keys")
+
 	plain := *in
 	plain.Body = bytes.NewReader([]byte("small"))
 	_, err = c.PutObject(ctx, &plain)
@@ -146,4 +156,18 @@ func TestSSECOptFnsShared(t *testing.T) {
 	require.NoError(t, err)
 	assert.EqualValues(t, 1+4+1, applied.Load(), "create, 4 parts, complete")
 	assert.Nil(t, opts[:2][1], "nothing appended into the caller's array")
+}
+
+// A GET without the key of an SSE-C object is answered 400 InvalidRequest
+// (AWS's and MinIO's wording).
+func TestSSECKeyMissing(t *testing.T) {
+	cli, _ := countingServer(t, true, http.StatusBadRequest,
+		`<Error><Code>InvalidRequest</Code><Message>The object was stored using a form of Server Side Encryption. The correct parameters must be provided to retrieve the object.</Message></Error>`)
+	c, err := s3crypto.New(cli, newKeyring(t))
+	require.NoError(t, err)
+	_, err = c.GetObject(context.Background(), &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String("k")})
+	require.ErrorIs(t, err, s3crypto.ErrSSECKey)
+	var ae smithy.APIError
+	require.ErrorAs(t, err, &ae)
+	assert.Equal(t, "InvalidRequest", ae.ErrorCode())
 }

@@ -203,7 +203,12 @@ func (s *sseSpy) HeadObject(ctx context.Context, in *s3.HeadObjectInput, o ...fu
 
 func (s *sseSpy) CreateMultipartUpload(ctx context.Context, in *s3.CreateMultipartUploadInput, o ...func(*s3.Options)) (*s3.CreateMultipartUploadOutput, error) {
 	s.note("CreateMultipartUpload", in.SSECustomerKeyMD5, nil, in.ServerSideEncryption, in.SSEKMSKeyId)
-	return s.API.CreateMultipartUpload(ctx, in, o...)
+	out, err := s.API.CreateMultipartUpload(ctx, in, o...)
+	if err == nil { // echo as S3 does (the in-process server does not)
+		out.SSECustomerAlgorithm, out.SSECustomerKeyMD5 = in.SSECustomerAlgorithm, in.SSECustomerKeyMD5
+		out.SSEKMSEncryptionContext = in.SSEKMSEncryptionContext
+	}
+	return out, err
 }
 
 func (s *sseSpy) UploadPart(ctx context.Context, in *s3.UploadPartInput, o ...func(*s3.Options)) (*s3.UploadPartOutput, error) {
@@ -247,8 +252,10 @@ func TestSSEPropagated(t *testing.T) {
 
 	pt := randBytes(11 << 20)
 	b, k := obj("multi")
-	_, err = c.PutObject(ctx, keyA.PutObject(&s3.PutObjectInput{Bucket: b, Key: k, Body: onlyReader{bytes.NewReader(pt)}}))
+	out, err := c.PutObject(ctx, keyA.PutObject(&s3.PutObjectInput{Bucket: b, Key: k, Body: onlyReader{bytes.NewReader(pt)}}))
 	require.NoError(t, err)
+	assert.Equal(t, "AES256", aws.ToString(out.SSECustomerAlgorithm), "the echo of CreateMultipartUpload")
+	assert.Equal(t, seqKeyMD5B64, aws.ToString(out.SSECustomerKeyMD5))
 	reqs := spy.requests()
 	only(t, keyAOnly, reqs, 1+3+1) // create, 3 parts, complete
 	assert.Equal(t, "UploadPart", strings.Fields(reqs[2])[0])
@@ -288,8 +295,9 @@ func TestSSEPropagated(t *testing.T) {
 
 	// SSE-KMS reaches CreateMultipartUpload (the parts carry nothing).
 	b, k = obj("kms")
-	_, err = c.PutObject(ctx, s3crypto.SSEKMS("alias/x", nil, false).PutObject(&s3.PutObjectInput{Bucket: b, Key: k, Body: bytes.NewReader(pt)}))
+	out, err = c.PutObject(ctx, s3crypto.SSEKMS("alias/x", map[string]string{"a": "b"}, false).PutObject(&s3.PutObjectInput{Bucket: b, Key: k, Body: bytes.NewReader(pt)}))
 	require.NoError(t, err)
+	assert.Equal(t, "eyJhIjoiYiJ9", aws.ToString(out.SSEKMSEncryptionContext), `base64 of {"a":"b"}, echoed`)
 	reqs = spy.requests()
 	require.Len(t, reqs, 5)
 	assert.Equal(t, "CreateMultipartUpload key= src= sse=aws:kms kms=alias/x", reqs[0])
