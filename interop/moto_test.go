@@ -37,13 +37,8 @@ package interop_test
 import (
 	"context"
 	"fmt"
-	"net"
-	"net/http"
-	"os"
-	"os/exec"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -52,6 +47,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/cryptkeeper-go/cryptkeeper/internal/testserver"
 	"github.com/cryptkeeper-go/cryptkeeper/keyring"
 	"github.com/cryptkeeper-go/cryptkeeper/keyring/awskms"
 )
@@ -88,47 +84,6 @@ func unwrap(kr keyring.Keyring, suite keyring.Suite, ec map[string]string, edks 
 	return m.PlaintextDataKey, err
 }
 
-// startMoto returns the endpoint of a running moto_server.
-func startMoto(t *testing.T) string {
-	t.Helper()
-	if u := os.Getenv("CRYPTKEEPER_MOTO_URL"); u != "" {
-		return u
-	}
-	path, err := exec.LookPath("moto_server")
-	if err != nil {
-		if os.Getenv("CRYPTKEEPER_NO_MOTO") == "1" {
-			t.Skip("moto_server not on PATH and CRYPTKEEPER_NO_MOTO=1")
-		}
-		t.Fatalf("moto_server not on PATH (install moto 5.2.1 or set CRYPTKEEPER_NO_MOTO=1): %v", err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	port := ln.Addr().(*net.TCPAddr).Port
-	require.NoError(t, ln.Close())
-
-	cmd := exec.Command(path, "-H", "127.0.0.1", "-p", fmt.Sprint(port))
-	var logs strings.Builder
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	require.NoError(t, cmd.Start())
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	})
-	url := fmt.Sprintf("http://127.0.0.1:%d", port)
-	// Wait for moto to answer (it takes a few seconds to import).
-	for deadline := time.Now().Add(60 * time.Second); ; {
-		resp, err := http.Get(url + "/moto-api/")
-		if err == nil {
-			resp.Body.Close()
-			return url
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("moto_server did not start: %v\n%s", err, logs.String())
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
 func motoClient(url, region string) *kms.Client {
 	return kms.New(kms.Options{
 		BaseEndpoint:     aws.String(url),
@@ -140,7 +95,7 @@ func motoClient(url, region string) *kms.Client {
 
 func TestMoto(t *testing.T) {
 	ctx := context.Background()
-	url := startMoto(t)
+	url := testserver.Moto(t)
 	east := motoClient(url, "us-east-1")
 	eu := motoClient(url, "eu-west-1")
 

@@ -55,7 +55,7 @@ func New(client API, kr keyring.Keyring, opts ...Option) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Client{api: client, kr: kr, cfg: *c}, nil
+	return &Client{api: guardSSE(client), kr: kr, cfg: *c}, nil
 }
 
 // ReservedPrefix starts the encryption context keys and the object

@@ -63,6 +63,9 @@ func (c *Client) putMultipart(ctx context.Context, in *s3.PutObjectInput, body i
 		}
 		return nil, apiErr(err)
 	}
+	// CompleteMultipartUpload does not echo these; CreateMultipartUpload does.
+	out.SSECustomerAlgorithm, out.SSECustomerKeyMD5 = cout.SSECustomerAlgorithm, cout.SSECustomerKeyMD5
+	out.SSEKMSEncryptionContext = cout.SSEKMSEncryptionContext
 	return out, nil
 }
 

@@ -6,6 +6,9 @@
 # budgets. Exits non-zero on the first failure.
 #
 # Environment:
+#   CRYPTKEEPER_MINIO  the MinIO binary of the SSE-C tests; by default minio
+#                 on PATH, else $HOME/.cache/cryptkeeper/bin/minio, built
+#                 there with go install when missing (about 4 minutes)
 #   FUZZ_TARGETS  space-separated "./pkg:FuzzName:budget" fuzz targets; the
 #                 budget is a -fuzztime value, an execution count ("200000x")
 #                 by default
@@ -47,6 +50,24 @@ command -v moto_server >/dev/null ||
 	die "moto_server is not on PATH: the AWS KMS tests start it themselves; install it with: pip install 'moto[server]'"
 go version
 echo "node $(node --version), npm $(npm --version), moto_server $(command -v moto_server)"
+
+step "MinIO (the SSE-C tests run s3crypto against it over TLS)"
+# The version is internal/testserver.MinIOVersion.
+minio_version=v0.0.0-20260212201848-7aac2a2c5b7c
+if [ -z "${CRYPTKEEPER_MINIO:-}" ]; then
+	if command -v minio >/dev/null; then
+		CRYPTKEEPER_MINIO="$(command -v minio)"
+	else
+		CRYPTKEEPER_MINIO="$HOME/.cache/cryptkeeper/bin/minio"
+		if [ ! -x "$CRYPTKEEPER_MINIO" ]; then
+			echo "building MinIO $minio_version into $HOME/.cache/cryptkeeper/bin (about 4 minutes)"
+			GOFLAGS='' GOBIN="$HOME/.cache/cryptkeeper/bin" go install "github.com/minio/minio@$minio_version"
+		fi
+	fi
+fi
+[ -x "$CRYPTKEEPER_MINIO" ] || die "CRYPTKEEPER_MINIO=$CRYPTKEEPER_MINIO is not an executable"
+export CRYPTKEEPER_MINIO
+echo "minio $CRYPTKEEPER_MINIO"
 
 step "npm ci (interop/js), when node_modules is not what package-lock.json pins"
 go run ./internal/jsenv/cmd/jsinstall
