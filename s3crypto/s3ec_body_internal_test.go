@@ -189,3 +189,59 @@ func TestS3ECCBC(t *testing.T) {
 		t.Fatalf("empty object: %v", err)
 	}
 }
+
+// TestS3ECBodyWipes checks that the GCM body leaves no plaintext in its
+// buffers and no key at EOF, on Close midway and on failure.
+func TestS3ECBodyWipes(t *testing.T) {
+	marker := []byte("PLAINTEXT-MARKER")
+	pt := bytes.Repeat(marker, 10000)
+	dk := make([]byte, 32)
+	rand.Read(dk)
+	cc, id, com, err := newS3ECContent(s3ecCommit, dk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	aead, _ := cc.gcm()
+	ct := aead.Seal(nil, cc.iv, pt, cc.aad)
+	for _, how := range []string{"eof", "close", "fail"} {
+		cc, err := openS3ECContent(s3ecCommit, dk, id, com)
+		if err != nil {
+			t.Fatal(err)
+		}
+		src := ct
+		if how == "fail" {
+			src = append(bytes.Clone(ct[:len(ct)-1]), ct[len(ct)-1]^1)
+		}
+		raw := &s3.GetObjectOutput{Body: io.NopCloser(bytes.NewReader(src))}
+		rc, err := (&Client{}).openS3ECBody(context.Background(), raw, cc, int64(len(pt)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := rc.(*s3ecGCMBody)
+		p := make([]byte, 1000)
+		_, err = b.Read(p)
+		if (err != nil) != (how == "fail") {
+			t.Fatalf("%s: %v", how, err)
+		}
+		var held [][]byte
+		if b.sp != nil {
+			held = b.sp.Buffers()
+		}
+		switch how {
+		case "eof":
+			if _, err := io.ReadAll(b); err != nil {
+				t.Fatal(err)
+			}
+		case "close":
+			b.Close()
+		}
+		for _, h := range held {
+			if bytes.Contains(h, marker) {
+				t.Fatalf("%s: plaintext left in a buffer", how)
+			}
+		}
+		if cc.key != nil || b.buf != nil || b.out != nil {
+			t.Fatalf("%s: key or buffer kept", how)
+		}
+	}
+}

@@ -355,3 +355,9 @@ func TestS3ECReadContext(t *testing.T) {
 		t.Fatalf("err %v", err)
 	}
 }
+
+func sealGCM(key, iv, aad, pt []byte) []byte {
+	block, _ := aes.NewCipher(key)
+	aead, _ := cipher.NewGCM(block)
+	return aead.Seal(nil, iv, pt, aad)
+}
