@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"io"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -203,7 +204,13 @@ func TestS3ECBodyWipes(t *testing.T) {
 	}
 	aead, _ := cc.gcm()
 	ct := aead.Seal(nil, cc.iv, pt, cc.aad)
-	for _, how := range []string{"eof", "close", "fail"} {
+	for _, how := range []string{"eof", "close", "fail", "eof-spooled", "close-spooled", "fail-spooled"} {
+		how, spooled := strings.CutSuffix(how, "-spooled")
+		if spooled {
+			old := s3ecSpoolMemory
+			s3ecSpoolMemory = 64 << 10
+			defer func() { s3ecSpoolMemory = old }()
+		}
 		cc, err := openS3ECContent(s3ecCommit, dk, id, com)
 		if err != nil {
 			t.Fatal(err)
@@ -226,6 +233,15 @@ func TestS3ECBodyWipes(t *testing.T) {
 		var held [][]byte
 		if b.sp != nil {
 			held = b.sp.Buffers()
+		}
+		if cap(b.buf) > 0 {
+			held = append(held, b.buf[:cap(b.buf)])
+		}
+		if how != "fail" && len(held) == 0 {
+			t.Fatal("no buffer to check")
+		}
+		if how != "fail" && (b.sp != nil) != spooled {
+			t.Fatalf("spooled %v, want %v", b.sp != nil, spooled)
 		}
 		switch how {
 		case "eof":
