@@ -84,7 +84,7 @@ type s3ecGCMBody struct {
 	ctx  context.Context
 	raw  io.ReadCloser
 	cc   *s3ecContent
-	aead cipher.AEAD        // for an object within the memory bound
+	aead cipher.AEAD       // for an object within the memory bound
 	o    *gcmstream.Opener // for a larger one
 	sp   *spool.Spool
 	ctr  cipher.Stream
