@@ -101,3 +101,45 @@ func TestS3ECRange(t *testing.T) {
 		t.Fatalf("object shorter than stated: %v", err)
 	}
 }
+
+// shortAPI answers every GetObject with a body shorter than its
+// Content-Length says.
+type shortAPI struct{ s3crypto.API }
+
+func (shortAPI) GetObject(_ context.Context, in *s3.GetObjectInput, _ ...func(*s3.Options)) (*s3.GetObjectOutput, error) {
+	return &s3.GetObjectOutput{Body: io.NopCloser(bytes.NewReader(make([]byte, 50))), ContentLength: aws.Int64(200)}, nil
+}
+
+// TestS3ECRangeBodyErrors checks that a range body cut short fails with
+// an *s3crypto.Error naming the object, matching envelope.ErrFormat, and
+// that a read after Close fails with envelope.ErrClosed.
+func TestS3ECRangeBodyErrors(t *testing.T) {
+	ctx := context.Background()
+	_, c := setup(t, s3crypto.WithUnauthenticatedS3ECRanges())
+	o := s3ecPut(t, c, s3crypto.S3ECGCM, "obj", randBytes(1000), nil, 1000)
+	short, err := s3crypto.New(shortAPI{}, newKeyring(t), s3crypto.WithUnauthenticatedS3ECRanges())
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String("obj"), Range: aws.String("bytes=400-599")}
+	out, err := short.GetS3ECRange(ctx, in, o.open(t), int64(len(o.want)), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := io.ReadAll(out.Body)
+	var e *s3crypto.Error
+	if !errors.As(err, &e) || e.Key != "obj" || e.Op != "GetObject" || !errors.Is(err, envelope.ErrFormat) || len(got) != 50 {
+		t.Fatalf("%d bytes, err %v", len(got), err)
+	}
+	if _, err2 := out.Body.Read(make([]byte, 1)); err2 != err {
+		t.Fatalf("error not sticky: %v", err2)
+	}
+	out, err = short.GetS3ECRange(ctx, in, o.open(t), int64(len(o.want)), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out.Body.Close()
+	if _, err := out.Body.Read(make([]byte, 1)); !errors.Is(err, envelope.ErrClosed) {
+		t.Fatalf("Read after Close: %v", err)
+	}
+}
