@@ -52,6 +52,7 @@ type config struct {
 	cache       *cache.Cache
 	partSize    int64
 	concurrency int
+	s3ecRanges  bool // WithUnauthenticatedS3ECRanges
 }
 
 func newConfig(opts []Option) (*config, error) {
