@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"reflect"
 	"time"
 	"unsafe"
 )
@@ -88,7 +89,7 @@ func (p *plain) set(v any) error {
 	default:
 		i, ok := toInt64(v)
 		if !ok {
-			return fmt.Errorf("%w: cannot seal %T", ErrType, v)
+			return fmt.Errorf("%w: cannot seal %s", ErrType, reflect.TypeOf(v))
 		}
 		p.typ, p.u = typeInt, uint64(i)
 	}

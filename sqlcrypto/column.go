@@ -103,18 +103,20 @@ func (c *Column) SealRow(row, v any) driver.Valuer {
 }
 
 func (c *Column) sealValuer(v, row any, bound bool) driver.Valuer {
-	b, err := c.seal(v, row, bound)
+	pre := lenSize
+	if c.cfg.text {
+		pre = 0
+	}
+	buf, val, err := c.seal(pre, v, row, bound)
 	switch {
 	case err != nil:
 		return errValuer{err}
-	case b == nil:
+	case val == nil:
 		return nullValuer{}
 	case c.cfg.text:
-		out := make([]byte, base64.StdEncoding.EncodedLen(len(b)))
-		base64.StdEncoding.Encode(out, b)
-		return textValuer(unsafe.String(&out[0], len(out)))
+		return newTextValue(val)
 	}
-	return bytesValuer(b)
+	return newLenValue(buf, len(val))
 }
 
 // Open returns a sql.Scanner that opens the column's stored value into
@@ -164,13 +166,42 @@ func (c *Column) OpenValue(stored, dst any) error {
 	return c.Open(dst).Scan(stored)
 }
 
-type bytesValuer []byte
+// lenSize is the length prefix of a lenValue's buffer.
+const lenSize = 4
 
-func (b bytesValuer) Value() (driver.Value, error) { return []byte(b), nil }
+// lenValue is a driver.Valuer of a single pointer, so that returning it as
+// an interface allocates nothing: p points at a buffer holding a 4-byte
+// big-endian length and then that many bytes of the value.
+type lenValue struct{ p *byte }
 
-type textValuer string
+// newLenValue makes a lenValue of buf, whose first lenSize bytes are free
+// and whose next n bytes are the value.
+func newLenValue(buf []byte, n int) lenValue {
+	binary.BigEndian.PutUint32(buf, uint32(n))
+	return lenValue{&buf[0]}
+}
 
-func (t textValuer) Value() (driver.Value, error) { return string(t), nil }
+func (v lenValue) bytes() []byte {
+	n := binary.BigEndian.Uint32(unsafe.Slice(v.p, lenSize))
+	return unsafe.Slice((*byte)(unsafe.Add(unsafe.Pointer(v.p), lenSize)), n)
+}
+
+func (v lenValue) Value() (driver.Value, error) { return v.bytes(), nil }
+
+// textValue is a lenValue whose value is base64 text.
+type textValue struct{ lenValue }
+
+func newTextValue(raw []byte) textValue {
+	n := base64.StdEncoding.EncodedLen(len(raw))
+	buf := make([]byte, lenSize+n)
+	base64.StdEncoding.Encode(buf[lenSize:], raw)
+	return textValue{newLenValue(buf, n)}
+}
+
+func (v textValue) Value() (driver.Value, error) {
+	b := v.bytes()
+	return unsafe.String(&b[0], len(b)), nil
+}
 
 type nullValuer struct{}
 

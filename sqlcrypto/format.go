@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"fmt"
+	"reflect"
 )
 
 // The value format (FORMAT.md): version, type, key id, nonce, then the
@@ -72,7 +73,7 @@ func rowSize(row any) (int, error) {
 	case int, int8, int16, int32, int64, uint8, uint16, uint32:
 		return 1 + 8, nil
 	}
-	return 0, fmt.Errorf("%w: row key of type %T (want string, []byte or an integer)", ErrType, row)
+	return 0, fmt.Errorf("%w: row key of type %s (want string, []byte or an integer)", ErrType, reflect.TypeOf(row))
 }
 
 // putRow writes the row key's encoding: 's' and the length-prefixed bytes
@@ -113,41 +114,43 @@ func (c *Column) putAAD(dst, head []byte, row any, bound bool) int {
 	return n + putRow(dst[n:], row)
 }
 
-// seal encrypts v under the active key; nil means NULL that stays NULL.
-func (c *Column) seal(v, row any, bound bool) ([]byte, error) {
+// seal encrypts v under the active key into a fresh buffer, leaving pre
+// bytes free before the value; nil means NULL that stays NULL.
+func (c *Column) seal(pre int, v, row any, bound bool) (buf, val []byte, err error) {
 	s := c.keys.snap.Load()
 	if s == nil {
-		return nil, ErrClosed
+		return nil, nil, ErrClosed
 	}
 	var p plain
 	if err := p.set(v); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if p.typ == typeNull && !c.cfg.encryptNull {
-		return nil, nil
+		return nil, nil, nil
 	}
 	aadLen := 6 + len(c.aad) + 1
 	if bound {
 		rs, err := rowSize(row)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		aadLen += rs
 	}
 	k := s.activeData
 	n := p.size()
-	out := make([]byte, headerSize+n+tagSize+aadLen)
+	buf = make([]byte, pre+headerSize+n+tagSize+aadLen)
+	out := buf[pre:]
 	out[0], out[1] = formatVersion, p.typ
 	binary.BigEndian.PutUint32(out[2:6], k.id)
 	if _, err := rand.Read(out[6:headerSize]); err != nil {
-		return nil, fmt.Errorf("sqlcrypto: random nonce: %w", err)
+		return nil, nil, fmt.Errorf("sqlcrypto: random nonce: %w", err)
 	}
 	p.put(out[headerSize : headerSize+n])
 	tail := out[headerSize+n+tagSize:]
 	aad := tail[:c.putAAD(tail, out, row, bound)]
 	end := headerSize + n + tagSize
 	k.aead.Seal(out[:headerSize], out[6:headerSize], out[headerSize:headerSize+n], aad)
-	return out[:end:end], nil
+	return buf, out[:end:end], nil
 }
 
 // open authenticates and decrypts a stored value, returning its type and

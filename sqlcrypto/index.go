@@ -2,7 +2,6 @@ package sqlcrypto
 
 import (
 	"database/sql/driver"
-	"encoding/base64"
 	"encoding/binary"
 	"fmt"
 	"math"
@@ -12,7 +11,7 @@ import (
 // Index returns the blind index of v for a column with WithBlindIndex: the
 // HMAC-SHA256 of v's encoding (a string first passed through the
 // column's normalizer) under the column's index key, truncated to the
-// column's bits, as ceil(bits/8) bytes (base64 text with WithText). A
+// column's bits, as ceil(bits/8) bytes with the bits past the end zero (base64 text with WithText). A
 // string and a []byte of the same bytes have the same index; other types
 // never collide with them by construction. NULL stays NULL unless the
 // column has WithEncryptedNull.
@@ -21,18 +20,16 @@ import (
 // sees which rows share a value (up to the false positives of truncation)
 // and how often each value occurs. See SuggestBits.
 func (c *Column) Index(v any) driver.Valuer {
-	b, err := c.index(v)
+	buf, err := c.index(v)
 	switch {
 	case err != nil:
 		return errValuer{err}
-	case b == nil:
+	case buf == nil:
 		return nullValuer{}
 	case c.cfg.text:
-		out := make([]byte, base64.StdEncoding.EncodedLen(len(b)))
-		base64.StdEncoding.Encode(out, b)
-		return textValuer(unsafe.String(&out[0], len(out)))
+		return newTextValue(buf[lenSize:])
 	}
-	return bytesValuer(b)
+	return newLenValue(buf, len(buf)-lenSize)
 }
 
 // Compound is a value made of several values, for a blind index over
@@ -41,6 +38,7 @@ func (c *Column) Index(v any) driver.Valuer {
 // and ("a", "bc") differ. It can be indexed, not sealed.
 type Compound []any
 
+// index returns a buffer of lenSize free bytes and the index.
 func (c *Column) index(v any) ([]byte, error) {
 	if c.cfg.indexBits == 0 {
 		return nil, fmt.Errorf("%w: %s.%s has no blind index", ErrInvalidOption, c.keys.table, c.keys.column)
@@ -75,12 +73,13 @@ func (c *Column) index(v any) ([]byte, error) {
 	m.h.Write(m.buf)
 	sum := m.h.Sum(m.sum[:0])
 	bits := c.cfg.indexBits
-	out := make([]byte, (bits+7)/8)
+	buf := make([]byte, lenSize+(bits+7)/8)
+	out := buf[lenSize:]
 	copy(out, sum)
 	if r := bits % 8; r != 0 {
 		out[len(out)-1] &= byte(0xff << (8 - r))
 	}
-	return out, nil
+	return buf, nil
 }
 
 // appendIndexed appends the index encoding of one value: its type (bytes
