@@ -126,6 +126,19 @@ func toInt64(v any) (int64, bool) {
 	return 0, false
 }
 
+// plainOf is the plain value of an opened value of type typ.
+func plainOf(typ byte, pt []byte) plain {
+	switch typ {
+	case typeString:
+		return plain{typ: typ, s: bytesString(pt)}
+	case typeInt, typeFloat:
+		return plain{typ: typ, u: binary.BigEndian.Uint64(pt)}
+	case typeBool:
+		return plain{typ: typ, u: uint64(pt[0])}
+	}
+	return plain{typ: typ, b: pt}
+}
+
 func (p *plain) size() int {
 	switch p.typ {
 	case typeNull:
@@ -320,4 +333,16 @@ func fixedSize(typ byte) int {
 
 func typeName(typ byte) string {
 	return [...]string{"NULL", "bytes", "string", "integer", "float", "bool", "time", "JSON"}[typ]
+}
+
+// decodePlain stores a plaintext database value into dst, through the
+// encoding a sealed value of its type would have.
+func decodePlain(dst, src any) error {
+	var p plain
+	if err := p.set(src); err != nil {
+		return err
+	}
+	buf := make([]byte, p.size())
+	p.put(buf)
+	return decode(dst, p.typ, buf)
 }

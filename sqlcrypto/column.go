@@ -6,6 +6,7 @@ import (
 	"database/sql/driver"
 	"encoding/base64"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"unsafe"
 )
@@ -155,6 +156,9 @@ func (o *opener) Scan(src any) error {
 	}
 	typ, pt, err := o.c.open(src, o.row, o.bound)
 	if err != nil {
+		if o.c.cfg.fallback && errors.Is(err, ErrNotEncrypted) {
+			return decodePlain(o.dst, src)
+		}
 		return err
 	}
 	return decode(o.dst, typ, pt)

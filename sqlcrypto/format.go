@@ -117,13 +117,18 @@ func (c *Column) putAAD(dst, head []byte, row any, bound bool) int {
 // seal encrypts v under the active key into a fresh buffer, leaving pre
 // bytes free before the value; nil means NULL that stays NULL.
 func (c *Column) seal(pre int, v, row any, bound bool) (buf, val []byte, err error) {
-	s := c.keys.snap.Load()
-	if s == nil {
-		return nil, nil, ErrClosed
-	}
 	var p plain
 	if err := p.set(v); err != nil {
 		return nil, nil, err
+	}
+	return c.sealPlain(pre, &p, row, bound)
+}
+
+// sealPlain is seal of a value already in its plaintext encoding.
+func (c *Column) sealPlain(pre int, p *plain, row any, bound bool) (buf, val []byte, err error) {
+	s := c.keys.snap.Load()
+	if s == nil {
+		return nil, nil, ErrClosed
 	}
 	if p.typ == typeNull && !c.cfg.encryptNull {
 		return nil, nil, nil

@@ -87,6 +87,7 @@ type columnConfig struct {
 	text        bool
 	rowBinding  bool
 	encryptNull bool
+	fallback    bool
 }
 
 // MinIndexBits and MaxIndexBits bound WithBlindIndex.
@@ -151,6 +152,19 @@ func WithRowBinding() ColumnOption {
 func WithEncryptedNull() ColumnOption {
 	return func(c *columnConfig) error {
 		c.encryptNull = true
+		return nil
+	}
+}
+
+// WithPlaintextFallback makes Open accept values that are not sealed
+// (ErrNotEncrypted) as plaintext, for the time a plaintext column is being
+// migrated (see Column.Reencrypt with FromPlaintext), while the
+// application keeps reading. Security warning: while it is on, anyone who
+// can write the column can plant a value that Open accepts; turn it off
+// once the migration's verify pass is clean.
+func WithPlaintextFallback() ColumnOption {
+	return func(c *columnConfig) error {
+		c.fallback = true
 		return nil
 	}
 }
