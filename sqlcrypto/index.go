@@ -1,10 +1,12 @@
 package sqlcrypto
 
 import (
+	"cmp"
 	"database/sql/driver"
 	"encoding/binary"
 	"fmt"
 	"math"
+	"slices"
 	"unsafe"
 )
 
@@ -20,7 +22,10 @@ import (
 // sees which rows share a value (up to the false positives of truncation)
 // and how often each value occurs. See SuggestBits.
 func (c *Column) Index(v any) driver.Valuer {
-	buf, err := c.index(v)
+	return c.indexValuer(c.index(v))
+}
+
+func (c *Column) indexValuer(buf []byte, err error) driver.Valuer {
 	switch {
 	case err != nil:
 		return errValuer{err}
@@ -47,7 +52,31 @@ func (c *Column) index(v any) ([]byte, error) {
 	if s == nil {
 		return nil, ErrClosed
 	}
-	k := s.activeIndex
+	return c.indexWith(s.activeIndex, v)
+}
+
+// IndexAll returns the blind indexes of v under every index key of the
+// column, newest first, for lookups during an index-key rotation:
+// WHERE idx IN (?, ?) with col.IndexAll(v)... as arguments. Outside a
+// rotation it holds one value, equal to Index(v).
+func (c *Column) IndexAll(v any) []any {
+	s := c.keys.snap.Load()
+	if s == nil || c.cfg.indexBits == 0 {
+		return []any{c.Index(v)}
+	}
+	keys := make([]*indexKey, 0, len(s.index))
+	for _, k := range s.index {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b *indexKey) int { return cmp.Compare(b.id, a.id) })
+	out := make([]any, len(keys))
+	for i, k := range keys {
+		out[i] = c.indexValuer(c.indexWith(k, v))
+	}
+	return out
+}
+
+func (c *Column) indexWith(k *indexKey, v any) ([]byte, error) {
 	m := k.mac()
 	defer k.pool.Put(m)
 	var err error

@@ -144,6 +144,26 @@ func (ks *Keyset) Rotate(ctx context.Context, table, column string) error {
 	return ck.create(ctx, PurposeData, s.activeData.id+1)
 }
 
+// RotateIndex adds a new blind-index key to a column with a blind index
+// and makes it the one Index uses in this Keyset. Rows indexed under the
+// older key are found through Column.IndexAll until they are reindexed
+// (Column.Reencrypt with IndexColumn and Reindex); only then do lookups
+// by Index alone find every row again.
+func (ks *Keyset) RotateIndex(ctx context.Context, table, column string) error {
+	ck, err := ks.columnKeys(ctx, table, column, true)
+	if err != nil {
+		return err
+	}
+	if err := ck.load(ctx); err != nil {
+		return err
+	}
+	s := ck.snap.Load()
+	if s == nil {
+		return ErrClosed
+	}
+	return ck.create(ctx, PurposeIndex, s.activeIndex.id+1)
+}
+
 // columnKeys returns the keys of a column, read from the store and
 // unwrapped the first time, with a data key (and an index key when index
 // is set) created if the column has none.

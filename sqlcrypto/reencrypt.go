@@ -36,6 +36,7 @@ type reencryptConfig struct {
 	plaintext bool
 	index     string
 	verify    bool
+	reindex   bool
 }
 
 // BatchSize sets the rows read and rewritten per transaction (default 500).
@@ -101,6 +102,16 @@ func IndexColumn(name string) ReencryptOption {
 	}
 }
 
+// Reindex rewrites every row, also those already under the active data
+// key, so that the IndexColumn is recomputed under the active index key
+// after Keyset.RotateIndex. It needs IndexColumn.
+func Reindex() ReencryptOption {
+	return func(c *reencryptConfig) error {
+		c.reindex = true
+		return nil
+	}
+}
+
 // Verify ends the run with a pass that writes nothing: it opens every
 // value, fails on the first that does not open, and counts in
 // Progress.Remaining those not sealed under the active key.
@@ -132,6 +143,9 @@ func (c *Column) Reencrypt(ctx context.Context, db *sql.DB, pk string, opts ...R
 	}
 	if err := checkIdent("primary key column", pk); err != nil {
 		return Progress{}, err
+	}
+	if cfg.reindex && cfg.index == "" {
+		return Progress{}, fmt.Errorf("%w: Reindex without IndexColumn", ErrInvalidOption)
 	}
 	if cfg.index != "" && c.cfg.indexBits == 0 {
 		return Progress{}, fmt.Errorf("%w: IndexColumn on a column without a blind index", ErrInvalidOption)
@@ -275,7 +289,7 @@ func (c *Column) rewrite(key, val any, cfg *reencryptConfig) (nv, idx any, ok bo
 		if s == nil {
 			return nil, nil, false, ErrClosed
 		}
-		if binary.BigEndian.Uint32(raw[2:6]) == s.activeData.id {
+		if binary.BigEndian.Uint32(raw[2:6]) == s.activeData.id && !cfg.reindex {
 			return nil, nil, false, nil
 		}
 		typ, pt, err := c.open(raw, key, c.cfg.rowBinding)

@@ -214,3 +214,47 @@ func TestMigratePlaintext(t *testing.T) {
 		assert.Equal(t, "123-45-0042", s)
 	})
 }
+
+// TestIndexRotation rotates the blind-index key: during the transition
+// lookups use IndexAll, and after a reindex Index alone finds every row.
+func TestIndexRotation(t *testing.T) {
+	forEachDB(t, func(t *testing.T, e *dbEnv) {
+		ctx := context.Background()
+		e.exec(t, "CREATE TABLE customers (id INTEGER PRIMARY KEY, ssn "+e.blob+", ssn_idx "+e.blob+")")
+		ks := openKeyset(t, e, newKeyring(t))
+		col, err := ks.Column(ctx, "customers", "ssn", sqlcrypto.WithBlindIndex(64))
+		require.NoError(t, err)
+		ssn := func(i int) string { return fmt.Sprintf("123-45-%04d", i) }
+		for i := 1; i <= 40; i++ {
+			e.exec(t, "INSERT INTO customers (id, ssn, ssn_idx) VALUES (?, ?, ?)", i, col.Seal(ssn(i)), col.Index(ssn(i)))
+		}
+		require.NoError(t, ks.RotateIndex(ctx, "customers", "ssn"))
+		e.exec(t, "INSERT INTO customers (id, ssn, ssn_idx) VALUES (41, ?, ?)", col.Seal(ssn(41)), col.Index(ssn(41)))
+		lookup := func(args ...any) []int {
+			q := "SELECT id FROM customers WHERE ssn_idx IN (?" + strings.Repeat(", ?", len(args)-1) + ") ORDER BY id"
+			rows, err := e.db.Query(e.q(q), args...)
+			require.NoError(t, err)
+			defer rows.Close()
+			var ids []int
+			for rows.Next() {
+				var id int
+				require.NoError(t, rows.Scan(&id))
+				ids = append(ids, id)
+			}
+			return ids
+		}
+		assert.Empty(t, lookup(col.Index(ssn(7))), "old rows are under the old index key")
+		assert.Len(t, col.IndexAll(ssn(7)), 2)
+		assert.Equal(t, []int{7}, lookup(col.IndexAll(ssn(7))...))
+		assert.Equal(t, []int{41}, lookup(col.IndexAll(ssn(41))...))
+
+		p, err := col.Reencrypt(ctx, e.db, "id", sqlcrypto.IndexColumn("ssn_idx"), sqlcrypto.Reindex(), sqlcrypto.BatchSize(16))
+		require.NoError(t, err)
+		assert.Equal(t, int64(41), p.Rewritten)
+		assert.Equal(t, []int{7}, lookup(col.Index(ssn(7))))
+		assert.Equal(t, []int{41}, lookup(col.Index(ssn(41))))
+		var s string
+		require.NoError(t, e.db.QueryRow("SELECT ssn FROM customers WHERE id = 7").Scan(col.Open(&s)))
+		assert.Equal(t, ssn(7), s)
+	})
+}
