@@ -2,6 +2,10 @@ package sqlcrypto_test
 
 import (
 	"context"
+	"database/sql"
+	"fmt"
+	"path/filepath"
+	"sync"
 	"testing"
 
 	"github.com/cryptkeeper-go/cryptkeeper/sqlcrypto"
@@ -60,4 +64,86 @@ func BenchmarkIndex(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkInsertSQLite inserts rows of one SSN column into SQLite, in
+// transactions of 1000 rows through a prepared statement: plaintext with a
+// plaintext index, and sealed with a 16-bit blind index. Compare their
+// ns/op for the cost of encryption per inserted row.
+func BenchmarkInsertSQLite(b *testing.B) {
+	for _, mode := range []string{"plain", "sealed"} {
+		b.Run(mode, func(b *testing.B) {
+			ctx := context.Background()
+			db, err := sql.Open("sqlite", "file:"+filepath.Join(b.TempDir(), "b.db")+"?_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)")
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer db.Close()
+			typ := "TEXT"
+			if mode == "sealed" {
+				typ = "BLOB"
+			}
+			if _, err := db.Exec("CREATE TABLE customers (id INTEGER PRIMARY KEY, ssn " + typ + ", ssn_idx " + typ + ")"); err != nil {
+				b.Fatal(err)
+			}
+			if _, err := db.Exec("CREATE INDEX customers_idx ON customers (ssn_idx)"); err != nil {
+				b.Fatal(err)
+			}
+			ks, err := sqlcrypto.Open(ctx, db, newKeyring(b))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer ks.Close()
+			col, err := ks.Column(ctx, "customers", "ssn", sqlcrypto.WithBlindIndex(16))
+			if err != nil {
+				b.Fatal(err)
+			}
+			ssns := make([]string, 1000)
+			for i := range ssns {
+				ssns[i] = fmt.Sprintf("%03d-45-%04d", i%1000, i)
+			}
+			var tx *sql.Tx
+			var stmt *sql.Stmt
+			i := 0
+			b.ReportAllocs()
+			for b.Loop() {
+				if i%1000 == 0 {
+					if tx != nil {
+						if err := tx.Commit(); err != nil {
+							b.Fatal(err)
+						}
+					}
+					tx, _ = db.Begin()
+					stmt = tx.Stmt(mustPrepare(b, db, "INSERT INTO customers (id, ssn, ssn_idx) VALUES (?, ?, ?)"))
+				}
+				s := ssns[i%1000]
+				i++
+				if mode == "plain" {
+					_, err = stmt.Exec(i, s, s)
+				} else {
+					_, err = stmt.Exec(i, col.Seal(s), col.Index(s))
+				}
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+			if err := tx.Commit(); err != nil {
+				b.Fatal(err)
+			}
+		})
+	}
+}
+
+var prepared sync.Map
+
+func mustPrepare(b *testing.B, db *sql.DB, q string) *sql.Stmt {
+	if s, ok := prepared.Load(db); ok {
+		return s.(*sql.Stmt)
+	}
+	s, err := db.Prepare(q)
+	if err != nil {
+		b.Fatal(err)
+	}
+	prepared.Store(db, s)
+	return s
 }
