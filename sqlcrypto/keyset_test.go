@@ -300,3 +300,22 @@ func TestOptionsValidated(t *testing.T) {
 	_, err = ks.Column(ctx, "t", "c\"")
 	assert.ErrorIs(t, err, sqlcrypto.ErrInvalidOption)
 }
+
+// TestKeyTableMissing: a key table that is not there is ErrKeyTable, not
+// a transient failure; a named key table is created and used.
+func TestKeyTableMissing(t *testing.T) {
+	forEachDB(t, func(t *testing.T, e *dbEnv) {
+		ctx := context.Background()
+		ks := openKeyset(t, e, newKeyring(t), sqlcrypto.WithKeyTable("app_keys"), sqlcrypto.WithoutCreateTable())
+		_, err := ks.Column(ctx, "customers", "ssn")
+		assert.ErrorIs(t, err, sqlcrypto.ErrKeyTable)
+		assert.NotErrorIs(t, err, sqlcrypto.ErrTransient)
+
+		ks = openKeyset(t, e, newKeyring(t), sqlcrypto.WithKeyTable("app_keys"))
+		_, err = ks.Column(ctx, "customers", "ssn")
+		require.NoError(t, err)
+		var n int
+		require.NoError(t, e.db.QueryRow("SELECT COUNT(*) FROM app_keys").Scan(&n))
+		assert.Equal(t, 1, n)
+	})
+}

@@ -140,6 +140,11 @@ func newSQLStore(ctx context.Context, db *sql.DB, table string, d Dialect, creat
 func (s *sqlStore) Keys(ctx context.Context, table, column string) ([]StoredKey, error) {
 	rows, err := s.db.QueryContext(ctx, s.load, table, column)
 	if err != nil {
+		if s.db.PingContext(ctx) == nil {
+			// The database answers but the query fails: no such table,
+			// no permission, a table of another shape.
+			return nil, fmt.Errorf("%w: key table %s missing or unreadable: %w", ErrKeyTable, s.table, err)
+		}
 		return nil, storeErr("read key table "+s.table, err)
 	}
 	defer rows.Close()

@@ -55,7 +55,8 @@ func WithKeyStore(s KeyStore) Option {
 }
 
 // WithoutCreateTable makes Open use an existing key table instead of
-// creating it when missing; a missing table then fails the first Column.
+// creating it when missing; a missing table then fails the first Column
+// with ErrKeyTable.
 func WithoutCreateTable() Option {
 	return func(c *config) error {
 		c.noCreate = true
