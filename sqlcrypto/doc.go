@@ -42,6 +42,10 @@
 // The length of the plaintext is visible too: pad values whose length
 // matters before sealing.
 //
+// Sealing is randomized: equal values seal to different bytes. Only
+// [WithDeterministic] (a synthetic nonce) makes them equal, and so leaks
+// equality; prefer a blind index.
+//
 // Random nonces limit a data key to about 2^32 values; [Keyset.Rotate]
 // well before that (and whenever policy says), which adds a new active key
 // while the old ones keep opening.

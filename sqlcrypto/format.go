@@ -1,6 +1,8 @@
 package sqlcrypto
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/binary"
@@ -147,12 +149,21 @@ func (c *Column) sealPlain(pre int, p *plain, row any, bound bool) (buf, val []b
 	out := buf[pre:]
 	out[0], out[1] = formatVersion, p.typ
 	binary.BigEndian.PutUint32(out[2:6], k.id)
-	if _, err := rand.Read(out[6:headerSize]); err != nil {
-		return nil, nil, fmt.Errorf("sqlcrypto: random nonce: %w", err)
-	}
 	p.put(out[headerSize : headerSize+n])
 	tail := out[headerSize+n+tagSize:]
 	aad := tail[:c.putAAD(tail, out, row, bound)]
+	if c.cfg.deterministic {
+		// A synthetic nonce: a MAC of everything that is authenticated,
+		// under a key of its own, so that only equal values (in the same
+		// column, row and type) share a nonce, and then also a ciphertext.
+		m := hmac.New(sha256.New, k.nonceKey())
+		m.Write(aad)
+		m.Write(out[headerSize : headerSize+n])
+		var sum [sha256.Size]byte
+		copy(out[6:headerSize], m.Sum(sum[:0]))
+	} else if _, err := rand.Read(out[6:headerSize]); err != nil {
+		return nil, nil, fmt.Errorf("sqlcrypto: random nonce: %w", err)
+	}
 	end := headerSize + n + tagSize
 	k.aead.Seal(out[:headerSize], out[6:headerSize], out[headerSize:headerSize+n], aad)
 	return buf, out[:end:end], nil

@@ -94,3 +94,24 @@ func TestSuggestBits(t *testing.T) {
 	assert.Equal(t, 8, sqlcrypto.SuggestBits(0, 100))           // rows below 1
 	assert.Equal(t, 40, sqlcrypto.SuggestBits(1<<30, 1.0/1024)) // 2^30 * 2^10
 }
+
+// TestDeterministic: equal values seal to equal bytes only in a column
+// with WithDeterministic, different values differ, and both open.
+func TestDeterministic(t *testing.T) {
+	col := memColumn(t, sqlcrypto.WithDeterministic())
+	a, _ := col.Seal("123-45-6789").Value()
+	b, _ := col.Seal("123-45-6789").Value()
+	c, _ := col.Seal("123-45-6780").Value()
+	d, _ := col.Seal([]byte("123-45-6789")).Value()
+	assert.Equal(t, a, b)
+	assert.NotEqual(t, a, c)
+	assert.NotEqual(t, a.([]byte)[6:18], c.([]byte)[6:18], "nonces differ for different values")
+	assert.NotEqual(t, a, d, "the type is part of the nonce")
+	var s string
+	require.NoError(t, col.OpenValue(c, &s))
+	assert.Equal(t, "123-45-6780", s)
+	other := memColumn(t)
+	e, _ := other.Seal("123-45-6789").Value()
+	f, _ := other.Seal("123-45-6789").Value()
+	assert.NotEqual(t, e, f, "random nonces by default")
+}

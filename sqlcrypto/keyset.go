@@ -96,7 +96,9 @@ func (ks *Keyset) Close() error {
 		ck.mu.Lock()
 		if s := ck.snap.Swap(nil); s != nil {
 			for _, k := range s.data {
+				k.detOnce.Do(func() {})
 				keyring.Wipe(k.raw)
+				keyring.Wipe(k.det)
 			}
 			for _, k := range s.index {
 				keyring.Wipe(k.raw)
@@ -228,6 +230,20 @@ type dataKey struct {
 	id   uint32
 	raw  []byte
 	aead cipher.AEAD
+
+	detOnce sync.Once
+	det     []byte // nonce key of deterministic columns
+}
+
+// nonceKey is the key of synthetic nonces, HMAC-SHA256 of a label under
+// the data key, derived on first use.
+func (k *dataKey) nonceKey() []byte {
+	k.detOnce.Do(func() {
+		m := hmac.New(sha256.New, k.raw)
+		m.Write([]byte("cryptkeeper-sql-v1 deterministic nonce key"))
+		k.det = m.Sum(nil)
+	})
+	return k.det
 }
 
 type indexKey struct {

@@ -83,12 +83,13 @@ func WithRefresh(interval, wait time.Duration) Option {
 type ColumnOption func(*columnConfig) error
 
 type columnConfig struct {
-	indexBits   int
-	normalize   func(string) string
-	text        bool
-	rowBinding  bool
-	encryptNull bool
-	fallback    bool
+	indexBits     int
+	normalize     func(string) string
+	text          bool
+	rowBinding    bool
+	encryptNull   bool
+	fallback      bool
+	deterministic bool
 }
 
 // MinIndexBits and MaxIndexBits bound WithBlindIndex.
@@ -166,6 +167,24 @@ func WithEncryptedNull() ColumnOption {
 func WithPlaintextFallback() ColumnOption {
 	return func(c *columnConfig) error {
 		c.fallback = true
+		return nil
+	}
+}
+
+// WithDeterministic seals equal values (of the same type, in the same
+// column, and row with row binding) to equal bytes, so that the column
+// itself can be compared with = and carry a unique constraint. The nonce
+// is a MAC of the value under a key derived from the data key (a
+// synthetic IV), never reused for different values.
+//
+// Security warning: this leaks equality exactly, with no false positives,
+// for every value of the column — which rows share a value and how often
+// each occurs — like a blind index of 96 bits; prefer a blind index with
+// few bits, and use this only for values that are unique or of high
+// entropy.
+func WithDeterministic() ColumnOption {
+	return func(c *columnConfig) error {
+		c.deterministic = true
 		return nil
 	}
 }
