@@ -73,3 +73,42 @@ func ExampleSuggestBits() {
 	fmt.Println(sqlcrypto.SuggestBits(1_000_000, 8))
 	// Output: 17
 }
+
+// Migrating a plaintext column: the application reads both forms through
+// WithPlaintextFallback while Reencrypt seals the values and fills the
+// blind index, in batches.
+func ExampleColumn_Reencrypt() {
+	ctx := context.Background()
+	dir, _ := os.MkdirTemp("", "example")
+	defer os.RemoveAll(dir)
+	db, _ := sql.Open("sqlite", filepath.Join(dir, "app.db"))
+	defer db.Close()
+	_, _ = db.ExecContext(ctx, `CREATE TABLE customers (id INTEGER PRIMARY KEY, email TEXT, email_idx TEXT)`)
+	_, _ = db.ExecContext(ctx, `INSERT INTO customers (id, email) VALUES (1, 'ada@example.com'), (2, 'grace@example.com')`)
+
+	key := make([]byte, 32)
+	_, _ = rand.Read(key)
+	kr, _ := keyring.NewRawAES("app", "column-keys", key)
+	ks, _ := sqlcrypto.Open(ctx, db, kr)
+	defer ks.Close()
+	email, err := ks.Column(ctx, "customers", "email", sqlcrypto.WithText(), sqlcrypto.WithBlindIndex(16),
+		sqlcrypto.WithNormalizer(strings.ToLower), sqlcrypto.WithPlaintextFallback())
+	if err != nil {
+		log.Fatal(err)
+	}
+	p, err := email.Reencrypt(ctx, db, "id", sqlcrypto.FromPlaintext(), sqlcrypto.IndexColumn("email_idx"),
+		sqlcrypto.BatchSize(1000), sqlcrypto.Verify())
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("sealed %d, left %d\n", p.Rewritten, p.Remaining)
+
+	var id int
+	var got string
+	_ = db.QueryRowContext(ctx, `SELECT id, email FROM customers WHERE email_idx = ?`, email.Index("Grace@Example.com")).
+		Scan(&id, email.Open(&got))
+	fmt.Println(id, got)
+	// Output:
+	// sealed 2, left 0
+	// 2 grace@example.com
+}
