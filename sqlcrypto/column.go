@@ -49,10 +49,10 @@ func (ks *Keyset) Column(ctx context.Context, table, column string, opts ...Colu
 	return &Column{keys: ck, cfg: cfg, aad: aad}, nil
 }
 
-// Table and Name return the table and column the Column seals for.
+// Table returns the table of the column.
 func (c *Column) Table() string { return c.keys.table }
 
-// Name returns the column's name.
+// Name returns the name of the column.
 func (c *Column) Name() string { return c.keys.column }
 
 // ActiveKeyID returns the id of the data key new values are sealed under.

@@ -84,8 +84,10 @@ func Open(ctx context.Context, db *sql.DB, kr keyring.Keyring, opts ...Option) (
 }
 
 // Close wipes every key the Keyset holds. Seal, Open and Index of its
-// columns then fail with ErrClosed. The AES key schedules inside the
-// standard library's ciphers cannot be wiped; they become unreachable.
+// columns then fail with ErrClosed. The AES key schedules and HMAC states
+// inside the standard library's types cannot be wiped; they become
+// unreachable. Close must not race with Seal, Open or Index calls still
+// running.
 func (ks *Keyset) Close() error {
 	if ks.closed.Swap(true) {
 		return nil
