@@ -250,7 +250,7 @@ func (c *Column) pass(ctx context.Context, db *sql.DB, first, next string, cfg r
 			}
 			if err := f(tx, r.key, r.val); err != nil {
 				_ = tx.Rollback()
-				return fmt.Errorf("%s.%s row %v: %w", c.keys.table, c.keys.column, r.key, err)
+				return fmt.Errorf("sqlcrypto: re-encrypt %s.%s row %v: %w", c.keys.table, c.keys.column, r.key, err)
 			}
 		}
 		if err := tx.Commit(); err != nil {
