@@ -43,10 +43,7 @@ func (ks *Keyset) Column(ctx context.Context, table, column string, opts ...Colu
 	if err != nil {
 		return nil, err
 	}
-	aad := []byte("cryptkeeper-sql-v1")
-	aad = appendField(aad, []byte(table))
-	aad = appendField(aad, []byte(column))
-	return &Column{keys: ck, cfg: cfg, aad: aad}, nil
+	return &Column{keys: ck, cfg: cfg, aad: columnAAD(table, column)}, nil
 }
 
 // Table returns the table of the column.

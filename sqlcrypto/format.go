@@ -116,6 +116,29 @@ func (c *Column) putAAD(dst, head []byte, row any, bound bool) int {
 	return n + putRow(dst[n:], row)
 }
 
+// columnAAD is the part of the associated data that names the table and
+// column.
+func columnAAD(table, column string) []byte {
+	aad := []byte("cryptkeeper-sql-v1")
+	aad = appendField(aad, []byte(table))
+	return appendField(aad, []byte(column))
+}
+
+// precomputedAADs returns the associated data of values that are not
+// row-bound, per type, for data key id.
+func precomputedAADs(table, column string, id uint32) [typeLast + 1][]byte {
+	var out [typeLast + 1][]byte
+	col := columnAAD(table, column)
+	for typ := range out {
+		a := make([]byte, 6, 6+len(col)+1)
+		a[0], a[1] = formatVersion, byte(typ)
+		binary.BigEndian.PutUint32(a[2:6], id)
+		a = append(a, col...)
+		out[typ] = append(a, 0)
+	}
+	return out
+}
+
 // seal encrypts v under the active key into a fresh buffer, leaving pre
 // bytes free before the value; nil means NULL that stays NULL.
 func (c *Column) seal(pre int, v, row any, bound bool) (buf, val []byte, err error) {
@@ -135,13 +158,13 @@ func (c *Column) sealPlain(pre int, p *plain, row any, bound bool) (buf, val []b
 	if p.typ == typeNull && !c.cfg.encryptNull {
 		return nil, nil, nil
 	}
-	aadLen := 6 + len(c.aad) + 1
+	aadLen := 0 // the associated data of values not row-bound is precomputed
 	if bound {
 		rs, err := rowSize(row)
 		if err != nil {
 			return nil, nil, err
 		}
-		aadLen += rs
+		aadLen = 6 + len(c.aad) + 1 + rs
 	}
 	k := s.activeData
 	n := p.size()
@@ -150,8 +173,11 @@ func (c *Column) sealPlain(pre int, p *plain, row any, bound bool) (buf, val []b
 	out[0], out[1] = formatVersion, p.typ
 	binary.BigEndian.PutUint32(out[2:6], k.id)
 	p.put(out[headerSize : headerSize+n])
-	tail := out[headerSize+n+tagSize:]
-	aad := tail[:c.putAAD(tail, out, row, bound)]
+	aad := k.aads[p.typ]
+	if bound {
+		tail := out[headerSize+n+tagSize:]
+		aad = tail[:c.putAAD(tail, out, row, bound)]
+	}
 	if c.cfg.deterministic {
 		// A synthetic nonce: a MAC of everything that is authenticated,
 		// under a key of its own, so that only equal values (in the same
@@ -187,18 +213,21 @@ func (c *Column) open(src, row any, bound bool) (byte, []byte, error) {
 			return 0, nil, err
 		}
 	}
-	aadLen := 6 + len(c.aad) + 1
+	aadLen := 0
 	if bound {
 		rs, err := rowSize(row)
 		if err != nil {
 			return 0, nil, err
 		}
-		aadLen += rs
+		aadLen = 6 + len(c.aad) + 1 + rs
 	}
 	n := len(raw) - Overhead
 	buf := make([]byte, n+aadLen)
-	tail := buf[n:]
-	aad := tail[:c.putAAD(tail, raw, row, bound)]
+	aad := k.aads[raw[1]]
+	if bound {
+		tail := buf[n:]
+		aad = tail[:c.putAAD(tail, raw, row, bound)]
+	}
 	pt, err := k.aead.Open(buf[:0:n], raw[6:headerSize], raw[headerSize:], aad)
 	if err != nil {
 		return 0, nil, fmt.Errorf("%w: %s.%s key %d", ErrAuthentication, c.keys.table, c.keys.column, id)

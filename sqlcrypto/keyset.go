@@ -232,6 +232,7 @@ type dataKey struct {
 	id   uint32
 	raw  []byte
 	aead cipher.AEAD
+	aads [typeLast + 1][]byte // associated data per type, not row-bound
 
 	detOnce sync.Once
 	det     []byte // nonce key of deterministic columns
@@ -319,7 +320,7 @@ func (ck *columnKeys) loadLocked(ctx context.Context) error {
 		if sk.Purpose == PurposeData {
 			block, _ := aes.NewCipher(raw) // 32 bytes: cannot fail
 			aead, _ := cipher.NewGCM(block)
-			s.data[sk.ID] = &dataKey{id: sk.ID, raw: raw, aead: aead}
+			s.data[sk.ID] = &dataKey{id: sk.ID, raw: raw, aead: aead, aads: precomputedAADs(ck.table, ck.column, sk.ID)}
 		} else {
 			s.index[sk.ID] = &indexKey{id: sk.ID, raw: raw}
 		}
