@@ -69,6 +69,19 @@ fi
 export CRYPTKEEPER_MINIO
 echo "minio $CRYPTKEEPER_MINIO"
 
+step "PostgreSQL 15 (the sqlcrypto tests start a private cluster with initdb and pg_ctl)"
+if ! command -v pg_config >/dev/null 2>&1 || [ ! -x "$(pg_config --bindir)/initdb" ]; then
+	command -v apt-get >/dev/null || die "PostgreSQL 15 is missing: install postgresql-15 (initdb and pg_ctl in pg_config --bindir)"
+	echo "installing postgresql-15"
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-15 >/dev/null
+fi
+echo "postgres $(pg_config --bindir)"
+
+# Tests that need a server fail rather than skip when it cannot be started:
+# this script starts or installs every one of them.
+export CI="${CI:-1}"
+
 step "npm ci (interop/js), when node_modules is not what package-lock.json pins"
 go run ./internal/jsenv/cmd/jsinstall
 
