@@ -119,8 +119,8 @@ func TestRouter(t *testing.T) {
 
 func TestMarkdownTargets(t *testing.T) {
 	r := &results{
-		cfg:      config{sizes: []int64{256 << 20, 1 << 30}, runs: 1, rangeN: 1 << 20},
-		cpu:      "cpu", cores: 2, goVersion: "go", topology: "moto", loadStart: "1.0", loadEnd: "2.0", parentKB: 14 << 10,
+		cfg: config{sizes: []int64{256 << 20, 1 << 30}, runs: 1, rangeN: 1 << 20},
+		cpu: "cpu", cores: 2, goVersion: "go", topology: "moto", loadStart: "1.0", loadEnd: "2.0", parentKB: 14 << 10,
 		peerNote: "measured up to 256 MiB only (-peer-max)",
 	}
 	for _, size := range r.cfg.sizes {
