@@ -13,6 +13,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 
+	"github.com/johannesboyne/gofakes3"
+	"github.com/johannesboyne/gofakes3/backend/s3mem"
+
 	"github.com/cryptkeeper-go/cryptkeeper/keyring/awskms/kmstest"
 )
 
@@ -22,11 +25,9 @@ import (
 // server, the rest to the S3 server at s3URL, re-signed with its
 // credentials. It prints the address it listens on, then serves until
 // killed.
+//
+// With s3URL "gofakes3" it serves S3 itself, from memory, with gofakes3.
 func serveProxy(listen, s3URL, access, secret string) error {
-	target, err := url.Parse(s3URL)
-	if err != nil || target.Host == "" {
-		return fmt.Errorf("bad -s3 %q", s3URL)
-	}
 	kmsSrv := kmstest.NewServer()
 	defer kmsSrv.Close()
 	kmsURL, err := url.Parse(kmsSrv.URL)
@@ -36,6 +37,22 @@ func serveProxy(listen, s3URL, access, secret string) error {
 	ln, err := net.Listen("tcp", listen)
 	if err != nil {
 		return err
+	}
+	if s3URL == "gofakes3" {
+		fmt.Println(ln.Addr())
+		fake := gofakes3.New(s3mem.New(), gofakes3.WithLogger(gofakes3.DiscardLog())).Server()
+		toKMS := newRouter(kmsURL, kmsURL, nil)
+		return http.Serve(ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if isKMS(r) {
+				toKMS.ServeHTTP(w, r)
+				return
+			}
+			fake.ServeHTTP(w, r)
+		}))
+	}
+	target, err := url.Parse(s3URL)
+	if err != nil || target.Host == "" {
+		return fmt.Errorf("bad -s3 %q", s3URL)
 	}
 	fmt.Println(ln.Addr())
 	creds := aws.Credentials{AccessKeyID: access, SecretAccessKey: secret}

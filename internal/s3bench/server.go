@@ -57,6 +57,12 @@ func startServer(ctx context.Context, cfg config, tmp string) (*server, error) {
 			s.stop()
 			return nil, fmt.Errorf("moto_server: %w", err)
 		}
+	case "gofakes3":
+		if err := s.startProxy("gofakes3", "", ""); err != nil {
+			s.stop()
+			return nil, err
+		}
+		s.topology = "gofakes3 v1.2.0 (in memory) and kmstest in one Go process, KMS requests (TrentService.*) routed by X-Amz-Target"
 	case "minio":
 		bin, err := minioBinary(cfg.minio)
 		if err != nil {
@@ -83,34 +89,40 @@ func startServer(ctx context.Context, cfg config, tmp string) (*server, error) {
 			s.stop()
 			return nil, fmt.Errorf("minio: %w", err)
 		}
-		exe, err := os.Executable()
-		if err != nil {
+		if err := s.startProxy(minioURL, user, pass); err != nil {
 			s.stop()
 			return nil, err
 		}
-		px := exec.Command(exe, "-proxy", "-s3", minioURL, "-s3-access-key", user, "-s3-secret-key", pass)
-		px.Stderr = os.Stderr
-		stdout, err := px.StdoutPipe()
-		if err != nil {
-			s.stop()
-			return nil, err
-		}
-		if err := px.Start(); err != nil {
-			s.stop()
-			return nil, err
-		}
-		s.procs = append(s.procs, px)
-		line, err := bufio.NewReader(stdout).ReadString('\n')
-		if err != nil {
-			s.stop()
-			return nil, fmt.Errorf("proxy: %w", err)
-		}
-		s.endpoint = "http://" + strings.TrimSpace(line)
 		s.topology = fmt.Sprintf("MinIO %s (one process) behind a routing proxy (one process) that re-signs S3 requests for MinIO and serves KMS (TrentService.*) from an in-process kmstest", minioVersion(bin))
 	default:
-		return nil, fmt.Errorf("unknown -server %q (moto or minio)", cfg.server)
+		return nil, fmt.Errorf("unknown -server %q (moto, minio or gofakes3)", cfg.server)
 	}
 	return s, nil
+}
+
+// startProxy starts this program in proxy mode in front of s3URL and
+// makes it the endpoint.
+func (s *server) startProxy(s3URL, user, pass string) error {
+	exe, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	px := exec.Command(exe, "-proxy", "-s3", s3URL, "-s3-access-key", user, "-s3-secret-key", pass)
+	px.Stderr = os.Stderr
+	stdout, err := px.StdoutPipe()
+	if err != nil {
+		return err
+	}
+	if err := px.Start(); err != nil {
+		return err
+	}
+	s.procs = append(s.procs, px)
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil {
+		return fmt.Errorf("proxy: %w", err)
+	}
+	s.endpoint = "http://" + strings.TrimSpace(line)
+	return nil
 }
 
 func startLogged(cmd *exec.Cmd, logName string) error {
