@@ -22,7 +22,8 @@
 #   BENCH_OUT           report file (default BENCHMARKS.md)
 #   BENCH_ONLY          "s3": only the S3 section; "envelope": all but it
 #   BENCH_S3_SERVER     minio (MinIO behind a proxy that also serves KMS) or
-#                       moto (moto_server, S3 and KMS on one port); default
+#                       moto (moto_server, S3 and KMS on one port) or
+#                       gofakes3 (in memory, with kmstest, one process); default
 #                       minio when a minio binary is on PATH or in
 #                       ~/.cache/cryptkeeper/bin, else moto
 #   BENCH_S3_SIZES      object sizes (default 256MiB,1GiB)

@@ -30,7 +30,12 @@ type client struct {
 	ranged bool // measure a 1 MiB ranged GET from the largest object
 }
 
-// clients are measured in this order. An s3crypto format is one line.
+// clients are measured in this order. Each s3crypto format is one line,
+// such as
+//
+//	{name: "s3ec-v3", desc: "s3crypto FormatS3ECv3", format: s3crypto.FormatS3ECv3},
+//
+// and is then put, got and held to the targets like the others.
 var clients = []client{
 	{name: "plain", desc: "plain `*s3.Client`"},
 	{name: "envelope", desc: "s3crypto FormatEnvelope", format: s3crypto.FormatEnvelope, ranged: true},
