@@ -23,6 +23,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"runtime/pprof"
 	"strings"
 	"time"
 )
@@ -46,6 +47,7 @@ func main() {
 		runs      = flag.Int("runs", 1, "runs per measurement (the median rate and the largest RSS are reported)")
 		out       = flag.String("out", "BENCHMARKS.md", "report file: its S3 section is replaced (or appended)")
 		rangeSize = flag.String("range", "1MiB", "length of the ranged GET")
+		cpuProf   = flag.String("cpuprofile", "", "child mode: write a CPU profile of the operation to this file")
 	)
 	flag.StringVar(&j.client, "client", "", "child mode: client name")
 	flag.StringVar(&j.op, "op", "", "child mode: put, get or range")
@@ -62,6 +64,14 @@ func main() {
 	var err error
 	switch {
 	case *child:
+		if *cpuProf != "" {
+			stop, perr := startProfile(*cpuProf)
+			if perr != nil {
+				err = perr
+				break
+			}
+			defer stop()
+		}
 		err = runChild(ctx, j)
 	case *proxy:
 		err = serveProxy(*listen, *s3URL, *s3Access, *s3Secret)
@@ -85,6 +95,19 @@ func main() {
 		fmt.Fprintln(os.Stderr, "s3bench:", err)
 		os.Exit(1)
 	}
+}
+
+// startProfile starts a CPU profile into name and returns what stops it.
+func startProfile(name string) (func(), error) {
+	f, err := os.Create(name)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
 
 func logf(format string, args ...any) {

@@ -36,8 +36,9 @@ type measurement struct {
 	op     string  // put, get, range
 	rate   float64 // plaintext bytes per second (median of the runs)
 	rssKB  int64   // peak RSS of the client process, KiB (largest of the runs)
-	wire   int64   // response body bytes (range)
+	wire   int64   // response body bytes (range; the largest of the runs)
 	err    string
+	rates  []float64
 }
 
 type results struct {
@@ -92,40 +93,61 @@ func runParent(ctx context.Context, cfg config, out string) error {
 		return err
 	}
 	largest := slices.Max(cfg.sizes)
+	// For each size, the clients take turns in rounds (one run of each
+	// operation of each client per round), so that a burst of load from
+	// elsewhere on the machine lowers one run of several clients rather
+	// than every run of one.
 	for _, size := range cfg.sizes {
-		for _, c := range clients {
-			if c.peer && (cfg.peer == "" || size > cfg.peerMax) {
-				continue
+		var input string
+		if cfg.peer != "" && size <= cfg.peerMax {
+			if input, err = writeInput(tmp, size); err != nil {
+				return err
 			}
-			objKey := fmt.Sprintf("%s/%d", c.name, size)
-			var input string
-			if c.peer {
-				if input, err = writeInput(tmp, size); err != nil {
-					return err
+		}
+		ms := map[string]*measurement{}
+		var order []string
+		for round := range max(cfg.runs, 1) {
+			for _, c := range clients {
+				if c.peer && input == "" {
+					continue
 				}
-			}
-			ops := []string{"put", "get"}
-			if c.ranged && size == largest {
-				ops = append(ops, "range")
-			}
-			for _, op := range ops {
-				var args []string
-				if c.peer {
-					args = peerArgs(cfg.peer, op, srv.endpoint, bucket, objKey, kmsKey, input)
-				} else {
-					args = []string{exe, "-child", "-client", c.name, "-op", op, "-endpoint", srv.endpoint,
-						"-bucket", bucket, "-key", objKey, "-kms-key", kmsKey, "-size", fmt.Sprint(size)}
-					if op == "range" {
-						args = append(args, "-from", fmt.Sprint(size/2), "-n", fmt.Sprint(cfg.rangeN))
+				objKey := fmt.Sprintf("%s/%d", c.name, size)
+				ops := []string{"put", "get"}
+				if c.ranged && size == largest {
+					ops = append(ops, "range")
+				}
+				for _, op := range ops {
+					var args []string
+					if c.peer {
+						args = peerArgs(cfg.peer, op, srv.endpoint, bucket, objKey, kmsKey, input)
+					} else {
+						args = []string{exe, "-child", "-client", c.name, "-op", op, "-endpoint", srv.endpoint,
+							"-bucket", bucket, "-key", objKey, "-kms-key", kmsKey, "-size", fmt.Sprint(size)}
+						if op == "range" {
+							args = append(args, "-from", fmt.Sprint(size/2), "-n", fmt.Sprint(cfg.rangeN))
+						}
 					}
+					id := c.name + " " + op
+					m := ms[id]
+					if m == nil {
+						m = &measurement{client: c.name, size: size, op: op}
+						ms[id] = m
+						order = append(order, id)
+					}
+					if m.err != "" {
+						continue
+					}
+					logf("round %d: %s %s %s (load %s)", round+1, c.name, op, sizeName(size), loadAvg())
+					m.add(runOnce(ctx, c.peer, op, size, cfg.rangeN, args))
 				}
-				logf("%s %s %s (load %s)", c.name, op, sizeName(size), loadAvg())
-				res.ms = append(res.ms, measure(ctx, c, size, op, cfg.runs, args, cfg.rangeN))
+				_, _ = s3c.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(bucket), Key: aws.String(objKey)})
 			}
-			if input != "" {
-				os.Remove(input)
-			}
-			_, _ = s3c.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(bucket), Key: aws.String(objKey)})
+		}
+		for _, id := range order {
+			res.ms = append(res.ms, ms[id].done())
+		}
+		if input != "" {
+			os.Remove(input)
 		}
 	}
 	if cfg.peer == "" {
@@ -169,47 +191,68 @@ func writeInput(dir string, size int64) (string, error) {
 	return name, f.Close()
 }
 
-// measure runs args (a child process doing one operation) runs times.
-// The rate is over the child's whole run (its start, its KMS call and the
-// transfer), as for the peer CLI.
-func measure(ctx context.Context, c client, size int64, op string, runs int, args []string, rangeN int64) measurement {
-	m := measurement{client: c.name, size: size, op: op}
+// run is one run of one operation.
+type run struct {
+	rate  float64 // plaintext bytes per second
+	rssKB int64
+	wire  int64
+	err   string
+}
+
+// runOnce runs args, a child process doing one operation, and reads its
+// peak RSS. The rate is over the child's whole run (its start, its KMS
+// call and the transfer), as for the peer CLI.
+func runOnce(ctx context.Context, peer bool, op string, size, rangeN int64, args []string) run {
 	want := size
 	if op == "range" {
 		want = rangeN
 	}
-	var rates []float64
-	for range max(runs, 1) {
-		cmd := exec.CommandContext(ctx, args[0], args[1:]...)
-		var stdout, stderr bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &stdout, &stderr
-		start := time.Now()
-		err := cmd.Run()
-		elapsed := time.Since(start)
-		if err != nil {
-			m.err = fmt.Sprintf("%v: %s", err, lastLine(stderr.String()))
-			return m
-		}
-		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-			m.rssKB = max(m.rssKB, ru.Maxrss) // KiB on Linux
-		}
-		if !c.peer {
-			var r result
-			if err := json.Unmarshal(stdout.Bytes(), &r); err != nil {
-				m.err = "bad child output: " + lastLine(stdout.String())
-				return m
-			}
-			if r.Bytes != want {
-				m.err = fmt.Sprintf("moved %d bytes, want %d", r.Bytes, want)
-				return m
-			}
-			m.wire = r.Wire
-		}
-		rates = append(rates, float64(want)/elapsed.Seconds())
+	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	start := time.Now()
+	err := cmd.Run()
+	elapsed := time.Since(start)
+	if err != nil {
+		return run{err: fmt.Sprintf("%v: %s", err, lastLine(stderr.String()))}
 	}
-	slices.Sort(rates)
-	m.rate = rates[len(rates)/2]
-	return m
+	var r run
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		r.rssKB = ru.Maxrss // KiB on Linux
+	}
+	if !peer {
+		var res result
+		if err := json.Unmarshal(stdout.Bytes(), &res); err != nil {
+			return run{err: "bad child output: " + lastLine(stdout.String())}
+		}
+		if res.Bytes != want {
+			return run{err: fmt.Sprintf("moved %d bytes, want %d", res.Bytes, want)}
+		}
+		r.wire = res.Wire
+	}
+	r.rate = float64(want) / elapsed.Seconds()
+	return r
+}
+
+// add records a run: a failed run fails the measurement.
+func (m *measurement) add(r run) {
+	if r.err != "" {
+		m.err = r.err
+		return
+	}
+	m.rates = append(m.rates, r.rate)
+	m.rssKB = max(m.rssKB, r.rssKB)
+	m.wire = max(m.wire, r.wire)
+}
+
+// done sets the rate to the median of the runs.
+func (m *measurement) done() measurement {
+	if m.err == "" && len(m.rates) > 0 {
+		s := slices.Clone(m.rates)
+		slices.Sort(s)
+		m.rate = s[len(s)/2]
+	}
+	return *m
 }
 
 func lastLine(s string) string {

@@ -149,3 +149,20 @@ func TestMarkdownTargets(t *testing.T) {
 		assert.Contains(t, md, want)
 	}
 }
+
+func TestMeasurementMedianAndFailure(t *testing.T) {
+	m := &measurement{client: "envelope", op: "get"}
+	m.add(run{rate: 300 * mb, rssKB: 20 << 10})
+	m.add(run{rate: 100 * mb, rssKB: 25 << 10, wire: 7})
+	m.add(run{rate: 200 * mb, rssKB: 19 << 10})
+	got := m.done()
+	assert.InDelta(t, 200*mb, got.rate, 1)
+	assert.EqualValues(t, 25<<10, got.rssKB, "the largest peak of the runs")
+	assert.EqualValues(t, 7, got.wire)
+	assert.Equal(t, "200 (100–300)", rateCell(got))
+
+	m.add(run{err: "exit status 1: boom"})
+	got = m.done()
+	assert.Equal(t, "failed", rateCell(got))
+	assert.Equal(t, "exit status 1: boom", got.err)
+}

@@ -171,7 +171,16 @@ func minioBinary(flagged string) (string, error) {
 	return p, nil
 }
 
+// minioVersion returns the module version MinIO was built from (its
+// --version says DEVELOPMENT.GOGET when built with go install).
 func minioVersion(bin string) string {
+	if out, err := exec.Command("go", "version", "-m", bin).Output(); err == nil {
+		for _, line := range strings.Split(string(out), "\n") {
+			if f := strings.Fields(line); len(f) >= 3 && f[0] == "mod" && f[1] == "github.com/minio/minio" {
+				return f[2]
+			}
+		}
+	}
 	out, err := exec.Command(bin, "--version").Output()
 	if err != nil {
 		return "(version unknown)"
