@@ -68,6 +68,7 @@ type job struct {
 	kmsKey   string
 	size     int64 // object size (plaintext)
 	from, n  int64 // range: n bytes from offset from
+	partSize int64 // s3crypto WithPartSize (0: the default)
 }
 
 // result is what a child prints on stdout, as JSON.
@@ -105,7 +106,11 @@ func runChild(ctx context.Context, j job) error {
 		if err != nil {
 			return err
 		}
-		ec, err := s3crypto.New(s3c, kr, s3crypto.WithFormat(c.format))
+		opts := []s3crypto.Option{s3crypto.WithFormat(c.format)}
+		if j.partSize > 0 {
+			opts = append(opts, s3crypto.WithPartSize(j.partSize))
+		}
+		ec, err := s3crypto.New(s3c, kr, opts...)
 		if err != nil {
 			return err
 		}

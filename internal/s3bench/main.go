@@ -58,6 +58,7 @@ func main() {
 	flag.Int64Var(&j.size, "size", 0, "child mode: object size")
 	flag.Int64Var(&j.from, "from", 0, "child mode: range start")
 	flag.Int64Var(&j.n, "n", 0, "child mode: range length")
+	flag.Int64Var(&j.partSize, "part-size", 0, "child mode: s3crypto part size (0: the default)")
 	flag.Parse()
 
 	ctx := context.Background()

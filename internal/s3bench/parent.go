@@ -38,7 +38,9 @@ type measurement struct {
 	rssKB  int64   // peak RSS of the client process, KiB (largest of the runs)
 	wire   int64   // response body bytes (range; the largest of the runs)
 	err    string
+	cpu    float64 // CPU seconds of the client process (median of the runs)
 	rates  []float64
+	cpus   []float64
 }
 
 type results struct {
@@ -194,6 +196,7 @@ func writeInput(dir string, size int64) (string, error) {
 // run is one run of one operation.
 type run struct {
 	rate  float64 // plaintext bytes per second
+	cpu   float64 // user + system CPU seconds of the child
 	rssKB int64
 	wire  int64
 	err   string
@@ -219,6 +222,7 @@ func runOnce(ctx context.Context, peer bool, op string, size, rangeN int64, args
 	var r run
 	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
 		r.rssKB = ru.Maxrss // KiB on Linux
+		r.cpu = time.Duration(syscall.TimevalToNsec(ru.Utime) + syscall.TimevalToNsec(ru.Stime)).Seconds()
 	}
 	if !peer {
 		var res result
@@ -241,6 +245,7 @@ func (m *measurement) add(r run) {
 		return
 	}
 	m.rates = append(m.rates, r.rate)
+	m.cpus = append(m.cpus, r.cpu)
 	m.rssKB = max(m.rssKB, r.rssKB)
 	m.wire = max(m.wire, r.wire)
 }
@@ -251,6 +256,9 @@ func (m *measurement) done() measurement {
 		s := slices.Clone(m.rates)
 		slices.Sort(s)
 		m.rate = s[len(s)/2]
+		c := slices.Clone(m.cpus)
+		slices.Sort(c)
+		m.cpu = c[len(c)/2]
 	}
 	return *m
 }

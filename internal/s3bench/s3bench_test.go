@@ -127,7 +127,7 @@ func TestMarkdownTargets(t *testing.T) {
 		r.ms = append(r.ms,
 			measurement{client: "plain", size: size, op: "put", rate: 200 * mb, rssKB: 13 << 10},
 			measurement{client: "plain", size: size, op: "get", rate: 300 * mb, rssKB: 13 << 10},
-			measurement{client: "envelope", size: size, op: "put", rate: 170 * mb, rssKB: 60 << 10},
+			measurement{client: "envelope", size: size, op: "put", rate: 170 * mb, rssKB: 60 << 10, cpu: 1.25},
 			measurement{client: "envelope", size: size, op: "get", rate: 210 * mb, rssKB: 20 << 10},
 		)
 	}
@@ -142,24 +142,30 @@ func TestMarkdownTargets(t *testing.T) {
 		"| s3crypto FormatEnvelope peak RSS ≤ 64 MiB at any size | 60.0 MiB (largest) | met |",
 		"| s3crypto FormatEnvelope: 1 MiB ranged GET from 1 GiB moves < 2 MiB | 1.05 MiB | met |",
 		"1100000 response body bytes",
+		"| s3crypto FormatEnvelope | 1 GiB | 1.25 | – |",
+		"### Why a target is missed",
+		"- **s3crypto FormatEnvelope get 256 MiB at 70% of plain**",
 		"s3ec-v4 put 256 MiB failed: `exit status 1: s3ec: boom`",
 		"Official client: measured up to 256 MiB only (-peer-max).",
 		"| official S3 Encryption Client for Go v4 (peer CLI) | 256 MiB | failed | – | – | – | – | – |",
 	} {
 		assert.Contains(t, md, want)
 	}
+	assert.NotContains(t, md, "FormatEnvelope put 256 MiB at", "a target met needs no explanation")
+	assert.NotContains(t, md, "peak RSS 60.0 MiB (", "nor does an RSS within the target")
 }
 
 func TestMeasurementMedianAndFailure(t *testing.T) {
 	m := &measurement{client: "envelope", op: "get"}
-	m.add(run{rate: 300 * mb, rssKB: 20 << 10})
-	m.add(run{rate: 100 * mb, rssKB: 25 << 10, wire: 7})
-	m.add(run{rate: 200 * mb, rssKB: 19 << 10})
+	m.add(run{rate: 300 * mb, rssKB: 20 << 10, cpu: 0.5})
+	m.add(run{rate: 100 * mb, rssKB: 25 << 10, wire: 7, cpu: 0.3})
+	m.add(run{rate: 200 * mb, rssKB: 19 << 10, cpu: 0.9})
 	got := m.done()
 	assert.InDelta(t, 200*mb, got.rate, 1)
 	assert.EqualValues(t, 25<<10, got.rssKB, "the largest peak of the runs")
 	assert.EqualValues(t, 7, got.wire)
 	assert.Equal(t, "200 (100–300)", rateCell(got))
+	assert.Equal(t, "0.50", cpuCell(got))
 
 	m.add(run{err: "exit status 1: boom"})
 	got = m.done()
