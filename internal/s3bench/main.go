@@ -5,9 +5,9 @@
 //
 // Usage:
 //
-//	go run ./internal/s3bench [-server moto|minio] [-peer PATH] [-sizes 256MiB,1GiB] [-runs 1] [-out BENCHMARKS.md]
+//	go run ./internal/s3bench [-server minio|moto|gofakes3] [-peer PATH] [-sizes 256MiB,1GiB] [-runs 1] [-out BENCHMARKS.md]
 //	s3bench -child -client NAME -op put|get|range ...   (child mode: one operation)
-//	s3bench -proxy -listen ADDR -s3 URL                 (server mode: S3 + KMS on one port)
+//	s3bench -proxy -listen ADDR -s3 URL                 (server mode: S3 + KMS on one port; -s3 gofakes3: in memory)
 //
 // Every operation of every client runs in a child process of its own, so
 // its peak RSS (getrusage) is that of the client alone: the server runs
@@ -39,7 +39,7 @@ func main() {
 
 		j job
 
-		server    = flag.String("server", "moto", "the local server: moto (moto_server, S3 and KMS on one port) or minio (MinIO behind a proxy that serves KMS)")
+		server    = flag.String("server", "minio", "the local server: minio (MinIO behind a proxy that also serves KMS), moto (moto_server, S3 and KMS on one port) or gofakes3 (in memory, with kmstest, one process)")
 		minio     = flag.String("minio", "", "the MinIO binary (-server minio; default: minio on PATH, then ~/.cache/cryptkeeper/bin/minio)")
 		peer      = flag.String("peer", "", "the peer CLI binary (empty: the official client is not measured)")
 		sizes     = flag.String("sizes", "256MiB,1GiB", "object sizes")
@@ -59,6 +59,7 @@ func main() {
 	flag.Int64Var(&j.from, "from", 0, "child mode: range start")
 	flag.Int64Var(&j.n, "n", 0, "child mode: range length")
 	flag.Int64Var(&j.partSize, "part-size", 0, "child mode: s3crypto part size (0: the default)")
+	flag.BoolVar(&j.readAhead, "readahead", false, "child mode: read GET bodies ahead of s3crypto in a goroutine (an experiment)")
 	flag.Parse()
 
 	ctx := context.Background()
