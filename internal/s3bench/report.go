@@ -133,6 +133,22 @@ func (r *results) markdown() string {
 	if r.peerNote != "" {
 		p("\nOfficial client: %s.\n", r.peerNote)
 	}
+	for _, c := range clients {
+		if !c.peer {
+			continue
+		}
+		var cells []string
+		for _, size := range r.cfg.sizes {
+			put, _ := r.find(c.name, size, "put")
+			get, _ := r.find(c.name, size, "get")
+			if put.rssKB > 0 && get.rssKB > 0 {
+				cells = append(cells, fmt.Sprintf("%s: %.1f× the object size on put, %.1f× on get", sizeName(size), float64(put.rssKB<<10)/float64(size), float64(get.rssKB<<10)/float64(size)))
+			}
+		}
+		if len(cells) > 0 {
+			p("\nThe official client holds whole objects in memory (%s): it needs a body of known length and reads its input whole before it encrypts, and it releases no plaintext until the whole download is decrypted and authenticated, so it has neither multipart uploads nor ranged GETs.\n", strings.Join(cells, "; "))
+		}
+	}
 	for _, m := range r.ms {
 		if m.op == "range" && m.err == "" {
 			p("\nRanged GET of %s (bytes=%d-…) from the middle of the %s %s object: %d response body bytes (%.2f MiB) moved, in %.0f ms for the whole child process, peak RSS %s MiB.\n",
@@ -205,9 +221,9 @@ func (r *results) whyMissed(p func(string, ...any)) {
 		}
 		if len(slow) > 0 {
 			lines = append(lines, fmt.Sprintf("- **%s below 80%% of plain**: %s. "+
-				"The plain client spends most of its run waiting for the server. The extra CPU of encryption (AES-GCM, the copies into parts and frames, and on put the SHA-256 of each part that SigV4 signs over plain HTTP, as the plain client does for its one body) runs on the same %d cores as the server processes (MinIO and the proxy, or moto) and the machine's other load (load average %s at the start, %s at the end), so it adds to the wall time instead of overlapping with the transfer. "+
+				"The plain client spends most of its run waiting for the server. The extra CPU of encryption (AES-GCM, the copies into parts and frames, and on put the SHA-256 of each part that SigV4 signs over plain HTTP, as the plain client does for its one body) runs on the same %d cores as the server processes (%s) and the machine's other load (load average %s at the start, %s at the end), so it adds to the wall time instead of overlapping with the transfer. "+
 				"A GET also stops reading the network while it decrypts a batch of frames; reading the body ahead in a goroutine (s3bench -child -readahead) recovers part of that.",
-				c.desc, strings.Join(slow, "; "), r.cores, r.loadStart, r.loadEnd))
+				c.desc, strings.Join(slow, "; "), r.cores, serverProcs(r.cfg.server), r.loadStart, r.loadEnd))
 		}
 		var peak measurement
 		for _, m := range r.ms {
@@ -223,6 +239,16 @@ func (r *results) whyMissed(p func(string, ...any)) {
 	if len(lines) > 0 {
 		p("\n### Why a target is missed\n\n%s\n", strings.Join(lines, "\n"))
 	}
+}
+
+func serverProcs(server string) string {
+	switch server {
+	case "minio":
+		return "MinIO and the proxy"
+	case "moto":
+		return "moto_server"
+	}
+	return server
 }
 
 // plainRSS is the largest peak RSS of the plain client.
