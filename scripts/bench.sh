@@ -20,7 +20,8 @@
 #   BENCH_RUNS          runs per Go measurement, median reported (default 5)
 #   BENCH_JS_RUNS       runs per JavaScript measurement (default 3; 0 skips)
 #   BENCH_OUT           report file (default BENCHMARKS.md)
-#   BENCH_ONLY          "s3": only the S3 section; "envelope": all but it
+#   BENCH_ONLY          "s3": only the S3 section; "envelope": all but it (the
+#                       S3 section already in the report is kept)
 #   BENCH_S3_SERVER     minio (MinIO behind a proxy that also serves KMS) or
 #                       moto (moto_server, S3 and KMS on one port) or
 #                       gofakes3 (in memory, with kmstest, one process); default
