@@ -8,10 +8,30 @@
 # and the peak RSS of streaming 1 GiB through a Writer into a Reader. A full
 # run takes a few minutes. The go test benchmarks are separate: go test -bench . ./envelope
 #
+# Then the S3 section (internal/s3bench): against one local S3 server in a
+# separate process, the plain *s3.Client, s3crypto and the official Amazon
+# S3 Encryption Client for Go v4 (the peer CLI in ../shared/peers/s3ec,
+# built into a temporary directory) put and get 256 MiB and 1 GiB objects,
+# each operation in a child process of its own: MB/s and the client's peak
+# RSS, and the bytes a 1 MiB ranged GET from the 1 GiB object moves.
+# It replaces the S3 section of BENCHMARKS.md and leaves the rest alone.
+#
 # Environment:
-#   BENCH_RUNS     runs per Go measurement, median reported (default 5)
-#   BENCH_JS_RUNS  runs per JavaScript measurement (default 3; 0 skips)
-#   BENCH_OUT      report file (default BENCHMARKS.md)
+#   BENCH_RUNS          runs per Go measurement, median reported (default 5)
+#   BENCH_JS_RUNS       runs per JavaScript measurement (default 3; 0 skips)
+#   BENCH_OUT           report file (default BENCHMARKS.md)
+#   BENCH_ONLY          "s3": only the S3 section; "envelope": all but it (the
+#                       S3 section already in the report is kept)
+#   BENCH_S3_SERVER     minio (MinIO behind a proxy that also serves KMS) or
+#                       moto (moto_server, S3 and KMS on one port) or
+#                       gofakes3 (in memory, with kmstest, one process); default
+#                       minio when a minio binary is on PATH or in
+#                       ~/.cache/cryptkeeper/bin, else moto
+#   BENCH_S3_SIZES      object sizes (default 256MiB,1GiB)
+#   BENCH_S3_PEER_MAX   largest size the official client is measured at (default 1GiB)
+#   BENCH_S3_RUNS       runs per S3 measurement (default 1)
+#   BENCH_S3_PEER_DIR   source of the peer CLI (default ../shared/peers/s3ec;
+#                       missing: the official client is left out, with a note)
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -19,16 +39,52 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 runs="${BENCH_RUNS:-5}"
 js_runs="${BENCH_JS_RUNS:-3}"
 out="${BENCH_OUT:-BENCHMARKS.md}"
+only="${BENCH_ONLY:-}"
 
-if [ "$js_runs" != "0" ]; then
-	command -v node >/dev/null || {
-		echo "error: node is not on PATH (needed for the JavaScript comparison; BENCH_JS_RUNS=0 skips it)" >&2
-		exit 1
-	}
+tmp="$(mktemp -d)"
+trap 'rm -rf "$tmp"' EXIT
+
+if [ "$only" != "s3" ]; then
+	if [ "$js_runs" != "0" ]; then
+		command -v node >/dev/null || {
+			echo "error: node is not on PATH (needed for the JavaScript comparison; BENCH_JS_RUNS=0 skips it)" >&2
+			exit 1
+		}
+	fi
+	go build -o "$tmp/benchreport" ./internal/benchreport
+	"$tmp/benchreport" -runs "$runs" -js-runs "$js_runs" -out "$out"
+	echo "wrote $out" >&2
 fi
 
-bin="$(mktemp -d)/benchreport"
-trap 'rm -rf "$(dirname "$bin")"' EXIT
-go build -o "$bin" ./internal/benchreport
-"$bin" -runs "$runs" -js-runs "$js_runs" -out "$out"
-echo "wrote $out" >&2
+if [ "$only" != "envelope" ]; then
+	server="${BENCH_S3_SERVER:-}"
+	if [ -z "$server" ]; then
+		if command -v minio >/dev/null || [ -x "$HOME/.cache/cryptkeeper/bin/minio" ]; then
+			server=minio
+		else
+			server=moto
+		fi
+	fi
+	if [ "$server" = moto ]; then
+		command -v moto_server >/dev/null || {
+			echo "error: moto_server is not on PATH (BENCH_S3_SERVER=minio, or BENCH_ONLY=envelope skips the S3 section)" >&2
+			exit 1
+		}
+	fi
+	peer_dir="${BENCH_S3_PEER_DIR:-../shared/peers/s3ec}"
+	peer=""
+	if [ -f "$peer_dir/go.mod" ]; then
+		# The peer's directory may be read-only: build from a copy.
+		cp -r "$peer_dir" "$tmp/peer-src"
+		chmod -R u+w "$tmp/peer-src"
+		(cd "$tmp/peer-src" && go build -o "$tmp/s3ec" .)
+		peer="$tmp/s3ec"
+	else
+		echo "warning: no peer CLI at $peer_dir: the official S3 Encryption Client is left out" >&2
+	fi
+	go build -o "$tmp/s3bench" ./internal/s3bench
+	"$tmp/s3bench" -server "$server" -peer "$peer" \
+		-sizes "${BENCH_S3_SIZES:-256MiB,1GiB}" -peer-max "${BENCH_S3_PEER_MAX:-1GiB}" \
+		-runs "${BENCH_S3_RUNS:-1}" -out "$out"
+	echo "wrote the S3 section of $out" >&2
+fi

@@ -84,10 +84,29 @@ func main() {
 	}
 	md := rep.markdown()
 	fmt.Print(md)
+	if old, err := os.ReadFile(*out); err == nil {
+		md += keptS3Section(string(old))
+	}
 	if err := os.WriteFile(*out, []byte(md), 0o644); err != nil {
 		fmt.Fprintln(os.Stderr, "benchreport:", err)
 		os.Exit(1)
 	}
+}
+
+// keptS3Section returns the S3 section of an existing report (written by
+// internal/s3bench between its marker lines), with a blank line before
+// it, or "" when there is none: this report replaces the rest.
+func keptS3Section(doc string) string {
+	const begin, end = "<!-- s3bench: begin", "<!-- s3bench: end -->"
+	i := strings.Index(doc, begin)
+	if i < 0 {
+		return ""
+	}
+	j := strings.Index(doc[i:], end)
+	if j < 0 {
+		return ""
+	}
+	return "\n" + doc[i:i+j+len(end)] + "\n"
 }
 
 // sample runs f (which does `bytes` of work per call) for at least 300 ms

@@ -1,0 +1,249 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/cryptkeeper-go/cryptkeeper/keyring/awskms"
+	"github.com/cryptkeeper-go/cryptkeeper/s3crypto"
+)
+
+// A client is one column of the comparison.
+type client struct {
+	name string // for -client and the report
+	desc string // for the report
+	// format is the s3crypto format PutObject writes; 0 for the plain
+	// *s3.Client and for the peer.
+	format s3crypto.Format
+	peer   bool // the official S3 Encryption Client, through the peer CLI
+	ranged bool // measure a 1 MiB ranged GET from the largest object
+}
+
+// clients are measured in this order. Each s3crypto format is one line,
+// such as
+//
+//	{name: "s3ec-v3", desc: "s3crypto FormatS3ECv3", format: s3crypto.FormatS3ECv3},
+//
+// and is then put, got and held to the targets like the others.
+var clients = []client{
+	{name: "plain", desc: "plain `*s3.Client`"},
+	{name: "envelope", desc: "s3crypto FormatEnvelope", format: s3crypto.FormatEnvelope, ranged: true},
+	{name: "s3ec-v4", desc: "official S3 Encryption Client for Go v4 (peer CLI)", peer: true},
+}
+
+func clientNamed(name string) (client, bool) {
+	for _, c := range clients {
+		if c.name == name {
+			return c, true
+		}
+	}
+	return client{}, false
+}
+
+// Credentials and Region of every client: the local servers accept any.
+const (
+	accessKey = "test"
+	secretKey = "test"
+	region    = "us-east-1"
+)
+
+// job is what a child process does: one operation of one client.
+type job struct {
+	client    string
+	op        string // put, get or range
+	endpoint  string
+	bucket    string
+	key       string
+	kmsKey    string
+	size      int64 // object size (plaintext)
+	from, n   int64 // range: n bytes from offset from
+	partSize  int64 // s3crypto WithPartSize (0: the default)
+	readAhead bool  // read GET bodies ahead of s3crypto (readAheadAPI)
+}
+
+// result is what a child prints on stdout, as JSON.
+type result struct {
+	Bytes   int64   `json:"bytes"`   // plaintext bytes moved
+	Wire    int64   `json:"wire"`    // response body bytes read from the server
+	Seconds float64 `json:"seconds"` // in the operation, after setup
+}
+
+func runChild(ctx context.Context, j job) error {
+	c, ok := clientNamed(j.client)
+	if !ok || c.peer {
+		return fmt.Errorf("no client %q in this program", j.client)
+	}
+	ct := &countingTransport{base: http.DefaultTransport.(*http.Transport).Clone()}
+	ct.base.(*http.Transport).MaxIdleConnsPerHost = 64
+	s3c := s3.New(s3.Options{
+		BaseEndpoint: aws.String(j.endpoint),
+		UsePathStyle: true,
+		Region:       region,
+		Credentials:  credentials.NewStaticCredentialsProvider(accessKey, secretKey, ""),
+		HTTPClient:   &http.Client{Transport: ct},
+	})
+	var api interface {
+		PutObject(context.Context, *s3.PutObjectInput, ...func(*s3.Options)) (*s3.PutObjectOutput, error)
+		GetObject(context.Context, *s3.GetObjectInput, ...func(*s3.Options)) (*s3.GetObjectOutput, error)
+	} = s3c
+	if c.format != 0 {
+		kmsc := kms.New(kms.Options{
+			BaseEndpoint: aws.String(j.endpoint),
+			Region:       region,
+			Credentials:  credentials.NewStaticCredentialsProvider(accessKey, secretKey, ""),
+		})
+		kr, err := awskms.NewKeyring(kmsc, j.kmsKey)
+		if err != nil {
+			return err
+		}
+		opts := []s3crypto.Option{s3crypto.WithFormat(c.format)}
+		if j.partSize > 0 {
+			opts = append(opts, s3crypto.WithPartSize(j.partSize))
+		}
+		var under s3crypto.API = s3c
+		if j.readAhead {
+			under = readAheadAPI{s3c}
+		}
+		ec, err := s3crypto.New(under, kr, opts...)
+		if err != nil {
+			return err
+		}
+		api = ec
+	}
+
+	var res result
+	start := time.Now()
+	switch j.op {
+	case "put":
+		_, err := api.PutObject(ctx, &s3.PutObjectInput{
+			Bucket: aws.String(j.bucket), Key: aws.String(j.key), Body: newGen(j.size), ContentLength: aws.Int64(j.size),
+		})
+		if err != nil {
+			return err
+		}
+		res.Bytes = j.size
+	case "get", "range":
+		in := &s3.GetObjectInput{Bucket: aws.String(j.bucket), Key: aws.String(j.key)}
+		want, chk := j.size, &checker{}
+		if j.op == "range" {
+			in.Range = aws.String(fmt.Sprintf("bytes=%d-%d", j.from, j.from+j.n-1))
+			want, chk.off = j.n, j.from
+		}
+		out, err := api.GetObject(ctx, in)
+		if err != nil {
+			return err
+		}
+		n, err := io.Copy(chk, out.Body)
+		out.Body.Close()
+		if err != nil {
+			return err
+		}
+		if chk.err != nil {
+			return chk.err
+		}
+		if n != want {
+			return fmt.Errorf("read %d bytes, want %d", n, want)
+		}
+		res.Bytes = n
+	default:
+		return errors.New("unknown -op " + j.op)
+	}
+	res.Seconds = time.Since(start).Seconds()
+	res.Wire = ct.n.Load()
+	return json.NewEncoder(os.Stdout).Encode(res)
+}
+
+// readAheadAPI reads each GetObject body ahead of its reader, up to
+// readAheadChunks chunks of readAheadChunk bytes, in a goroutine: the
+// -readahead experiment, which shows how much of a GET's time is the
+// reader not reading while it decrypts.
+type readAheadAPI struct {
+	s3crypto.API
+}
+
+const (
+	readAheadChunk  = 256 << 10
+	readAheadChunks = 8
+)
+
+func (a readAheadAPI) GetObject(ctx context.Context, in *s3.GetObjectInput, optFns ...func(*s3.Options)) (*s3.GetObjectOutput, error) {
+	out, err := a.API.GetObject(ctx, in, optFns...)
+	if err != nil || out.Body == nil {
+		return out, err
+	}
+	ra := &readAhead{body: out.Body, chunks: make(chan []byte, readAheadChunks), free: make(chan []byte, readAheadChunks+2)}
+	for range readAheadChunks + 2 {
+		ra.free <- make([]byte, readAheadChunk)
+	}
+	go ra.fill()
+	cp := *out
+	cp.Body = ra
+	return &cp, nil
+}
+
+type readAhead struct {
+	body   io.ReadCloser
+	chunks chan []byte // filled chunks; closed at the end, after err is set
+	free   chan []byte
+	err    error
+	cur    []byte // the unread rest of the chunk being read
+	buf    []byte // cur's whole buffer, returned to free once read
+}
+
+func (r *readAhead) fill() {
+	defer close(r.chunks)
+	for {
+		b := <-r.free
+		n, err := io.ReadFull(r.body, b)
+		if n > 0 {
+			r.chunks <- b[:n]
+		}
+		if err != nil {
+			if errors.Is(err, io.ErrUnexpectedEOF) {
+				err = io.EOF
+			}
+			r.err = err
+			return
+		}
+	}
+}
+
+func (r *readAhead) Read(p []byte) (int, error) {
+	for len(r.cur) == 0 {
+		if r.buf != nil {
+			r.free <- r.buf[:cap(r.buf)]
+			r.buf = nil
+		}
+		b, ok := <-r.chunks
+		if !ok {
+			return 0, r.err
+		}
+		r.cur, r.buf = b, b
+	}
+	n := copy(p, r.cur)
+	r.cur = r.cur[n:]
+	return n, nil
+}
+
+func (r *readAhead) Close() error {
+	err := r.body.Close()
+	for b := range r.chunks { // the filler stops at the closed body
+		_ = b
+		select {
+		case r.free <- b[:cap(b)]:
+		default:
+		}
+	}
+	return err
+}
