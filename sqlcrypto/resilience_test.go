@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/cryptkeeper-go/cryptkeeper/keyring"
 	"github.com/cryptkeeper-go/cryptkeeper/sqlcrypto"
 )
 
@@ -323,5 +324,65 @@ func TestRotateWhileWriting(t *testing.T) {
 		assert.True(t, used[1] && used[4], "values under the first and the last key: %v", used)
 		ovals, _ := readAll(t, e, ocol, false)
 		assert.Equal(t, got, ovals, "the other process opens every value")
+	})
+}
+
+// countingKeyring counts the calls that reach a keyring.
+type countingKeyring struct {
+	keyring.Keyring
+	enc, dec atomic.Int64
+}
+
+func (k *countingKeyring) OnEncrypt(ctx context.Context, m *keyring.EncryptionMaterials) error {
+	k.enc.Add(1)
+	return k.Keyring.OnEncrypt(ctx, m)
+}
+
+func (k *countingKeyring) OnDecrypt(ctx context.Context, m *keyring.DecryptionMaterials, edks []keyring.EncryptedDataKey) error {
+	k.dec.Add(1)
+	return k.Keyring.OnDecrypt(ctx, m, edks)
+}
+
+// TestOneKeyringCallPerKey: a process unwraps each column key once,
+// however many values it seals, opens and indexes, and however often it
+// asks for the column; a key another process adds costs one call more.
+func TestOneKeyringCallPerKey(t *testing.T) {
+	forEachDB(t, func(t *testing.T, e *dbEnv) {
+		ctx := context.Background()
+		kr := &countingKeyring{Keyring: newKeyring(t)}
+		ks := openKeyset(t, e, kr)
+		col, err := ks.Column(ctx, "customers", "ssn", sqlcrypto.WithBlindIndex(16))
+		require.NoError(t, err)
+		assert.Equal(t, int64(2), kr.enc.Load(), "a data key and an index key wrapped")
+		assert.Equal(t, int64(2), kr.dec.Load(), "and each unwrapped once")
+
+		other, err := sqlcrypto.Open(ctx, e.open(t), kr)
+		require.NoError(t, err)
+		defer other.Close()
+		ocol, err := other.Column(ctx, "customers", "ssn", sqlcrypto.WithBlindIndex(16))
+		require.NoError(t, err)
+		assert.Equal(t, int64(4), kr.dec.Load(), "the other process unwraps both")
+
+		for i := range 500 {
+			v, err := col.Seal(fmt.Sprint(i)).Value()
+			require.NoError(t, err)
+			var s string
+			require.NoError(t, ocol.OpenValue(v, &s))
+			_, err = ocol.Index(s).Value()
+			require.NoError(t, err)
+			_, err = ks.Column(ctx, "customers", "ssn", sqlcrypto.WithBlindIndex(16))
+			require.NoError(t, err)
+		}
+		assert.Equal(t, int64(2), kr.enc.Load())
+		assert.Equal(t, int64(4), kr.dec.Load(), "no call per value or per Column")
+
+		require.NoError(t, ks.Rotate(ctx, "customers", "ssn"))
+		v, err := col.Seal("new").Value()
+		require.NoError(t, err)
+		var s string
+		require.NoError(t, ocol.OpenValue(v, &s))
+		assert.Equal(t, "new", s)
+		assert.Equal(t, int64(3), kr.enc.Load())
+		assert.Equal(t, int64(6), kr.dec.Load(), "the new key once in each process, the old ones not again")
 	})
 }
