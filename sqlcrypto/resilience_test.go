@@ -386,3 +386,36 @@ func TestOneKeyringCallPerKey(t *testing.T) {
 		assert.Equal(t, int64(6), kr.dec.Load(), "the new key once in each process, the old ones not again")
 	})
 }
+
+// TestErrorsNameNoValues: errors of every kind name the table, column and
+// key id, never the value, in any form, nor the stored bytes.
+func TestErrorsNameNoValues(t *testing.T) {
+	col := allocColumn(t, sqlcrypto.WithBlindIndex(16))
+	const secret = "987-65-4320"
+	v, err := col.Seal(secret).Value()
+	require.NoError(t, err)
+	stored := v.([]byte)
+	flipped := append([]byte(nil), stored...)
+	flipped[len(flipped)-1] ^= 1
+	var n int64
+	var s string
+	errs := []error{
+		col.OpenValue(v, &n),              // ErrType
+		col.OpenValue(flipped, &s),        // ErrAuthentication
+		col.OpenValue([]byte(secret), &s), // ErrNotEncrypted
+		col.OpenValue(secret, &s),         // ErrNotEncrypted, as text
+		col.Open(&s).Scan(int64(98765)),   // not ours
+		col.OpenRow(secret, &s).Scan(v),   // not row-bound
+		func() error { _, err := col.SealRow(secret, secret).Value(); return err }(),
+	}
+	other, err := col.Seal(int64(98765)).Value()
+	require.NoError(t, err)
+	errs = append(errs, col.OpenValue(other, &s))
+	for i, err := range errs {
+		require.Error(t, err, "case %d", i)
+		msg := fmt.Sprintf("%v %+v %#v", err, err, err)
+		for _, leak := range []string{secret, "98765", "9876", fmt.Sprintf("%x", stored[6:])} {
+			assert.NotContains(t, msg, leak, "case %d: %s", i, msg)
+		}
+	}
+}
