@@ -15,7 +15,7 @@
 //
 // # Keys
 //
-// A value is not an envelope message: that would cost ~200 bytes and a
+// A value is not an envelope message: that would cost ~250 bytes and a
 // keyring call per cache expiry. Each column has its own random 256-bit data
 // keys (AES-256-GCM) and, separately, blind-index keys (HMAC-SHA256). Each
 // key is stored in a key table of the same database ([DefaultKeyTable],

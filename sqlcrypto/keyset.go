@@ -218,7 +218,7 @@ type columnKeys struct {
 	snap          atomic.Pointer[snapshot]
 
 	mu          sync.Mutex // serialises loads
-	lastRefresh time.Time
+	lastRefresh time.Time  // of refreshFor only, so that a Column or Rotate just before does not delay it
 }
 
 type snapshot struct {
@@ -290,7 +290,6 @@ func (ck *columnKeys) loadLocked(ctx context.Context) error {
 	if ck.ks.closed.Load() {
 		return ErrClosed
 	}
-	ck.lastRefresh = time.Now()
 	stored, err := ck.ks.store.Keys(ctx, ck.table, ck.column)
 	if err != nil {
 		return err
@@ -401,6 +400,7 @@ func (ck *columnKeys) refreshFor(id uint32) (*dataKey, error) {
 		return k, nil
 	}
 	if time.Since(ck.lastRefresh) >= ck.ks.cfg.refreshEvery {
+		ck.lastRefresh = time.Now()
 		ctx, cancel := context.WithTimeout(context.Background(), ck.ks.cfg.refreshWait)
 		defer cancel()
 		if err := ck.loadLocked(ctx); err != nil {

@@ -129,8 +129,10 @@ func Verify() ReencryptOption {
 // concurrent write is never lost. Every row stays readable at every point,
 // so a run stopped by a crash, an error or ctx can be rerun (from the
 // last checkpoint with ResumeAfter, or from the start: rows already under
-// the active key are skipped). Values that do not open stop the run with
-// their error and the row's key.
+// the active key are skipped). Values to rewrite that do not open stop
+// the run with their error and the row's key; values already under the
+// active key are skipped without being opened, so only Verify finds those
+// that were altered.
 func (c *Column) Reencrypt(ctx context.Context, db *sql.DB, pk string, opts ...ReencryptOption) (Progress, error) {
 	cfg := reencryptConfig{batch: 500}
 	for _, o := range opts {
@@ -243,6 +245,9 @@ func (c *Column) pass(ctx context.Context, db *sql.DB, first, next string, cfg r
 		if err != nil {
 			return storeErr("begin", err)
 		}
+		// The counts of a batch that does not commit are taken back, so
+		// that Progress tells only what the database holds.
+		committed := *p
 		for _, r := range batch {
 			p.Scanned++
 			if r.val == nil {
@@ -250,10 +255,12 @@ func (c *Column) pass(ctx context.Context, db *sql.DB, first, next string, cfg r
 			}
 			if err := f(tx, r.key, r.val); err != nil {
 				_ = tx.Rollback()
+				*p = committed
 				return fmt.Errorf("sqlcrypto: re-encrypt %s.%s row %v: %w", c.keys.table, c.keys.column, r.key, err)
 			}
 		}
 		if err := tx.Commit(); err != nil {
+			*p = committed
 			return storeErr("commit", err)
 		}
 		after = batch[len(batch)-1].key
@@ -309,7 +316,7 @@ func (c *Column) rewrite(key, val any, cfg *reencryptConfig) (nv, idx any, ok bo
 	default:
 		return nil, nil, false, err
 	}
-	_, sealed, err := c.sealPlain(0, &p, key, c.cfg.rowBinding)
+	_, sealed, err := c.sealPlain(false, &p, key, c.cfg.rowBinding)
 	if err != nil {
 		return nil, nil, false, err
 	}

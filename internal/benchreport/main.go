@@ -93,20 +93,29 @@ func main() {
 	}
 }
 
-// keptS3Section returns the S3 section of an existing report (written by
-// internal/s3bench between its marker lines), with a blank line before
-// it, or "" when there is none: this report replaces the rest.
+// keptS3Section returns the generated sections of an existing report
+// (the S3 section written by internal/s3bench and the field-encryption
+// section written by internal/fieldbench, each between its marker lines),
+// each with a blank line before it, or "" when there are none: this
+// report replaces the rest.
 func keptS3Section(doc string) string {
-	const begin, end = "<!-- s3bench: begin", "<!-- s3bench: end -->"
-	i := strings.Index(doc, begin)
-	if i < 0 {
-		return ""
+	var kept string
+	for _, m := range [][2]string{
+		{"<!-- s3bench: begin", "<!-- s3bench: end -->"},
+		{"<!-- fieldbench: begin", "<!-- fieldbench: end -->"},
+	} {
+		begin, end := m[0], m[1]
+		i := strings.Index(doc, begin)
+		if i < 0 {
+			continue
+		}
+		j := strings.Index(doc[i:], end)
+		if j < 0 {
+			continue
+		}
+		kept += "\n" + doc[i:i+j+len(end)] + "\n"
 	}
-	j := strings.Index(doc[i:], end)
-	if j < 0 {
-		return ""
-	}
-	return "\n" + doc[i:i+j+len(end)] + "\n"
+	return kept
 }
 
 // sample runs f (which does `bytes` of work per call) for at least 300 ms
