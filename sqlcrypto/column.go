@@ -4,9 +4,11 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
+	"encoding/base64"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"unsafe"
 )
 
 // Column seals, opens and indexes the values of one column of one table.
@@ -99,7 +101,11 @@ func (c *Column) SealRow(row, v any) driver.Valuer {
 }
 
 func (c *Column) sealValuer(v, row any, bound bool) driver.Valuer {
-	hdr, val, err := c.seal(!c.cfg.text, v, row, bound)
+	pre := lenSize
+	if c.cfg.text {
+		pre = 0
+	}
+	buf, val, err := c.seal(pre, v, row, bound)
 	switch {
 	case err != nil:
 		return errValuer{err}
@@ -108,7 +114,7 @@ func (c *Column) sealValuer(v, row any, bound bool) driver.Valuer {
 	case c.cfg.text:
 		return newTextValue(val)
 	}
-	return bytesValue{hdr}
+	return newLenValue(buf, len(val))
 }
 
 // Open returns a sql.Scanner that opens the column's stored value into
@@ -159,6 +165,43 @@ func (o *opener) Scan(src any) error {
 // that is not row-bound into dst, like Open(dst).Scan(stored).
 func (c *Column) OpenValue(stored, dst any) error {
 	return c.Open(dst).Scan(stored)
+}
+
+// lenSize is the length prefix of a lenValue's buffer.
+const lenSize = 4
+
+// lenValue is a driver.Valuer of a single pointer, so that returning it as
+// an interface allocates nothing: p points at a buffer holding a 4-byte
+// big-endian length and then that many bytes of the value.
+type lenValue struct{ p *byte }
+
+// newLenValue makes a lenValue of buf, whose first lenSize bytes are free
+// and whose next n bytes are the value.
+func newLenValue(buf []byte, n int) lenValue {
+	binary.BigEndian.PutUint32(buf, uint32(n))
+	return lenValue{&buf[0]}
+}
+
+func (v lenValue) bytes() []byte {
+	n := binary.BigEndian.Uint32(unsafe.Slice(v.p, lenSize))
+	return unsafe.Slice((*byte)(unsafe.Add(unsafe.Pointer(v.p), lenSize)), n)
+}
+
+func (v lenValue) Value() (driver.Value, error) { return v.bytes(), nil }
+
+// textValue is a lenValue whose value is base64 text.
+type textValue struct{ lenValue }
+
+func newTextValue(raw []byte) textValue {
+	n := base64.StdEncoding.EncodedLen(len(raw))
+	buf := make([]byte, lenSize+n)
+	base64.StdEncoding.Encode(buf[lenSize:], raw)
+	return textValue{newLenValue(buf, n)}
+}
+
+func (v textValue) Value() (driver.Value, error) {
+	b := v.bytes()
+	return unsafe.String(&b[0], len(b)), nil
 }
 
 type nullValuer struct{}

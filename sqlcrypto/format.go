@@ -139,19 +139,18 @@ func precomputedAADs(table, column string, id uint32) [typeLast + 1][]byte {
 	return out
 }
 
-// seal encrypts v under the active key into a fresh buffer, in a box
-// (allocBox) whose header it returns if boxed; nil means NULL that stays
-// NULL.
-func (c *Column) seal(boxed bool, v, row any, bound bool) (hdr *[]byte, val []byte, err error) {
+// seal encrypts v under the active key into a fresh buffer, leaving pre
+// bytes free before the value; nil means NULL that stays NULL.
+func (c *Column) seal(pre int, v, row any, bound bool) (buf, val []byte, err error) {
 	var p plain
 	if err := p.set(v); err != nil {
 		return nil, nil, err
 	}
-	return c.sealPlain(boxed, &p, row, bound)
+	return c.sealPlain(pre, &p, row, bound)
 }
 
 // sealPlain is seal of a value already in its plaintext encoding.
-func (c *Column) sealPlain(boxed bool, p *plain, row any, bound bool) (hdr *[]byte, val []byte, err error) {
+func (c *Column) sealPlain(pre int, p *plain, row any, bound bool) (buf, val []byte, err error) {
 	s := c.keys.snap.Load()
 	if s == nil {
 		return nil, nil, ErrClosed
@@ -169,13 +168,8 @@ func (c *Column) sealPlain(boxed bool, p *plain, row any, bound bool) (hdr *[]by
 	}
 	k := s.activeData
 	n := p.size()
-	var out []byte
-	if size := headerSize + n + tagSize + aadLen; boxed {
-		hdr = allocBox(size)
-		out = *hdr
-	} else {
-		out = make([]byte, size)
-	}
+	buf = make([]byte, pre+headerSize+n+tagSize+aadLen)
+	out := buf[pre:]
 	out[0], out[1] = formatVersion, p.typ
 	binary.BigEndian.PutUint32(out[2:6], k.id)
 	p.put(out[headerSize : headerSize+n])
@@ -198,11 +192,7 @@ func (c *Column) sealPlain(boxed bool, p *plain, row any, bound bool) (hdr *[]by
 	}
 	end := headerSize + n + tagSize
 	k.aead.Seal(out[:headerSize], out[6:headerSize], out[headerSize:headerSize+n], aad)
-	val = out[:end:end]
-	if hdr != nil {
-		*hdr = val
-	}
-	return hdr, val, nil
+	return buf, out[:end:end], nil
 }
 
 // open authenticates and decrypts a stored value, returning its type and

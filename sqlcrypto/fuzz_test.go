@@ -88,7 +88,7 @@ func dsts() []any {
 func FuzzOpenValue(f *testing.F) {
 	col := fuzzColumn(f)
 	for _, v := range []any{"123-45-6789", []byte{}, int64(-1), 2.5, true, time.Unix(1, 2), JSON{V: []int{1}}} {
-		_, sealed, err := col.seal(false, v, nil, false)
+		_, sealed, err := col.seal(0, v, nil, false)
 		if err != nil {
 			f.Fatal(err)
 		}

@@ -25,16 +25,16 @@ func (c *Column) Index(v any) driver.Valuer {
 	return c.indexValuer(c.index(v))
 }
 
-func (c *Column) indexValuer(hdr *[]byte, err error) driver.Valuer {
+func (c *Column) indexValuer(buf []byte, err error) driver.Valuer {
 	switch {
 	case err != nil:
 		return errValuer{err}
-	case hdr == nil:
+	case buf == nil:
 		return nullValuer{}
 	case c.cfg.text:
-		return newTextValue(*hdr)
+		return newTextValue(buf[lenSize:])
 	}
-	return bytesValue{hdr}
+	return newLenValue(buf, len(buf)-lenSize)
 }
 
 // Compound is a value made of several values, for a blind index over
@@ -43,8 +43,8 @@ func (c *Column) indexValuer(hdr *[]byte, err error) driver.Valuer {
 // and ("a", "bc") differ. It can be indexed, not sealed.
 type Compound []any
 
-// index returns the index in a box (allocBox), nil for NULL.
-func (c *Column) index(v any) (*[]byte, error) {
+// index returns a buffer of lenSize free bytes and the index.
+func (c *Column) index(v any) ([]byte, error) {
 	if c.cfg.indexBits == 0 {
 		return nil, fmt.Errorf("%w: %s.%s has no blind index", ErrInvalidOption, c.keys.table, c.keys.column)
 	}
@@ -76,7 +76,7 @@ func (c *Column) IndexAll(v any) []any {
 	return out
 }
 
-func (c *Column) indexWith(k *indexKey, v any) (*[]byte, error) {
+func (c *Column) indexWith(k *indexKey, v any) ([]byte, error) {
 	m := k.mac()
 	defer k.pool.Put(m)
 	var err error
@@ -102,13 +102,13 @@ func (c *Column) indexWith(k *indexKey, v any) (*[]byte, error) {
 	m.h.Write(m.buf)
 	sum := m.h.Sum(m.sum[:0])
 	bits := c.cfg.indexBits
-	hdr := allocBox((bits + 7) / 8)
-	out := *hdr
+	buf := make([]byte, lenSize+(bits+7)/8)
+	out := buf[lenSize:]
 	copy(out, sum)
 	if r := bits % 8; r != 0 {
 		out[len(out)-1] &= byte(0xff << (8 - r))
 	}
-	return hdr, nil
+	return buf, nil
 }
 
 // appendIndexed appends the index encoding of one value: its type (bytes

@@ -316,7 +316,7 @@ func (c *Column) rewrite(key, val any, cfg *reencryptConfig) (nv, idx any, ok bo
 	default:
 		return nil, nil, false, err
 	}
-	_, sealed, err := c.sealPlain(false, &p, key, c.cfg.rowBinding)
+	_, sealed, err := c.sealPlain(0, &p, key, c.cfg.rowBinding)
 	if err != nil {
 		return nil, nil, false, err
 	}

@@ -1,5 +1,0 @@
-//go:build race
-
-package sqlcrypto_test
-
-const raceEnabled = true
