@@ -1,0 +1,5 @@
+//go:build !race
+
+package sqlcrypto_test
+
+const raceEnabled = false
