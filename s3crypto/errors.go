@@ -29,9 +29,17 @@ var (
 	ErrNotEncrypted = errors.New("s3crypto: object is not client-side encrypted")
 	// ErrUnsupported means the request asks for something this version
 	// does not do: a GET of one part (PartNumber), a ranged GET of an
-	// object of a signed suite, or an object format other than
-	// FormatEnvelope.
+	// object of a signed suite, an S3 Encryption Client object of a
+	// legacy wrap algorithm other than kms (AESWrap, AES, RSA,
+	// RSA/ECB/OAEPWithSHA-256AndMGF1Padding) or a V1 object not wrapped
+	// by KMS, an S3EC ranged GET without its opt-in, or an S3EC put with
+	// a keyring that cannot write the format.
 	ErrUnsupported = errors.New("s3crypto: not supported")
+	// ErrInstructionFile means the instruction file of an S3 Encryption
+	// Client object is missing (for a V3 object whose metadata holds
+	// only its commitment), malformed or inconsistent with the object, or
+	// could not be written.
+	ErrInstructionFile = errors.New("s3crypto: instruction file missing or invalid")
 	// ErrInvalidRange means the Range of a GetObject request selects no
 	// byte of the plaintext: it starts at or past its end, or the object
 	// is empty (S3's InvalidRange, in plaintext terms).

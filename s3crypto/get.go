@@ -72,6 +72,13 @@ func (c *Client) getObject(ctx context.Context, in *s3.GetObjectInput, optFns []
 	if err != nil {
 		return nil, apiErr(err)
 	}
+	if !isEnvelope(raw.Metadata) {
+		out, err := c.getS3EC(ctx, in, raw, optFns)
+		if err != nil && raw.Body != nil {
+			raw.Body.Close()
+		}
+		return out, err
+	}
 	pt, err := c.open(ctx, raw, ec, aws.ToString(in.Bucket), aws.ToString(in.Key))
 	if err != nil {
 		raw.Body.Close()
@@ -179,6 +186,9 @@ func (c *Client) headObject(ctx context.Context, in *s3.HeadObjectInput, optFns 
 	if err != nil {
 		return nil, apiErr(err)
 	}
+	if !isEnvelope(raw.Metadata) {
+		return c.headS3EC(ctx, in, raw, optFns)
+	}
 	om, err := parseMeta(raw.Metadata)
 	if err != nil {
 		return nil, err
@@ -201,22 +211,34 @@ func (c *Client) headObject(ctx context.Context, in *s3.HeadObjectInput, optFns 
 	return &out, nil
 }
 
-// DeleteObject deletes an object; it is passed through unchanged.
+// DeleteObject deletes an object, passed through unchanged, and then
+// its instruction file "<key>.instruction" (an S3 Encryption Client
+// object may have one), unless the request names a VersionId (instruction
+// files have versions of their own). A missing instruction file is no
+// error; the output is that of the object's deletion.
 func (c *Client) DeleteObject(ctx context.Context, in *s3.DeleteObjectInput, optFns ...func(*s3.Options)) (*s3.DeleteObjectOutput, error) {
 	if in == nil {
 		return nil, opErr("DeleteObject", nil, nil, invalid("nil input"))
 	}
 	out, err := c.api.DeleteObject(ctx, in, optFns...)
+	if err == nil && in.VersionId == nil {
+		err = c.deleteInstruction(ctx, in, optFns)
+	}
 	return out, opErr("DeleteObject", in.Bucket, in.Key, apiErr(err))
 }
 
-// DeleteObjects deletes objects; it is passed through unchanged. Its
-// errors name the bucket and no key.
+// DeleteObjects deletes objects, passed through unchanged, and then the
+// instruction files of those named without a VersionId, in further
+// requests whose failures to delete (other than a missing file) are
+// added to the output's Errors. Its errors name the bucket and no key.
 func (c *Client) DeleteObjects(ctx context.Context, in *s3.DeleteObjectsInput, optFns ...func(*s3.Options)) (*s3.DeleteObjectsOutput, error) {
 	if in == nil {
 		return nil, opErr("DeleteObjects", nil, nil, invalid("nil input"))
 	}
 	out, err := c.api.DeleteObjects(ctx, in, optFns...)
+	if err == nil {
+		err = c.deleteInstructions(ctx, in, out, optFns)
+	}
 	return out, opErr("DeleteObjects", in.Bucket, nil, apiErr(err))
 }
 

@@ -37,6 +37,12 @@ func (c *Client) putObject(ctx context.Context, in *s3.PutObjectInput, optFns []
 	if err := checkPutInput(in); err != nil {
 		return nil, err
 	}
+	if c.cfg.format != FormatEnvelope {
+		if err := checkS3ECUserMeta(in.Metadata); err != nil {
+			return nil, err
+		}
+		return c.putS3EC(ctx, in, optFns)
+	}
 	ec, err := objectContext(ctx, aws.ToString(in.Bucket), aws.ToString(in.Key))
 	if err != nil {
 		return nil, err
