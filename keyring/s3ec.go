@@ -40,17 +40,19 @@ type s3ecAES struct{ k *RawAES }
 
 func (w s3ecAES) Alg() string { return s3ecwrap.AlgAESGCM }
 
-func (w s3ecAES) Wrap(ctx context.Context, n int, cek string, _ map[string]string) ([]byte, []byte, error) {
+func (w s3ecAES) Wrap(ctx context.Context, given []byte, n int, cek string, _ map[string]string) ([]byte, []byte, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, nil, w.k.fail(transient(err))
 	}
-	dk := make([]byte, n)
-	iv := make([]byte, aesIVLen, aesIVLen+n+16)
-	if _, err := rand.Read(dk); err != nil {
+	dk, err := s3ecDataKey(given, n)
+	if err != nil {
 		return nil, nil, w.k.fail(err)
 	}
+	iv := make([]byte, aesIVLen, aesIVLen+n+16)
 	if _, err := rand.Read(iv); err != nil {
-		Wipe(dk)
+		if given == nil {
+			Wipe(dk)
+		}
 		return nil, nil, w.k.fail(err)
 	}
 	return dk, w.k.aead.Seal(iv, iv, dk, []byte(cek)), nil
@@ -86,7 +88,7 @@ func (w s3ecRSA) Alg() string {
 	return s3ecwrap.AlgRSAOAEP
 }
 
-func (w s3ecRSA) Wrap(ctx context.Context, n int, cek string, _ map[string]string) ([]byte, []byte, error) {
+func (w s3ecRSA) Wrap(ctx context.Context, given []byte, n int, cek string, _ map[string]string) ([]byte, []byte, error) {
 	if w.k.padding != OAEPSHA1 {
 		return nil, nil, w.k.fail(fmt.Errorf("%w: the S3 Encryption Client wrap RSA-OAEP-SHA1 needs a RawRSA with OAEPSHA1 padding, this one has %v", ErrInvalidConfig, w.k.padding))
 	}
@@ -102,22 +104,21 @@ func (w s3ecRSA) Wrap(ctx context.Context, n int, cek string, _ map[string]strin
 	if n > 255 {
 		return nil, nil, w.k.fail(fmt.Errorf("%w: data key of %d bytes", ErrInvalidMaterials, n))
 	}
-	pseudo := make([]byte, 1+n, 1+n+len(cek))
-	pseudo[0] = byte(n)
-	dk := pseudo[1 : 1+n : 1+n]
-	if _, err := rand.Read(dk); err != nil {
-		Wipe(pseudo)
+	dk, err := s3ecDataKey(given, n)
+	if err != nil {
 		return nil, nil, w.k.fail(err)
 	}
-	pseudo = append(pseudo, cek...)
+	pseudo := make([]byte, 0, 1+n+len(cek))
+	pseudo = append(append(append(pseudo, byte(n)), dk...), cek...)
 	edk, err := rsa.EncryptOAEP(sha1.New(), rand.Reader, w.k.pub, pseudo, nil)
-	out := bytes.Clone(dk)
 	Wipe(pseudo)
 	if err != nil {
-		Wipe(out)
+		if given == nil {
+			Wipe(dk)
+		}
 		return nil, nil, w.k.fail(err)
 	}
-	return out, edk, nil
+	return dk, edk, nil
 }
 
 func (w s3ecRSA) Unwrap(ctx context.Context, alg string, n int, cek string, _ map[string]string, edk []byte) ([]byte, error) {
@@ -159,7 +160,7 @@ func (w s3ecMulti) Alg() string {
 	return g.Alg()
 }
 
-func (w s3ecMulti) Wrap(ctx context.Context, n int, cek string, ec map[string]string) ([]byte, []byte, error) {
+func (w s3ecMulti) Wrap(ctx context.Context, given []byte, n int, cek string, ec map[string]string) ([]byte, []byte, error) {
 	if w.k.generator == nil || len(w.k.children) > 0 {
 		return nil, nil, fmt.Errorf("%w: an S3 Encryption Client object holds one encrypted data key: only a multi-keyring with a generator and no children can write one", ErrInvalidConfig)
 	}
@@ -167,7 +168,7 @@ func (w s3ecMulti) Wrap(ctx context.Context, n int, cek string, ec map[string]st
 	if !ok {
 		return nil, nil, fmt.Errorf("%w: keyring %T cannot wrap S3 Encryption Client data keys", ErrInvalidConfig, w.k.generator)
 	}
-	return g.Wrap(ctx, n, cek, ec)
+	return g.Wrap(ctx, given, n, cek, ec)
 }
 
 func (w s3ecMulti) Unwrap(ctx context.Context, alg string, n int, cek string, ec map[string]string, edk []byte) ([]byte, error) {
@@ -197,4 +198,20 @@ func (w s3ecMulti) Unwrap(ctx context.Context, alg string, n int, cek string, ec
 		return nil, s3ecNotMine(alg)
 	}
 	return nil, UnwrapFailure(errs...)
+}
+
+// s3ecDataKey returns given when it is n bytes long, or a new random
+// n-byte key when it is nil.
+func s3ecDataKey(given []byte, n int) ([]byte, error) {
+	if given != nil {
+		if len(given) != n {
+			return nil, fmt.Errorf("%w: data key is %d bytes, want %d", ErrInvalidMaterials, len(given), n)
+		}
+		return given, nil
+	}
+	dk := make([]byte, n)
+	if _, err := rand.Read(dk); err != nil {
+		return nil, err
+	}
+	return dk, nil
 }

@@ -34,7 +34,7 @@ func (c *Client) putS3EC(ctx context.Context, in *s3.PutObjectInput, optFns []fu
 	} else if n, ok := knownLength(body); ok {
 		declared = n
 	}
-	dk, sm, err := wrapS3EC(ctx, c.kr, suite, user)
+	dk, sm, err := wrapS3EC(ctx, c.kr, suite, user, nil)
 	if err != nil {
 		return nil, err
 	}

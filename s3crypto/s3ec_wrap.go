@@ -14,11 +14,12 @@ import (
 // s3ecDataKeyLen is the data key length of every S3EC suite.
 const s3ecDataKeyLen = 32
 
-// wrapS3EC makes the data key of a new S3EC object of suite with kr and
-// returns it with the metadata of its wrapping (edk, wrap algorithm,
-// context or material description). user is the caller's encryption
-// context; it is bound only by the kms+context wrap.
-func wrapS3EC(ctx context.Context, kr keyring.Keyring, suite s3ecSuite, user map[string]string) ([]byte, *s3ecMeta, error) {
+// wrapS3EC makes the data key of a new S3EC object of suite with kr (or
+// wraps given, an existing one) and returns it with the metadata of its
+// wrapping (edk, wrap algorithm, context or material description). user
+// is the caller's encryption context; it is bound only by the
+// kms+context wrap.
+func wrapS3EC(ctx context.Context, kr keyring.Keyring, suite s3ecSuite, user map[string]string, given []byte) ([]byte, *s3ecMeta, error) {
 	w, ok := s3ecwrap.For(kr)
 	alg := ""
 	if ok {
@@ -52,12 +53,14 @@ func wrapS3EC(ctx context.Context, kr keyring.Keyring, suite s3ecSuite, user map
 		}
 		sm.desc = map[string]string{}
 	}
-	dk, edk, err := w.Wrap(ctx, s3ecDataKeyLen, cek, ec)
+	dk, edk, err := w.Wrap(ctx, given, s3ecDataKeyLen, cek, ec)
 	if err != nil {
 		return nil, nil, err
 	}
 	if len(dk) != s3ecDataKeyLen {
-		keyring.Wipe(dk)
+		if given == nil {
+			keyring.Wipe(dk)
+		}
 		return nil, nil, fmt.Errorf("%w: keyring returned a %d-byte data key", keyring.ErrInvalidMaterials, len(dk))
 	}
 	sm.edk = edk

@@ -34,11 +34,13 @@ type Wrapper interface {
 	// Alg is the wrap algorithm Wrap writes ("" when the keyring can
 	// only unwrap).
 	Alg() string
-	// Wrap returns a new random data key of n bytes and its encrypted
-	// form. cek is the content-encryption algorithm string that the wrap
-	// binds ("AES/GCM/NoPadding" or "115"); ec is the full KMS encryption
-	// context (kms+context only; nil for the raw algorithms).
-	Wrap(ctx context.Context, n int, cek string, ec map[string]string) (dataKey, edk []byte, err error)
+	// Wrap returns dataKey, or a new random data key of n bytes when
+	// dataKey is nil, and its encrypted form. cek is the
+	// content-encryption algorithm string that the wrap binds
+	// ("AES/GCM/NoPadding" or "115"); ec is the full KMS encryption
+	// context (kms+context only; nil for the raw algorithms). The
+	// returned key is dataKey itself when one was given.
+	Wrap(ctx context.Context, dataKey []byte, n int, cek string, ec map[string]string) (dk, edk []byte, err error)
 	// Unwrap returns the n-byte data key of edk wrapped with alg, or an
 	// error matching keyring.ErrNoDecryptionKey (or keyring.ErrTransient).
 	Unwrap(ctx context.Context, alg string, n int, cek string, ec map[string]string, edk []byte) ([]byte, error)

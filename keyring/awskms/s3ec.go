@@ -46,7 +46,22 @@ type s3ecStrict struct{ k *Keyring }
 
 func (w s3ecStrict) Alg() string { return s3ecwrap.AlgKMSContext }
 
-func (w s3ecStrict) Wrap(ctx context.Context, n int, _ string, ec map[string]string) ([]byte, []byte, error) {
+func (w s3ecStrict) Wrap(ctx context.Context, given []byte, n int, _ string, ec map[string]string) ([]byte, []byte, error) {
+	if given != nil {
+		if len(given) != n {
+			return nil, nil, keyError(ProviderID, w.k.keyID, fmt.Errorf("%w: data key is %d bytes, want %d", keyring.ErrInvalidMaterials, len(given), n))
+		}
+		out, err := w.k.client.Encrypt(ctx, &kms.EncryptInput{
+			KeyId:             aws.String(w.k.keyID),
+			Plaintext:         given,
+			EncryptionContext: maps.Clone(ec),
+			GrantTokens:       w.k.grantTokens,
+		})
+		if err != nil {
+			return nil, nil, kmsError(ProviderID, w.k.keyID, "Encrypt", err)
+		}
+		return given, out.CiphertextBlob, nil
+	}
 	out, err := w.k.client.GenerateDataKey(ctx, &kms.GenerateDataKeyInput{
 		KeyId:             aws.String(w.k.keyID),
 		NumberOfBytes:     aws.Int32(int32(n)),
@@ -78,7 +93,7 @@ type s3ecDiscovery struct{ k *DiscoveryKeyring }
 
 func (w s3ecDiscovery) Alg() string { return "" }
 
-func (w s3ecDiscovery) Wrap(context.Context, int, string, map[string]string) ([]byte, []byte, error) {
+func (w s3ecDiscovery) Wrap(context.Context, []byte, int, string, map[string]string) ([]byte, []byte, error) {
 	return nil, nil, keyError(ProviderID, w.k.name(), keyring.ErrDecryptOnly)
 }
 
