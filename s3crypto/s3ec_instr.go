@@ -224,3 +224,6 @@ func (c *Client) deleteInstructions(ctx context.Context, in *s3.DeleteObjectsInp
 	}
 	return nil
 }
+
+// jsonBytes is the body of an instruction file holding entries.
+func jsonBytes(entries map[string]string) ([]byte, error) { return json.Marshal(entries) }
