@@ -23,7 +23,7 @@ type buffers map[*byte][]byte
 func (bs buffers) note(r *Reader) {
 	all := [][]byte{r.buf}
 	if r.sp != nil {
-		all = append(all, r.sp.mem, r.sp.chunk)
+		all = append(all, r.sp.buffers()...)
 	}
 	if rp := r.par; rp != nil {
 		for _, b := range append(append([]*batch{rp.rel}, rp.inflight...), rp.free...) {
