@@ -69,6 +69,7 @@ type config struct {
 	cache       *cache.Cache
 	partSize    int64
 	concurrency int
+	s3ecRanges  bool // WithUnauthenticatedS3ECRanges
 	instrFile   bool
 }
 
