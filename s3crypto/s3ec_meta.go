@@ -19,33 +19,33 @@ import (
 // Metadata keys of the Amazon S3 Encryption Client formats (stored as
 // x-amz-meta-<key>, or in an instruction file).
 const (
-	s3ecKeyV1    = "x-amz-key"
-	s3ecKeyV2    = "x-amz-key-v2"
-	s3ecKeyV3    = "x-amz-3"
-	s3ecIV       = "x-amz-iv"
-	s3ecMsgID    = "x-amz-i"
-	s3ecMatDesc  = "x-amz-matdesc"
-	s3ecMD3      = "x-amz-m"
-	s3ecEC3      = "x-amz-t"
-	s3ecWrapAlg  = "x-amz-wrap-alg"
-	s3ecWrap3    = "x-amz-w"
-	s3ecCekAlg   = "x-amz-cek-alg"
-	s3ecCek3     = "x-amz-c"
-	s3ecCommitK  = "x-amz-d"
-	s3ecTagLen   = "x-amz-tag-len"
-	s3ecPlainLen = "x-amz-unencrypted-content-length"
-	s3ecInstrTag = "x-amz-crypto-instr-file"
+	s3ecKeyV1      = "x-amz-key"
+	s3ecKeyV2      = "x-amz-key-v2"
+	s3ecKeyV3      = "x-amz-3"
+	s3ecIV         = "x-amz-iv"
+	s3ecMsgID      = "x-amz-i"
+	s3ecMatDesc    = "x-amz-matdesc"
+	s3ecMD3        = "x-amz-m"
+	s3ecEC3        = "x-amz-t"
+	s3ecWrapAlg    = "x-amz-wrap-alg"
+	s3ecWrap3      = "x-amz-w"
+	s3ecCekAlg     = "x-amz-cek-alg"
+	s3ecCek3       = "x-amz-c"
+	s3ecCommitK    = "x-amz-d"
+	s3ecMetaTagLen = "x-amz-tag-len"
+	s3ecPlainLen   = "x-amz-unencrypted-content-length"
+	s3ecInstrTag   = "x-amz-crypto-instr-file"
 )
 
 // s3ecAllKeys are the keys GetObject and HeadObject strip from the user
 // metadata they return.
 var s3ecAllKeys = []string{s3ecKeyV1, s3ecKeyV2, s3ecKeyV3, s3ecIV, s3ecMsgID, s3ecMatDesc, s3ecMD3, s3ecEC3,
-	s3ecWrapAlg, s3ecWrap3, s3ecCekAlg, s3ecCek3, s3ecCommitK, s3ecTagLen, s3ecPlainLen, s3ecInstrTag}
+	s3ecWrapAlg, s3ecWrap3, s3ecCekAlg, s3ecCek3, s3ecCommitK, s3ecMetaTagLen, s3ecPlainLen, s3ecInstrTag}
 
 var (
 	// v12Only and v3Only are the keys of one layout that must not appear
 	// in the other.
-	v12Only = []string{s3ecKeyV1, s3ecKeyV2, s3ecIV, s3ecMatDesc, s3ecWrapAlg, s3ecCekAlg, s3ecTagLen}
+	v12Only = []string{s3ecKeyV1, s3ecKeyV2, s3ecIV, s3ecMatDesc, s3ecWrapAlg, s3ecCekAlg, s3ecMetaTagLen}
 	v3Only  = []string{s3ecKeyV3, s3ecMsgID, s3ecMD3, s3ecEC3, s3ecWrap3, s3ecCek3, s3ecCommitK}
 	// v3Object are the V3 keys that stay in the object metadata when an
 	// instruction file holds the others.
@@ -166,7 +166,7 @@ func s3ecLayout(k map[string]string) (version int, instr bool, err error) {
 		_ = key
 		return 3, true, nil
 	}
-	if key, ok := hasAny(k, s3ecIV, s3ecMatDesc, s3ecWrapAlg, s3ecCekAlg, s3ecTagLen, s3ecMD3, s3ecEC3, s3ecWrap3); ok {
+	if key, ok := hasAny(k, s3ecIV, s3ecMatDesc, s3ecWrapAlg, s3ecCekAlg, s3ecMetaTagLen, s3ecMD3, s3ecEC3, s3ecWrap3); ok {
 		return 0, false, fmt.Errorf("%w: metadata has %s but no encrypted data key", envelope.ErrFormat, key)
 	}
 	return 0, false, nil
@@ -283,7 +283,7 @@ func parseS3EC(k map[string]string, version int) (*s3ecMeta, error) {
 	default:
 		return nil, fmt.Errorf("%w: metadata %s = %q is no known wrap algorithm", envelope.ErrFormat, s3ecWrapAlg, wrap)
 	}
-	tag, hasTag := k[s3ecTagLen]
+	tag, hasTag := k[s3ecMetaTagLen]
 	switch cek {
 	case cekGCM:
 		sm.suite = s3ecGCM
@@ -291,7 +291,7 @@ func parseS3EC(k map[string]string, version int) (*s3ecMeta, error) {
 			return nil, fmt.Errorf("%w: %s IV of %d bytes", envelope.ErrFormat, cek, len(sm.iv))
 		}
 		if !hasTag || strings.Trim(tag, `"`) != "128" {
-			return nil, fmt.Errorf("%w: metadata %s = %q (want 128)", envelope.ErrFormat, s3ecTagLen, tag)
+			return nil, fmt.Errorf("%w: metadata %s = %q (want 128)", envelope.ErrFormat, s3ecMetaTagLen, tag)
 		}
 	case cekCBC:
 		sm.suite = s3ecCBC
@@ -299,7 +299,7 @@ func parseS3EC(k map[string]string, version int) (*s3ecMeta, error) {
 			return nil, fmt.Errorf("%w: %s IV of %d bytes", envelope.ErrFormat, cek, len(sm.iv))
 		}
 		if hasTag {
-			return nil, fmt.Errorf("%w: metadata %s on a CBC object", envelope.ErrFormat, s3ecTagLen)
+			return nil, fmt.Errorf("%w: metadata %s on a CBC object", envelope.ErrFormat, s3ecMetaTagLen)
 		}
 	default:
 		return nil, fmt.Errorf("%w: metadata %s = %q is no known content algorithm", envelope.ErrFormat, s3ecCekAlg, cek)
@@ -342,7 +342,7 @@ func (sm *s3ecMeta) entries() map[string]string {
 	m[s3ecMatDesc] = encodeJSONMap(sm.desc)
 	m[s3ecWrapAlg] = sm.wrapAlg
 	m[s3ecCekAlg] = cekGCM
-	m[s3ecTagLen] = "128"
+	m[s3ecMetaTagLen] = "128"
 	if sm.plainLen >= 0 {
 		m[s3ecPlainLen] = strconv.FormatInt(sm.plainLen, 10)
 	}
@@ -397,7 +397,7 @@ func parseInstruction(body []byte) (map[string]string, error) {
 		d := json.NewDecoder(bytes.NewReader(v))
 		d.UseNumber()
 		lk := strings.ToLower(k)
-		if (lk == s3ecTagLen || lk == s3ecPlainLen) && d.Decode(&n) == nil {
+		if (lk == s3ecMetaTagLen || lk == s3ecPlainLen) && d.Decode(&n) == nil {
 			out[k] = n.String()
 			continue
 		}
