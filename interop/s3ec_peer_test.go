@@ -34,8 +34,17 @@ import (
 var (
 	peerOnce sync.Once
 	peerBin  string
+	peerDir  string // the temporary build directory, removed by TestMain
 	peerErr  error
 )
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if peerDir != "" {
+		os.RemoveAll(peerDir)
+	}
+	os.Exit(code)
+}
 
 func s3ecPeer(t *testing.T) string {
 	t.Helper()
@@ -58,6 +67,7 @@ func s3ecPeer(t *testing.T) string {
 			peerErr = err
 			return
 		}
+		peerDir = dir
 		bin := filepath.Join(dir, "s3ec")
 		cmd := exec.Command("go", "build", "-o", bin, ".")
 		cmd.Dir = src
