@@ -15,7 +15,10 @@ import (
 // memory a hostile object can make it allocate.
 const maxReadFrame = 4 << 20
 
-// GetObject gets an encrypted object and returns its plaintext. The
+// GetObject gets an encrypted object and returns its plaintext. An object
+// in an Amazon S3 Encryption Client format (see the package
+// documentation) is read as that format says; the rest of this comment is
+// about envelope objects. The
 // output is a copy of S3's with Body the plaintext (closing it closes the
 // S3 body), ContentLength the plaintext length (nil for an object whose
 // metadata records neither it nor the header length, which s3crypto
@@ -163,10 +166,13 @@ func (b *plainBody) Close() error {
 }
 
 // HeadObject heads an object and reports its plaintext length as
-// ContentLength, with the user metadata without the s3crypto keys and no
-// checksum fields. It authenticates nothing (no body is read): the length
-// comes from the object metadata, which GetObject checks against the
-// message. An object without s3crypto metadata fails with
+// ContentLength, with the user metadata without the s3crypto (and S3
+// Encryption Client) keys and no checksum fields. It authenticates nothing
+// (no body is read): the length comes from the object metadata, which
+// GetObject checks against the message; for an S3 Encryption Client
+// object it is the object length less the 16-byte tag, checked against a
+// recorded length, and its instruction file is read when it has one. An
+// object without encryption metadata or instruction file fails with
 // ErrNotEncrypted. For an object uploaded before its length was known,
 // the plaintext length is computed from the object length.
 func (c *Client) HeadObject(ctx context.Context, in *s3.HeadObjectInput, optFns ...func(*s3.Options)) (*s3.HeadObjectOutput, error) {
