@@ -101,7 +101,7 @@ func (b *s3ecGCMBody) Read(p []byte) (int, error) {
 			return 0, b.err
 		}
 		if err := b.next(); err != nil {
-			b.fail(err)
+			b.end(err)
 			return 0, b.err
 		}
 	}
@@ -218,8 +218,6 @@ func (b *s3ecGCMBody) end(err error) {
 	b.o.Wipe()
 	b.ctr = nil
 }
-
-func (b *s3ecGCMBody) fail(err error) { b.end(err) }
 
 // Close drops what the body holds and closes the S3 body.
 func (b *s3ecGCMBody) Close() error {

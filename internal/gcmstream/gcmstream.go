@@ -12,7 +12,10 @@
 // the keystream at any offset, for ranged reads that give up
 // authentication knowingly.
 //
-// It imports only the standard library.
+// It works in FIPS 140-3 mode (GODEBUG=fips140=on): it uses only
+// crypto/aes, crypto/cipher's CTR and AES-GCM. Under fips140=only, where
+// AES-GCM with a caller's nonce is not allowed, NewSealer and NewOpener
+// fail with crypto/cipher's error. It imports only the standard library.
 package gcmstream
 
 import (

@@ -228,7 +228,10 @@ func TestCounterNearLimit(t *testing.T) {
 // TestLimits checks ErrTooLong, ErrFinished and bad parameters.
 func TestLimits(t *testing.T) {
 	key, nonce := randBytes(32), randBytes(12)
-	s, _ := NewSealer(key, nonce, nil)
+	s, err := NewSealer(key, nonce, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	s.s.n = MaxLength - 1
 	if err := s.Encrypt(make([]byte, 2), make([]byte, 2)); !errors.Is(err, ErrTooLong) {
 		t.Fatalf("past MaxLength: %v", err)
@@ -245,7 +248,10 @@ func TestLimits(t *testing.T) {
 	if err := s.Encrypt(nil, nil); !errors.Is(err, ErrFinished) {
 		t.Fatalf("Encrypt after Tag: %v", err)
 	}
-	o, _ := NewOpener(key, nonce, nil)
+	o, err := NewOpener(key, nonce, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := o.Hash([]byte{1}); err != nil {
 		t.Fatal(err)
 	}
@@ -262,7 +268,9 @@ func TestLimits(t *testing.T) {
 	if _, err := NewOpener(make([]byte, 20), nonce, nil); err == nil {
 		t.Fatal("20-byte key accepted")
 	}
-	o, _ = NewOpener(key, nonce, nil)
+	if o, err = NewOpener(key, nonce, nil); err != nil {
+		t.Fatal(err)
+	}
 	if err := o.Verify(make([]byte, 15)); !errors.Is(err, ErrAuthentication) {
 		t.Fatalf("short tag: %v", err)
 	}
