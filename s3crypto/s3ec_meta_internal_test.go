@@ -5,6 +5,7 @@ import (
 	"errors"
 	"maps"
 	"mime"
+	"sort"
 	"strings"
 	"testing"
 
@@ -325,4 +326,14 @@ func FuzzParseS3ECMeta(f *testing.F) {
 			t.Fatalf("suite %v", sm.suite)
 		}
 	})
+}
+
+// sortedKeys returns the keys of m in order.
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
