@@ -23,9 +23,11 @@ var (
 	// metadata key or encryption context key in the reserved namespace, a
 	// negative ContentLength) or that s3crypto cannot honour safely.
 	ErrInvalidRequest = errors.New("s3crypto: invalid request")
-	// ErrNotEncrypted means the object carries no s3crypto metadata: it was
-	// stored without client-side encryption (or its metadata was removed).
-	// s3crypto never returns such an object's body.
+	// ErrNotEncrypted means the object carries neither s3crypto nor S3
+	// Encryption Client metadata and has no instruction file (or is an
+	// instruction file): it was stored without client-side encryption (or
+	// its metadata was removed). s3crypto never returns such an object's
+	// body.
 	ErrNotEncrypted = errors.New("s3crypto: object is not client-side encrypted")
 	// ErrUnsupported means the request asks for something this version
 	// does not do: a GET of one part (PartNumber), a ranged GET of an

@@ -112,7 +112,10 @@ func WithFormat(f Format) Option {
 // WithCommitmentPolicy sets the commitment policy (default
 // envelope.RequireEncryptRequireDecrypt). It decides the suite PutObject
 // writes (AES256GCMHKDFSHA512CommitKey, or AES256GCMHKDFSHA256 under
-// ForbidEncryptAllowDecrypt) and the objects GetObject accepts.
+// ForbidEncryptAllowDecrypt) and the objects GetObject accepts, S3
+// Encryption Client objects included (see the package documentation:
+// V2 objects need RequireEncryptAllowDecrypt or ForbidEncryptAllowDecrypt,
+// the legacy V1 and CBC objects ForbidEncryptAllowDecrypt).
 func WithCommitmentPolicy(p envelope.CommitmentPolicy) Option {
 	return func(c *config) error {
 		switch p {
