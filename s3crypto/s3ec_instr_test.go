@@ -1,0 +1,151 @@
+package s3crypto_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/cryptkeeper-go/cryptkeeper/s3crypto"
+)
+
+// inputLog records the GetObject and PutObject inputs that reach S3.
+type inputLog struct {
+	s3crypto.API
+	mu   sync.Mutex
+	gets []s3.GetObjectInput
+	puts []s3.PutObjectInput
+}
+
+func (l *inputLog) GetObject(ctx context.Context, in *s3.GetObjectInput, o ...func(*s3.Options)) (*s3.GetObjectOutput, error) {
+	l.mu.Lock()
+	l.gets = append(l.gets, *in)
+	l.mu.Unlock()
+	return l.API.GetObject(ctx, in, o...)
+}
+
+func (l *inputLog) PutObject(ctx context.Context, in *s3.PutObjectInput, o ...func(*s3.Options)) (*s3.PutObjectOutput, error) {
+	l.mu.Lock()
+	l.puts = append(l.puts, *in)
+	l.mu.Unlock()
+	return l.API.PutObject(ctx, in, o...)
+}
+
+// TestS3ECInstructionRequests: the instruction file is written and read
+// with the object's SSE-C key and owner, and read without its VersionId.
+func TestS3ECInstructionRequests(t *testing.T) {
+	ctx := context.Background()
+	log := &inputLog{API: newS3(t)}
+	c, _ := s3crypto.New(log, newKeyring(t), s3crypto.WithFormat(s3crypto.FormatS3ECv3), s3crypto.WithInstructionFile())
+	// gofakes3 ignores SSE-C; the test only looks at the requests.
+	alg, key, md5 := aws.String("AES256"), aws.String("a2V5"), aws.String("bWQ1")
+	if _, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String("o"), Body: strings.NewReader("x"),
+		SSECustomerAlgorithm: alg, SSECustomerKey: key, SSECustomerKeyMD5: md5}); err != nil {
+		t.Fatal(err)
+	}
+	var sawInstr bool
+	for _, p := range log.puts {
+		if aws.ToString(p.Key) == "o.instruction" {
+			sawInstr = true
+			if p.SSECustomerKey != key || p.SSECustomerKeyMD5 != md5 || p.SSECustomerAlgorithm != alg {
+				t.Fatal("instruction file written without the SSE-C key")
+			}
+		}
+	}
+	if !sawInstr {
+		t.Fatal("no instruction file written")
+	}
+	head, _ := log.API.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(bucket), Key: aws.String("o")})
+	_, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String("o"), VersionId: head.VersionId,
+		SSECustomerAlgorithm: alg, SSECustomerKey: key, SSECustomerKeyMD5: md5, ExpectedBucketOwner: aws.String("123")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sawInstr = false
+	for _, g := range log.gets {
+		if aws.ToString(g.Key) == "o.instruction" {
+			sawInstr = true
+			if g.SSECustomerKey != key || g.SSECustomerKeyMD5 != md5 || aws.ToString(g.ExpectedBucketOwner) != "123" || g.VersionId != nil {
+				t.Fatalf("instruction file read with %+v", g)
+			}
+		}
+	}
+	if !sawInstr {
+		t.Fatal("instruction file not read")
+	}
+}
+
+// TestS3ECInstructionTamper removes and alters each member of an
+// instruction file: every GET fails and releases no byte.
+func TestS3ECInstructionTamper(t *testing.T) {
+	ctx := context.Background()
+	cli := newS3(t)
+	kr, _ := kmsKeyring(t)
+	ectx := s3crypto.WithEncryptionContext(ctx, map[string]string{"p": "q"})
+	for _, opts := range [][]s3crypto.Option{{s3crypto.WithFormat(s3crypto.FormatS3ECv3)}, v2Opts()} {
+		c, _ := s3crypto.New(cli, kr, append(opts, s3crypto.WithInstructionFile())...)
+		put(t, ectx, c, "o", bytes.NewReader(randBytes(500)))
+		ct, meta := rawObject(t, cli, "o")
+		body, _ := rawObject(t, cli, "o.instruction")
+		var instr map[string]string
+		if err := json.Unmarshal(body, &instr); err != nil {
+			t.Fatal(err)
+		}
+		var variants []map[string]string
+		for k, v := range instr {
+			m := map[string]string{}
+			for k2, v2 := range instr {
+				if k2 != k {
+					m[k2] = v2
+				}
+			}
+			variants = append(variants, m)
+			alts := []string{"", "x"}
+			if b, err := base64.StdEncoding.DecodeString(v); err == nil && len(b) > 0 {
+				b[0] ^= 0x80
+				alts = append(alts, base64.StdEncoding.EncodeToString(b))
+			}
+			for _, a := range alts {
+				m := map[string]string{}
+				for k2, v2 := range instr {
+					m[k2] = v2
+				}
+				m[k] = a
+				variants = append(variants, m)
+			}
+		}
+		// The object's own V3 keys copied into the instruction file.
+		if len(meta) > 0 {
+			m := map[string]string{}
+			for k, v := range instr {
+				m[k] = v
+			}
+			for k, v := range meta {
+				m[k] = v
+			}
+			variants = append(variants, m)
+		}
+		for i, m := range variants {
+			key := "t" + strconvI(len(opts)) + "-" + strings.Repeat("i", i)
+			b, _ := json.Marshal(m)
+			rawPut(t, cli, key, ct, meta)
+			rawPut(t, cli, key+".instruction", b, map[string]string{"x-amz-crypto-instr-file": ""})
+			out, err := c.GetObject(ectx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
+			n := 0
+			if err == nil {
+				got, rerr := io.ReadAll(out.Body)
+				out.Body.Close()
+				n, err = len(got), rerr
+			}
+			if err == nil || n != 0 {
+				t.Errorf("variant %v: err %v, %d bytes", m, err, n)
+			}
+		}
+	}
+}
