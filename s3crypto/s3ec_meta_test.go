@@ -385,3 +385,17 @@ func TestS3ECTamperSweep(t *testing.T) {
 }
 
 func strconvI(i int) string { return string(rune('0' + i)) }
+
+// TestS3ECDeclaredLength: a body that does not hold ContentLength bytes
+// is refused, so the recorded V2 length cannot lie.
+func TestS3ECDeclaredLength(t *testing.T) {
+	ctx := context.Background()
+	_, c := setup(t, v2Opts()...)
+	for _, n := range []int{5, 15} {
+		_, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String("k"),
+			Body: onlyReader{bytes.NewReader(make([]byte, n))}, ContentLength: aws.Int64(10)})
+		if !errors.Is(err, s3crypto.ErrInvalidRequest) {
+			t.Fatalf("%d bytes for ContentLength 10: %v", n, err)
+		}
+	}
+}

@@ -104,7 +104,9 @@ type RewrapInput struct {
 // encryption settings it had; S3 gives the object a new version and
 // last-modified time). Envelope objects are not re-keyed this way (their
 // header would need a new data key: re-encrypt them with CopyObject):
-// ErrUnsupported. So are V1 and CBC objects.
+// ErrUnsupported. So are V1 and CBC objects. The output is that of the
+// CopyObject request, or empty when only the instruction file was
+// rewritten.
 func (c *Client) Rewrap(ctx context.Context, in *RewrapInput, optFns ...func(*s3.Options)) (*s3.CopyObjectOutput, error) {
 	if in == nil {
 		return nil, opErr("Rewrap", nil, nil, invalid("nil input"))
