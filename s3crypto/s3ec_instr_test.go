@@ -12,6 +12,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/cryptkeeper-go/cryptkeeper/keyring/awskms"
 	"github.com/cryptkeeper-go/cryptkeeper/s3crypto"
 )
 
@@ -147,5 +148,59 @@ func TestS3ECInstructionTamper(t *testing.T) {
 				t.Errorf("variant %v: err %v, %d bytes", m, err, n)
 			}
 		}
+	}
+}
+
+// TestS3ECRewrapInstruction: re-keying an object with an instruction file
+// rewrites only the instruction file.
+func TestS3ECRewrapInstruction(t *testing.T) {
+	ctx := context.Background()
+	cli := newS3(t)
+	old, srv := kmsKeyring(t)
+	c, _ := s3crypto.New(cli, old, s3crypto.WithFormat(s3crypto.FormatS3ECv3), s3crypto.WithInstructionFile())
+	pt := randBytes(777)
+	put(t, ctx, c, "o", bytes.NewReader(pt))
+	before, _ := cli.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(bucket), Key: aws.String("o")})
+	oldInstr, _ := rawObject(t, cli, "o.instruction")
+	arn, _ := srv.CreateKey()
+	kr2, _ := awskms.NewKeyring(srv.Client(), arn)
+	if _, err := c.Rewrap(ctx, &s3crypto.RewrapInput{Bucket: aws.String(bucket), Key: aws.String("o"), Keyring: kr2,
+		EncryptionContext: map[string]string{"city": "Zürich"}}); err != nil {
+		t.Fatal(err)
+	}
+	after, _ := cli.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(bucket), Key: aws.String("o")})
+	if aws.ToString(before.ETag) != aws.ToString(after.ETag) || !after.LastModified.Equal(*before.LastModified) {
+		t.Fatal("the object was rewritten")
+	}
+	newInstr, _ := rawObject(t, cli, "o.instruction")
+	if bytes.Equal(oldInstr, newInstr) {
+		t.Fatal("instruction file unchanged")
+	}
+	for _, b := range newInstr {
+		if b >= 0x80 {
+			t.Fatalf("instruction file not US-ASCII: %s", newInstr)
+		}
+	}
+	c2, _ := s3crypto.New(cli, kr2)
+	got, _, err := get(s3crypto.WithEncryptionContext(ctx, map[string]string{"city": "Zürich"}), c2, "o")
+	if err != nil || !bytes.Equal(got, pt) {
+		t.Fatalf("after rewrap: %v", err)
+	}
+}
+
+// TestS3ECNonASCIIContext: a context with non-ASCII text is stored as
+// US-ASCII JSON and reads back.
+func TestS3ECNonASCIIContext(t *testing.T) {
+	ctx := s3crypto.WithEncryptionContext(context.Background(), map[string]string{"city": "Zürich", "名": "値 😀"})
+	cli := newS3(t)
+	kr, _ := kmsKeyring(t)
+	c, _ := s3crypto.New(cli, kr, s3crypto.WithFormat(s3crypto.FormatS3ECv3))
+	put(t, ctx, c, "o", strings.NewReader("x"))
+	_, meta := rawObject(t, cli, "o")
+	if v := meta["x-amz-t"]; !strings.Contains(v, `Z\u00fcrich`) || !strings.Contains(v, `\ud83d\ude00`) {
+		t.Fatalf("x-amz-t %q", v)
+	}
+	if got, _, err := get(ctx, c, "o"); err != nil || string(got) != "x" {
+		t.Fatalf("get: %v", err)
 	}
 }
