@@ -399,3 +399,23 @@ func TestS3ECDeclaredLength(t *testing.T) {
 		}
 	}
 }
+
+// TestS3ECChecksumsDropped: the checksums S3 reports are of the
+// ciphertext, so GetObject and HeadObject drop them.
+func TestS3ECChecksumsDropped(t *testing.T) {
+	ctx := context.Background()
+	cli := newS3(t)
+	c, _ := s3crypto.New(cli, newKeyring(t), s3crypto.WithFormat(s3crypto.FormatS3ECv3))
+	if _, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String("k"), Body: strings.NewReader("abc"),
+		ChecksumAlgorithm: types.ChecksumAlgorithmSha256}); err != nil {
+		t.Fatal(err)
+	}
+	h, err := c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(bucket), Key: aws.String("k"), ChecksumMode: types.ChecksumModeEnabled})
+	if err != nil || h.ChecksumSHA256 != nil || h.ChecksumCRC32 != nil {
+		t.Fatalf("head: %v %v", err, h)
+	}
+	_, out, err := get(ctx, c, "k")
+	if err != nil || out.ChecksumSHA256 != nil || out.ChecksumCRC32 != nil {
+		t.Fatalf("get: %v", err)
+	}
+}

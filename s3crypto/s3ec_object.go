@@ -198,5 +198,10 @@ func (c *Client) headS3EC(ctx context.Context, in *s3.HeadObjectInput, raw *s3.H
 		out.ContentLength = aws.Int64(plainLen)
 	}
 	out.Metadata = stripS3ECMeta(raw.Metadata)
+	// Checksums are of the ciphertext.
+	out.ChecksumCRC32, out.ChecksumCRC32C, out.ChecksumCRC64NVME = nil, nil, nil
+	out.ChecksumMD5, out.ChecksumSHA1, out.ChecksumSHA256, out.ChecksumSHA512 = nil, nil, nil, nil
+	out.ChecksumXXHASH128, out.ChecksumXXHASH3, out.ChecksumXXHASH64 = nil, nil, nil
+	out.ChecksumType = ""
 	return &out, nil
 }
