@@ -136,6 +136,14 @@ func (c *Client) s3ecResolve(ctx context.Context, meta map[string]string, ref ob
 	}
 	instr, found, err := c.readInstruction(ctx, ref, optFns)
 	if err != nil {
+		if !needInstr && !errors.Is(err, envelope.ErrTransient) && !errors.Is(err, envelope.ErrFormat) {
+			// S3 answers 403 rather than 404 for a missing key to callers
+			// without s3:ListBucket.
+			return nil, false, fmt.Errorf("%w (and its instruction file could not be read: %w)", ErrNotEncrypted, err)
+		}
+		if needInstr {
+			return nil, false, fmt.Errorf("%w: %w", ErrInstructionFile, err)
+		}
 		return nil, false, err
 	}
 	if !found {

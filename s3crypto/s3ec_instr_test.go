@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"io"
 	"strings"
 	"sync"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/smithy-go"
 	"github.com/cryptkeeper-go/cryptkeeper/keyring/awskms"
 	"github.com/cryptkeeper-go/cryptkeeper/s3crypto"
 )
@@ -202,5 +204,33 @@ func TestS3ECNonASCIIContext(t *testing.T) {
 	}
 	if got, _, err := get(ctx, c, "o"); err != nil || string(got) != "x" {
 		t.Fatalf("get: %v", err)
+	}
+}
+
+// deniedInstr answers every GET of an instruction file with 403, as S3
+// does for a missing key to a caller without s3:ListBucket.
+type deniedInstr struct{ s3crypto.API }
+
+func (d deniedInstr) GetObject(ctx context.Context, in *s3.GetObjectInput, o ...func(*s3.Options)) (*s3.GetObjectOutput, error) {
+	if strings.HasSuffix(aws.ToString(in.Key), s3crypto.InstructionSuffix) {
+		return nil, &smithy.GenericAPIError{Code: "AccessDenied", Message: "Access Denied"}
+	}
+	return d.API.GetObject(ctx, in, o...)
+}
+
+func TestS3ECInstructionDenied(t *testing.T) {
+	ctx := context.Background()
+	cli := newS3(t)
+	rawPut(t, cli, "plain", []byte("p"), nil)
+	c, _ := s3crypto.New(deniedInstr{cli}, newKeyring(t))
+	_, _, err := get(ctx, c, "plain")
+	var ae smithy.APIError
+	if !errors.Is(err, s3crypto.ErrNotEncrypted) || !errors.As(err, &ae) {
+		t.Fatalf("plain object, instruction file denied: %v", err)
+	}
+	w, _ := s3crypto.New(cli, newKeyring(t), s3crypto.WithFormat(s3crypto.FormatS3ECv3), s3crypto.WithInstructionFile())
+	put(t, ctx, w, "v3", strings.NewReader("x"))
+	if _, _, err := get(ctx, c, "v3"); !errors.Is(err, s3crypto.ErrInstructionFile) || errors.Is(err, s3crypto.ErrNotEncrypted) {
+		t.Fatalf("V3 object, instruction file denied: %v", err)
 	}
 }
