@@ -28,9 +28,11 @@ import (
 	"github.com/cryptkeeper-go/cryptkeeper/s3crypto"
 )
 
-// The official Amazon S3 Encryption Client for Go v4, as the s3ec CLI of
-// shared/peers/s3ec (CRYPTKEEPER_S3EC_PEER: its source directory or a
-// built binary). It is built once per test binary.
+// The official Amazon S3 Encryption Client for Go v4, as the s3ec CLI
+// (CRYPTKEEPER_S3EC_PEER: its source directory or a built binary; by
+// default tools/s3ec, else ../shared/peers/s3ec beside the repository). It
+// is built once per test binary, into a temporary directory. Without it
+// the test fails when CI is set and is skipped otherwise.
 var (
 	peerOnce sync.Once
 	peerBin  string
@@ -51,8 +53,13 @@ func s3ecPeer(t *testing.T) string {
 	peerOnce.Do(func() {
 		src := os.Getenv("CRYPTKEEPER_S3EC_PEER")
 		if src == "" {
+			// tools/s3ec in the repository, else the shared peer beside it.
 			_, file, _, _ := runtime.Caller(0)
-			src = filepath.Join(filepath.Dir(file), "..", "..", "shared", "peers", "s3ec")
+			root := filepath.Join(filepath.Dir(file), "..")
+			src = filepath.Join(root, "tools", "s3ec")
+			if _, err := os.Stat(src); err != nil {
+				src = filepath.Join(root, "..", "shared", "peers", "s3ec")
+			}
 		}
 		if fi, err := os.Stat(src); err == nil && !fi.IsDir() {
 			peerBin = src
