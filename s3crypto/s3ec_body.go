@@ -200,7 +200,10 @@ func (c *Client) putS3ECBody(ctx context.Context, in *s3.PutObjectInput, body io
 	if plainLen >= 0 {
 		limit = plainLen
 	}
-	pt, err := readUpTo(contextReader{ctx, body}, limit+1)
+	// Reading up to a tag's length more than a part tells whether the body
+	// fits, and leaves room to encrypt in place when the buffer grew to
+	// its end.
+	pt, err := readUpTo(contextReader{ctx, body}, limit+s3ecTagLen)
 	if err != nil {
 		return nil, err
 	}
@@ -218,8 +221,13 @@ func (c *Client) putS3ECBody(ctx context.Context, in *s3.PutObjectInput, body io
 		clear(pt)
 		return nil, err
 	}
-	ct := aead.Seal(make([]byte, 0, n+s3ecTagLen), cc.iv, pt, cc.aad)
-	clear(pt)
+	var ct []byte
+	if cap(pt)-n >= s3ecTagLen {
+		ct = aead.Seal(pt[:0], cc.iv, pt, cc.aad) // over the plaintext
+	} else {
+		ct = aead.Seal(make([]byte, 0, n+s3ecTagLen), cc.iv, pt, cc.aad)
+		clear(pt)
+	}
 	put := *in
 	put.Body = bytes.NewReader(ct)
 	put.ContentLength = aws.Int64(int64(len(ct)))

@@ -31,12 +31,14 @@ const s3ecReadBuf = 64 << 10
 // states, or -1; a mismatch is envelope.ErrFormat. It takes ownership of cc (wipes it on
 // Close, EOF and error) and closes raw.Body on Close.
 //
-// The GCM body reads the whole ciphertext on the first Read, hashing it
-// and keeping it (ciphertext, not plaintext) in memory up to
-// s3ecSpoolMemory bytes and beyond that in a sealed temporary file; once
-// the tag verified, it decrypts what it kept as it is read. A tampered,
-// truncated or extended object fails with envelope.ErrAuthentication or
-// envelope.ErrFormat and releases nothing.
+// The GCM body reads the whole ciphertext on the first Read. An object
+// whose length is known and within s3ecSpoolMemory is read into one
+// buffer and opened there. A larger one (or one of unknown length) is
+// hashed as it arrives and kept (ciphertext, not plaintext) in memory up
+// to s3ecSpoolMemory bytes and beyond that in a sealed temporary file;
+// once the tag verified, what was kept is decrypted as it is read. A
+// tampered, truncated or extended object fails with
+// envelope.ErrAuthentication or envelope.ErrFormat and releases nothing.
 func (c *Client) openS3ECBody(ctx context.Context, raw *s3.GetObjectOutput, cc *s3ecContent, plainLen int64) (io.ReadCloser, error) {
 	if raw == nil || raw.Body == nil {
 		cc.wipe()
@@ -64,7 +66,7 @@ func (c *Client) openS3ECBody(ctx context.Context, raw *s3.GetObjectOutput, cc *
 		cc.wipe()
 		return nil, fmt.Errorf("%w: object is %d bytes, its metadata implies %d", envelope.ErrFormat, objLen, plainLen+s3ecTagLen)
 	}
-	o, err := gcmstream.NewOpener(cc.key, cc.iv, cc.aad)
+	aead, err := cc.gcm()
 	if err != nil {
 		cc.wipe()
 		return nil, err
@@ -73,7 +75,7 @@ func (c *Client) openS3ECBody(ctx context.Context, raw *s3.GetObjectOutput, cc *
 	if want < 0 && objLen >= 0 {
 		want = objLen - s3ecTagLen
 	}
-	return &s3ecGCMBody{ctx: ctx, raw: raw.Body, cc: cc, o: o, want: want}, nil
+	return &s3ecGCMBody{ctx: ctx, raw: raw.Body, cc: cc, aead: aead, want: want}, nil
 }
 
 // s3ecGCMBody is the plaintext of an S3EC GCM object, released once the
@@ -82,7 +84,8 @@ type s3ecGCMBody struct {
 	ctx  context.Context
 	raw  io.ReadCloser
 	cc   *s3ecContent
-	o    *gcmstream.Opener
+	aead cipher.AEAD       // for an object within the memory bound
+	o    *gcmstream.Opener // for a larger one
 	sp   *spool.Spool
 	ctr  cipher.Stream
 	want int64 // the content length (ciphertext without tag), or -1
@@ -113,10 +116,14 @@ func (b *s3ecGCMBody) Read(p []byte) (int, error) {
 // next sets b.out to the next run of verified plaintext, or ends the body.
 func (b *s3ecGCMBody) next() error {
 	if !b.verified {
-		if err := b.verify(); err != nil {
-			return err
+		b.verified = true // a failure ends the body
+		if b.want >= 0 && b.want <= int64(s3ecSpoolMemory) {
+			return b.openWhole()
 		}
-		b.verified = true
+		return b.verify()
+	}
+	if b.sp == nil {
+		b.end(io.EOF)
 		return nil
 	}
 	run, err := b.sp.Next()
@@ -135,9 +142,40 @@ func (b *s3ecGCMBody) next() error {
 	return nil
 }
 
+// openWhole reads an object of known length that fits in the memory
+// bound into one buffer and opens it there, with the one-shot AES-GCM.
+func (b *s3ecGCMBody) openWhole() error {
+	if err := b.ctx.Err(); err != nil {
+		return fmt.Errorf("%w: %w", envelope.ErrTransient, err)
+	}
+	b.buf = make([]byte, b.want+s3ecTagLen)
+	if _, err := io.ReadFull(b.raw, b.buf); err != nil {
+		return bodyErr(err)
+	}
+	var one [1]byte
+	if k, err := io.ReadFull(b.raw, one[:]); k > 0 {
+		return fmt.Errorf("%w: object longer than the %d bytes of content and tag expected", envelope.ErrFormat, len(b.buf))
+	} else if !errors.Is(err, io.EOF) {
+		return bodyErr(err)
+	}
+	b.cc.wipe()
+	pt, err := b.aead.Open(b.buf[:0], b.cc.iv, b.buf, b.cc.aad)
+	b.aead = nil
+	if err != nil {
+		return fmt.Errorf("%w: content tag", envelope.ErrAuthentication)
+	}
+	b.out = pt
+	return nil
+}
+
 // verify reads, hashes and keeps the whole ciphertext, then checks the
 // tag, and prepares the release of what was kept.
 func (b *s3ecGCMBody) verify() error {
+	o, err := gcmstream.NewOpener(b.cc.key, b.cc.iv, b.cc.aad)
+	if err != nil {
+		return err
+	}
+	b.o, b.aead = o, nil
 	b.sp = spool.New(s3ecSpoolMemory, -1, "")
 	b.buf = make([]byte, s3ecTagLen+s3ecReadBuf)
 	for {
@@ -215,8 +253,10 @@ func (b *s3ecGCMBody) end(err error) {
 	clear(b.buf)
 	b.buf = nil
 	b.cc.wipe()
-	b.o.Wipe()
-	b.ctr = nil
+	if b.o != nil {
+		b.o.Wipe()
+	}
+	b.ctr, b.aead = nil, nil
 }
 
 // Close drops what the body holds and closes the S3 body.

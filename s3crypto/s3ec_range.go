@@ -86,7 +86,7 @@ func (c *Client) getS3ECRange(ctx context.Context, in *s3.GetObjectInput, optFns
 		return nil, fmt.Errorf("%w: asked for %d bytes of the object, got %s", envelope.ErrFormat, n, lengthOf(raw.ContentLength))
 	}
 	out := *raw
-	out.Body = &ctrBody{raw: raw.Body, ctr: ctr, left: n}
+	out.Body = &ctrBody{raw: raw.Body, ctr: ctr, left: n, bucket: aws.ToString(in.Bucket), key: aws.ToString(in.Key)}
 	out.ContentLength = aws.Int64(n)
 	out.ContentRange = aws.String(fmt.Sprintf("bytes %d-%d/%d", first, last, plainLen))
 	out.AcceptRanges = aws.String("bytes")
@@ -117,13 +117,23 @@ func s3ecUserMeta(m map[string]string) map[string]string {
 // ctrBody decrypts exactly left bytes of ciphertext as they are read,
 // unauthenticated.
 type ctrBody struct {
-	raw  io.ReadCloser
-	ctr  cipher.Stream
-	left int64
-	err  error
+	raw         io.ReadCloser
+	ctr         cipher.Stream
+	left        int64
+	bucket, key string
+	err         error
 }
 
 func (b *ctrBody) Read(p []byte) (int, error) {
+	n, err := b.read(p)
+	if _, wrapped := err.(*Error); err != nil && err != io.EOF && !wrapped && err != envelope.ErrClosed {
+		b.err = &Error{Op: "GetObject", Bucket: b.bucket, Key: b.key, Err: err}
+		err = b.err
+	}
+	return n, err
+}
+
+func (b *ctrBody) read(p []byte) (int, error) {
 	if b.err != nil {
 		return 0, b.err
 	}
