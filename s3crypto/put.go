@@ -14,8 +14,8 @@ import (
 	"github.com/cryptkeeper-go/cryptkeeper/envelope"
 )
 
-// PutObject encrypts in.Body and stores it as an envelope object. The input
-// is not modified. in.ContentLength, if set, is the plaintext length, and
+// PutObject encrypts in.Body and stores it in the client's format (see
+// WithFormat; an envelope object by default). The input is not modified. in.ContentLength, if set, is the plaintext length, and
 // the body must hold exactly that many bytes. A body of up to the part
 // size (see WithPartSize) is stored with one PutObject request; a longer
 // one, or one of unknown length that turns out longer, is stored with a
