@@ -53,7 +53,7 @@ func (f *fixtureKMS) Decrypt(_ context.Context, in *kms.DecryptInput, _ ...func(
 	return &kms.DecryptOutput{KeyId: aws.String(f.arn), Plaintext: bytes.Clone(f.key)}, nil
 }
 
-func pattern(n int) []byte {
+func s3ecPattern(n int) []byte {
 	b := make([]byte, n)
 	for i := range b {
 		b[i] = byte(i*7 + i/251)
@@ -113,7 +113,7 @@ func TestS3ECFixtures(t *testing.T) {
 		}
 		c, _ := s3crypto.New(cli, kr, s3crypto.WithCommitmentPolicy(envelope.RequireEncryptAllowDecrypt))
 		got, out, err := get(ctx, c, fx.Key)
-		if err != nil || !bytes.Equal(got, pattern(fx.PlaintextLen)) || aws.ToInt64(out.ContentLength) != int64(fx.PlaintextLen) {
+		if err != nil || !bytes.Equal(got, s3ecPattern(fx.PlaintextLen)) || aws.ToInt64(out.ContentLength) != int64(fx.PlaintextLen) {
 			t.Fatalf("%s: %d bytes, %v", fx.Key, len(got), err)
 		}
 		if fk.calls != 1 {
@@ -121,7 +121,7 @@ func TestS3ECFixtures(t *testing.T) {
 		}
 		disc, _ := awskms.NewDiscoveryKeyring(fk, awskms.WithDiscoveryFilter("aws", "123456789012"))
 		dc, _ := s3crypto.New(cli, disc, s3crypto.WithCommitmentPolicy(envelope.RequireEncryptAllowDecrypt))
-		if got, _, err := get(ctx, dc, fx.Key); err != nil || !bytes.Equal(got, pattern(fx.PlaintextLen)) {
+		if got, _, err := get(ctx, dc, fx.Key); err != nil || !bytes.Equal(got, s3ecPattern(fx.PlaintextLen)) {
 			t.Fatalf("%s with discovery: %v", fx.Key, err)
 		}
 		// A flipped ciphertext bit fails, releasing nothing.
@@ -152,14 +152,14 @@ func TestS3ECFixtures(t *testing.T) {
 func TestS3ECWritesOfficialMetadata(t *testing.T) {
 	ctx := s3crypto.WithEncryptionContext(context.Background(), map[string]string{"project": "demo", "team": "crypto"})
 	cli := newS3(t)
-	kr, _ := kmsKeyring(t)
+	kr, _ := s3ecKMSKeyring(t)
 	for _, fx := range loadFixtures(t) {
 		if fx.PlaintextLen != 1 {
 			continue
 		}
 		opts := []s3crypto.Option{s3crypto.WithFormat(s3crypto.FormatS3ECv3)}
 		if _, v2 := fx.Metadata["x-amz-key-v2"]; v2 {
-			opts = v2Opts()
+			opts = s3ecV2Opts()
 		}
 		c, _ := s3crypto.New(cli, kr, opts...)
 		put(t, ctx, c, "mine-"+fx.Key, bytes.NewReader([]byte{0}))

@@ -89,9 +89,9 @@ func TestS3ECInstructionRequests(t *testing.T) {
 func TestS3ECInstructionTamper(t *testing.T) {
 	ctx := context.Background()
 	cli := newS3(t)
-	kr, _ := kmsKeyring(t)
+	kr, _ := s3ecKMSKeyring(t)
 	ectx := s3crypto.WithEncryptionContext(ctx, map[string]string{"p": "q"})
-	for _, opts := range [][]s3crypto.Option{{s3crypto.WithFormat(s3crypto.FormatS3ECv3)}, v2Opts()} {
+	for _, opts := range [][]s3crypto.Option{{s3crypto.WithFormat(s3crypto.FormatS3ECv3)}, s3ecV2Opts()} {
 		c, _ := s3crypto.New(cli, kr, append(opts, s3crypto.WithInstructionFile())...)
 		put(t, ectx, c, "o", bytes.NewReader(randBytes(500)))
 		ct, meta := rawObject(t, cli, "o")
@@ -135,7 +135,7 @@ func TestS3ECInstructionTamper(t *testing.T) {
 			variants = append(variants, m)
 		}
 		for i, m := range variants {
-			key := "t" + strconvI(len(opts)) + "-" + strings.Repeat("i", i)
+			key := "t" + s3ecDigit(len(opts)) + "-" + strings.Repeat("i", i)
 			b, _ := json.Marshal(m)
 			rawPut(t, cli, key, ct, meta)
 			rawPut(t, cli, key+".instruction", b, map[string]string{"x-amz-crypto-instr-file": ""})
@@ -158,7 +158,7 @@ func TestS3ECInstructionTamper(t *testing.T) {
 func TestS3ECRewrapInstruction(t *testing.T) {
 	ctx := context.Background()
 	cli := newS3(t)
-	old, srv := kmsKeyring(t)
+	old, srv := s3ecKMSKeyring(t)
 	c, _ := s3crypto.New(cli, old, s3crypto.WithFormat(s3crypto.FormatS3ECv3), s3crypto.WithInstructionFile())
 	pt := randBytes(777)
 	put(t, ctx, c, "o", bytes.NewReader(pt))
@@ -195,7 +195,7 @@ func TestS3ECRewrapInstruction(t *testing.T) {
 func TestS3ECNonASCIIContext(t *testing.T) {
 	ctx := s3crypto.WithEncryptionContext(context.Background(), map[string]string{"city": "Zürich", "名": "値 😀"})
 	cli := newS3(t)
-	kr, _ := kmsKeyring(t)
+	kr, _ := s3ecKMSKeyring(t)
 	c, _ := s3crypto.New(cli, kr, s3crypto.WithFormat(s3crypto.FormatS3ECv3))
 	put(t, ctx, c, "o", strings.NewReader("x"))
 	_, meta := rawObject(t, cli, "o")

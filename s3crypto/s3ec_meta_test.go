@@ -22,11 +22,11 @@ import (
 	"github.com/cryptkeeper-go/cryptkeeper/s3crypto"
 )
 
-func v2Opts(opts ...s3crypto.Option) []s3crypto.Option {
+func s3ecV2Opts(opts ...s3crypto.Option) []s3crypto.Option {
 	return append([]s3crypto.Option{s3crypto.WithFormat(s3crypto.FormatS3ECv2), s3crypto.WithCommitmentPolicy(envelope.ForbidEncryptAllowDecrypt)}, opts...)
 }
 
-func keysOf(m map[string]string) string {
+func s3ecKeysOf(m map[string]string) string {
 	var k []string
 	for key := range m {
 		k = append(k, strings.ToLower(key))
@@ -36,7 +36,7 @@ func keysOf(m map[string]string) string {
 }
 
 // kmsKeyring returns a strict KMS keyring on an in-process KMS.
-func kmsKeyring(t testing.TB) (*awskms.Keyring, *kmstest.Server) {
+func s3ecKMSKeyring(t testing.TB) (*awskms.Keyring, *kmstest.Server) {
 	t.Helper()
 	srv := kmstest.NewServer()
 	t.Cleanup(srv.Close)
@@ -51,10 +51,10 @@ func kmsKeyring(t testing.TB) (*awskms.Keyring, *kmstest.Server) {
 	return kr, srv
 }
 
-func TestS3ECRoundTrip(t *testing.T) {
+func TestS3ECFormatsRoundTrip(t *testing.T) {
 	ctx := context.Background()
 	cli := newS3(t)
-	kms, _ := kmsKeyring(t)
+	kms, _ := s3ecKMSKeyring(t)
 	aes := newKeyring(t)
 	for _, tc := range []struct {
 		name string
@@ -67,7 +67,7 @@ func TestS3ECRoundTrip(t *testing.T) {
 			"user x-amz-3 x-amz-c x-amz-d x-amz-i x-amz-t x-amz-w"},
 		{"v3 aes", aes, []s3crypto.Option{s3crypto.WithFormat(s3crypto.FormatS3ECv3)}, nil,
 			"user x-amz-3 x-amz-c x-amz-d x-amz-i x-amz-w"},
-		{"v2 kms", kms, v2Opts(), map[string]string{"project": "demo"},
+		{"v2 kms", kms, s3ecV2Opts(), map[string]string{"project": "demo"},
 			"user x-amz-cek-alg x-amz-iv x-amz-key-v2 x-amz-matdesc x-amz-tag-len x-amz-unencrypted-content-length x-amz-wrap-alg"},
 	} {
 		c, err := s3crypto.New(cli, tc.kr, tc.opts...)
@@ -86,18 +86,18 @@ func TestS3ECRoundTrip(t *testing.T) {
 				t.Fatalf("%s %d: %v", tc.name, n, err)
 			}
 			ct, meta := rawObject(t, cli, key)
-			if len(ct) != n+16 || keysOf(meta) != tc.keys {
-				t.Fatalf("%s %d: stored %d bytes, keys %q", tc.name, n, len(ct), keysOf(meta))
+			if len(ct) != n+16 || s3ecKeysOf(meta) != tc.keys {
+				t.Fatalf("%s %d: stored %d bytes, keys %q", tc.name, n, len(ct), s3ecKeysOf(meta))
 			}
 			got, out, err := get(ctx, c, key)
 			if err != nil || !bytes.Equal(got, pt) {
 				t.Fatalf("%s %d: get %v", tc.name, n, err)
 			}
-			if aws.ToInt64(out.ContentLength) != int64(n) || keysOf(out.Metadata) != "user" {
+			if aws.ToInt64(out.ContentLength) != int64(n) || s3ecKeysOf(out.Metadata) != "user" {
 				t.Fatalf("%s %d: length %v, metadata %v", tc.name, n, out.ContentLength, out.Metadata)
 			}
 			h, err := c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
-			if err != nil || aws.ToInt64(h.ContentLength) != int64(n) || keysOf(h.Metadata) != "user" {
+			if err != nil || aws.ToInt64(h.ContentLength) != int64(n) || s3ecKeysOf(h.Metadata) != "user" {
 				t.Fatalf("%s %d: head %v %v", tc.name, n, h, err)
 			}
 		}
@@ -148,8 +148,8 @@ func TestS3ECOptions(t *testing.T) {
 func TestS3ECPolicyAndContext(t *testing.T) {
 	ctx := context.Background()
 	cli := newS3(t)
-	kr, _ := kmsKeyring(t)
-	w, _ := s3crypto.New(cli, kr, v2Opts()...)
+	kr, _ := s3ecKMSKeyring(t)
+	w, _ := s3crypto.New(cli, kr, s3ecV2Opts()...)
 	ec := map[string]string{"team": "crypto"}
 	put(t, s3crypto.WithEncryptionContext(ctx, ec), w, "v2", strings.NewReader("hello"))
 	strict, _ := s3crypto.New(cli, kr)
@@ -166,7 +166,7 @@ func TestS3ECPolicyAndContext(t *testing.T) {
 	if got, _, err := get(s3crypto.WithEncryptionContext(ctx, ec), allow, "v2"); err != nil || string(got) != "hello" {
 		t.Fatalf("right context: %v", err)
 	}
-	other, _ := kmsKeyring(t)
+	other, _ := s3ecKMSKeyring(t)
 	wrong, _ := s3crypto.New(cli, other, s3crypto.WithCommitmentPolicy(envelope.RequireEncryptAllowDecrypt))
 	if _, _, err := get(ctx, wrong, "v2"); !errors.Is(err, envelope.ErrNoDecryptionKey) {
 		t.Fatalf("wrong keyring: %v", err)
@@ -189,15 +189,15 @@ func TestS3ECInstructionFile(t *testing.T) {
 		objKeys string
 	}{
 		{"v3", []s3crypto.Option{s3crypto.WithFormat(s3crypto.FormatS3ECv3)}, "x-amz-c x-amz-d x-amz-i"},
-		{"v2", v2Opts(), ""},
+		{"v2", s3ecV2Opts(), ""},
 	} {
 		rec, c := setup(t, append(tc.opts, s3crypto.WithInstructionFile())...)
 		cli := rec.raw()
 		pt := randBytes(1000)
 		put(t, ctx, c, "obj", bytes.NewReader(pt))
 		_, meta := rawObject(t, cli, "obj")
-		if keysOf(meta) != tc.objKeys {
-			t.Fatalf("%s: object keys %q", tc.name, keysOf(meta))
+		if s3ecKeysOf(meta) != tc.objKeys {
+			t.Fatalf("%s: object keys %q", tc.name, s3ecKeysOf(meta))
 		}
 		body, imeta := rawObject(t, cli, "obj.instruction")
 		if v, ok := imeta["x-amz-crypto-instr-file"]; !ok || v != "" {
@@ -268,7 +268,7 @@ func TestS3ECInstructionFile(t *testing.T) {
 func TestS3ECCopyAndRewrap(t *testing.T) {
 	ctx := context.Background()
 	cli := newS3(t)
-	kr, srv := kmsKeyring(t)
+	kr, srv := s3ecKMSKeyring(t)
 	c, _ := s3crypto.New(cli, kr, s3crypto.WithFormat(s3crypto.FormatS3ECv3))
 	ec := map[string]string{"a": "1"}
 	pt := randBytes(5000)
@@ -326,10 +326,10 @@ func TestS3ECCopyAndRewrap(t *testing.T) {
 func TestS3ECTamperSweep(t *testing.T) {
 	ctx := context.Background()
 	cli := newS3(t)
-	kr, _ := kmsKeyring(t)
+	kr, _ := s3ecKMSKeyring(t)
 	ec := map[string]string{"p": "q"}
 	ectx := s3crypto.WithEncryptionContext(ctx, ec)
-	for _, opts := range [][]s3crypto.Option{{s3crypto.WithFormat(s3crypto.FormatS3ECv3)}, v2Opts()} {
+	for _, opts := range [][]s3crypto.Option{{s3crypto.WithFormat(s3crypto.FormatS3ECv3)}, s3ecV2Opts()} {
 		c, _ := s3crypto.New(cli, kr, opts...)
 		pt := randBytes(3000)
 		put(t, ectx, c, "orig", bytes.NewReader(pt))
@@ -363,7 +363,7 @@ func TestS3ECTamperSweep(t *testing.T) {
 				variants["altered"+string(rune('0'+i))] = m
 			}
 			for name, m := range variants {
-				key := "t/" + k + "/" + name + "/" + strconvI(len(opts)) // a fresh key: gofakes3 merges metadata into an existing one
+				key := "t/" + k + "/" + name + "/" + s3ecDigit(len(opts)) // a fresh key: gofakes3 merges metadata into an existing one
 				rawPut(t, cli, key, ct, m)
 				out, err := c.GetObject(ectx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
 				var n int
@@ -384,13 +384,13 @@ func TestS3ECTamperSweep(t *testing.T) {
 	}
 }
 
-func strconvI(i int) string { return string(rune('0' + i)) }
+func s3ecDigit(i int) string { return string(rune('0' + i)) }
 
 // TestS3ECDeclaredLength: a body that does not hold ContentLength bytes
 // is refused, so the recorded V2 length cannot lie.
 func TestS3ECDeclaredLength(t *testing.T) {
 	ctx := context.Background()
-	_, c := setup(t, v2Opts()...)
+	_, c := setup(t, s3ecV2Opts()...)
 	for _, n := range []int{5, 15} {
 		_, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String("k"),
 			Body: onlyReader{bytes.NewReader(make([]byte, n))}, ContentLength: aws.Int64(10)})

@@ -25,7 +25,7 @@ import (
 	"github.com/cryptkeeper-go/cryptkeeper/s3crypto"
 )
 
-func cbcEncrypt(key, iv, pt []byte) []byte {
+func s3ecCBCEncrypt(key, iv, pt []byte) []byte {
 	pad := 16 - len(pt)%16
 	p := append(bytes.Clone(pt), bytes.Repeat([]byte{byte(pad)}, pad)...)
 	block, _ := aes.NewCipher(key)
@@ -51,7 +51,7 @@ func TestS3ECLegacy(t *testing.T) {
 		t.Fatal(err)
 	}
 	b64 := base64.StdEncoding.EncodeToString
-	rawPut(t, cli, "v1", cbcEncrypt(dk, iv, pt), map[string]string{
+	rawPut(t, cli, "v1", s3ecCBCEncrypt(dk, iv, pt), map[string]string{
 		"x-amz-key": b64(enc.CiphertextBlob), "x-amz-iv": b64(iv), "x-amz-matdesc": `{"kms_cmk_id":"` + arn + `"}`,
 		"x-amz-unencrypted-content-length": "21",
 	})
@@ -72,7 +72,7 @@ func TestS3ECLegacy(t *testing.T) {
 	aead, _ := cipher.NewGCM(block)
 	wiv := randBytes(12)
 	edk := aead.Seal(bytes.Clone(wiv), wiv, dk, []byte("AES/CBC/PKCS5Padding"))
-	rawPut(t, cli, "v2cbc", cbcEncrypt(dk, iv, pt), map[string]string{
+	rawPut(t, cli, "v2cbc", s3ecCBCEncrypt(dk, iv, pt), map[string]string{
 		"x-amz-key-v2": b64(edk), "x-amz-iv": b64(iv), "x-amz-matdesc": "{}",
 		"x-amz-wrap-alg": "AES/GCM", "x-amz-cek-alg": "AES/CBC/PKCS5Padding",
 	})
@@ -117,8 +117,8 @@ func TestS3ECRSA(t *testing.T) {
 	}
 }
 
-// TestS3ECRange: ranges of S3EC objects need the opt-in.
-func TestS3ECRange(t *testing.T) {
+// TestS3ECRangeOptIn: ranges of S3EC objects need the opt-in.
+func TestS3ECRangeOptIn(t *testing.T) {
 	ctx := context.Background()
 	kr := newKeyring(t)
 	rec := &recorder{API: newS3(t)}
