@@ -65,12 +65,12 @@ type Option func(*config) error
 
 type config struct {
 	format      Format
+	instrFile   bool // WithInstructionFile
 	policy      envelope.CommitmentPolicy
 	cache       *cache.Cache
 	partSize    int64
 	concurrency int
 	s3ecRanges  bool // WithUnauthenticatedS3ECRanges
-	instrFile   bool
 }
 
 func newConfig(opts []Option) (*config, error) {
