@@ -13,7 +13,8 @@ import (
 
 // CopyObject copies an encrypted object. An S3 Encryption Client object
 // is copied by the server (CopyObject as given, made conditional on the
-// ETag of a HEAD of the source, with its instruction file if it has one):
+// ETag of the source as its GET answered, the body of which is not read;
+// with its instruction file if it has one):
 // that format binds neither bucket nor key, and its ciphertext and
 // metadata stay valid anywhere; with MetadataDirective REPLACE its S3EC
 // metadata is carried over beside the input's. Its encryption context is
@@ -53,30 +54,22 @@ func (c *Client) copyObject(ctx context.Context, in *s3.CopyObjectInput, optFns 
 	if err := checkUserMeta(in.Metadata); err != nil {
 		return nil, err
 	}
-	head, err := c.api.HeadObject(ctx, &s3.HeadObjectInput{
+	getIn := &s3.GetObjectInput{
 		Bucket: aws.String(srcBucket), Key: aws.String(srcKey), VersionId: version,
 		IfMatch: in.CopySourceIfMatch, IfNoneMatch: in.CopySourceIfNoneMatch,
 		IfModifiedSince: in.CopySourceIfModifiedSince, IfUnmodifiedSince: in.CopySourceIfUnmodifiedSince,
 		SSECustomerAlgorithm: in.CopySourceSSECustomerAlgorithm, SSECustomerKey: in.CopySourceSSECustomerKey,
 		SSECustomerKeyMD5:   in.CopySourceSSECustomerKeyMD5,
 		ExpectedBucketOwner: in.ExpectedSourceBucketOwner, RequestPayer: in.RequestPayer,
-	}, optFns...)
-	if err != nil {
-		return nil, apiErr(err)
 	}
-	if !isEnvelope(head.Metadata) {
-		return c.copyS3EC(ctx, in, srcBucket, srcKey, head, optFns)
-	}
-	src, err := c.GetObject(ctx, &s3.GetObjectInput{
-		Bucket: aws.String(srcBucket), Key: aws.String(srcKey), VersionId: version,
-		IfMatch: in.CopySourceIfMatch, IfNoneMatch: in.CopySourceIfNoneMatch,
-		IfModifiedSince: in.CopySourceIfModifiedSince, IfUnmodifiedSince: in.CopySourceIfUnmodifiedSince,
-		SSECustomerAlgorithm: in.CopySourceSSECustomerAlgorithm, SSECustomerKey: in.CopySourceSSECustomerKey,
-		SSECustomerKeyMD5:   in.CopySourceSSECustomerKeyMD5,
-		ExpectedBucketOwner: in.ExpectedSourceBucketOwner, RequestPayer: in.RequestPayer,
-	}, optFns...)
+	src, s3ecRaw, err := c.getObjectOr(ctx, getIn, optFns, true)
 	if err != nil {
-		return nil, err
+		return nil, opErr("GetObject", getIn.Bucket, getIn.Key, err)
+	}
+	if s3ecRaw != nil {
+		// Not an envelope object: copied on the server, its body unread.
+		s3ecRaw.Body.Close()
+		return c.copyS3EC(ctx, in, srcBucket, srcKey, s3ecRaw.Metadata, s3ecRaw.ETag, optFns)
 	}
 	defer src.Body.Close()
 	put := &s3.PutObjectInput{

@@ -60,32 +60,44 @@ func (c *Client) GetObject(ctx context.Context, in *s3.GetObjectInput, optFns ..
 }
 
 func (c *Client) getObject(ctx context.Context, in *s3.GetObjectInput, optFns []func(*s3.Options)) (*s3.GetObjectOutput, error) {
+	out, _, err := c.getObjectOr(ctx, in, optFns, false)
+	return out, err
+}
+
+// getObjectOr is getObject, but with keepS3EC (and no Range) the S3 answer
+// for an object that is not an envelope object is returned as is, its
+// body open, in s3ecRaw (CopyObject copies those on the server).
+func (c *Client) getObjectOr(ctx context.Context, in *s3.GetObjectInput, optFns []func(*s3.Options), keepS3EC bool) (plain, s3ecRaw *s3.GetObjectOutput, err error) {
 	if in.PartNumber != nil {
-		return nil, fmt.Errorf("%w: GET of one part (PartNumber) of an encrypted object", ErrUnsupported)
+		return nil, nil, fmt.Errorf("%w: GET of one part (PartNumber) of an encrypted object", ErrUnsupported)
 	}
 	ec, err := objectContext(ctx, aws.ToString(in.Bucket), aws.ToString(in.Key))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if in.Range != nil {
-		return c.getRange(ctx, in, optFns, ec)
+		out, err := c.getRange(ctx, in, optFns, ec)
+		return out, nil, err
 	}
 	get := *in
 	raw, err := c.api.GetObject(ctx, &get, optFns...)
 	if err != nil {
-		return nil, apiErr(err)
+		return nil, nil, apiErr(err)
 	}
 	if !isEnvelope(raw.Metadata) {
+		if keepS3EC {
+			return nil, raw, nil
+		}
 		out, err := c.getS3EC(ctx, in, raw, optFns)
 		if err != nil && raw.Body != nil {
 			raw.Body.Close()
 		}
-		return out, err
+		return out, nil, err
 	}
 	pt, err := c.open(ctx, raw, ec, aws.ToString(in.Bucket), aws.ToString(in.Key))
 	if err != nil {
 		raw.Body.Close()
-		return nil, err
+		return nil, nil, err
 	}
 	out := *raw
 	out.Body = pt
@@ -97,7 +109,7 @@ func (c *Client) getObject(ctx context.Context, in *s3.GetObjectInput, optFns []
 	out.ContentRange = nil
 	out.AcceptRanges = aws.String("bytes")
 	clearChecksums(&out)
-	return &out, nil
+	return &out, nil, nil
 }
 
 // open checks the metadata of raw and authenticates the message header.

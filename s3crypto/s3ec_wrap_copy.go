@@ -17,11 +17,11 @@ import (
 // copyS3EC copies an S3 Encryption Client object with a server-side
 // CopyObject: the ciphertext and its metadata move as they are (the
 // format binds neither bucket nor key), and so does its instruction file.
-func (c *Client) copyS3EC(ctx context.Context, in *s3.CopyObjectInput, srcBucket, srcKey string, head *s3.HeadObjectOutput, optFns []func(*s3.Options)) (*s3.CopyObjectOutput, error) {
+func (c *Client) copyS3EC(ctx context.Context, in *s3.CopyObjectInput, srcBucket, srcKey string, meta map[string]string, etag *string, optFns []func(*s3.Options)) (*s3.CopyObjectOutput, error) {
 	src := objectRef{bucket: aws.String(srcBucket), key: aws.String(srcKey),
 		sseAlg: in.CopySourceSSECustomerAlgorithm, sseKey: in.CopySourceSSECustomerKey, sseMD5: in.CopySourceSSECustomerKeyMD5,
 		expectedOwner: in.ExpectedSourceBucketOwner, requestPayer: in.RequestPayer}
-	_, usesInstr, err := c.s3ecResolve(ctx, head.Metadata, src, optFns)
+	_, usesInstr, err := c.s3ecResolve(ctx, meta, src, optFns)
 	if err != nil {
 		return nil, err
 	}
@@ -30,7 +30,7 @@ func (c *Client) copyS3EC(ctx context.Context, in *s3.CopyObjectInput, srcBucket
 		if err := checkS3ECUserMeta(in.Metadata); err != nil {
 			return nil, err
 		}
-		keys, _ := s3ecKeys(head.Metadata)
+		keys, _ := s3ecKeys(meta)
 		cp.Metadata = maps.Clone(in.Metadata)
 		if cp.Metadata == nil {
 			cp.Metadata = map[string]string{}
@@ -41,7 +41,7 @@ func (c *Client) copyS3EC(ctx context.Context, in *s3.CopyObjectInput, srcBucket
 		}
 	}
 	if cp.CopySourceIfMatch == nil {
-		cp.CopySourceIfMatch = head.ETag // copy the object that was checked
+		cp.CopySourceIfMatch = etag // copy the object that was checked
 	}
 	out, err := c.api.CopyObject(ctx, &cp, optFns...)
 	if err != nil {
