@@ -88,6 +88,12 @@ type ecKey struct{}
 // key, and the keyring fails to unwrap the data key:
 // envelope.ErrNoDecryptionKey or envelope.ErrAuthentication). Keys may
 // not start with ReservedPrefix (ErrInvalidRequest). ec is copied.
+//
+// For the S3 Encryption Client formats the context is the KMS encryption
+// context of the kms+context wrap (plus aws:x-amz-cek-alg, which it may
+// not hold), and the bucket and key are not bound; on GetObject it must
+// equal the stored context without that key exactly (even when empty),
+// else envelope.ErrContext.
 func WithEncryptionContext(ctx context.Context, ec map[string]string) context.Context {
 	return context.WithValue(ctx, ecKey{}, maps.Clone(ec))
 }

@@ -11,7 +11,16 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 )
 
-// CopyObject copies an encrypted object by re-encrypting it: it gets and
+// CopyObject copies an encrypted object. An S3 Encryption Client object
+// is copied by the server (CopyObject as given, made conditional on the
+// ETag of the source as its GET answered, the body of which is not read;
+// with its instruction file if it has one):
+// that format binds neither bucket nor key, and its ciphertext and
+// metadata stay valid anywhere; with MetadataDirective REPLACE its S3EC
+// metadata is carried over beside the input's. Its encryption context is
+// not checked (nothing is decrypted); to re-key it see Rewrap.
+//
+// An envelope object is copied by re-encrypting it: it gets and
 // decrypts the source (authenticating it as GetObject does) and puts the
 // plaintext, streamed, as a new object at the destination, under a new
 // data key. A server-side copy would not do: the bucket and key are bound
@@ -45,16 +54,22 @@ func (c *Client) copyObject(ctx context.Context, in *s3.CopyObjectInput, optFns 
 	if err := checkUserMeta(in.Metadata); err != nil {
 		return nil, err
 	}
-	src, err := c.GetObject(ctx, &s3.GetObjectInput{
+	getIn := &s3.GetObjectInput{
 		Bucket: aws.String(srcBucket), Key: aws.String(srcKey), VersionId: version,
 		IfMatch: in.CopySourceIfMatch, IfNoneMatch: in.CopySourceIfNoneMatch,
 		IfModifiedSince: in.CopySourceIfModifiedSince, IfUnmodifiedSince: in.CopySourceIfUnmodifiedSince,
 		SSECustomerAlgorithm: in.CopySourceSSECustomerAlgorithm, SSECustomerKey: in.CopySourceSSECustomerKey,
 		SSECustomerKeyMD5:   in.CopySourceSSECustomerKeyMD5,
 		ExpectedBucketOwner: in.ExpectedSourceBucketOwner, RequestPayer: in.RequestPayer,
-	}, optFns...)
+	}
+	src, s3ecRaw, err := c.getObjectOr(ctx, getIn, optFns, true)
 	if err != nil {
-		return nil, err
+		return nil, opErr("GetObject", getIn.Bucket, getIn.Key, err)
+	}
+	if s3ecRaw != nil {
+		// Not an envelope object: copied on the server, its body unread.
+		s3ecRaw.Body.Close()
+		return c.copyS3EC(ctx, in, srcBucket, srcKey, s3ecRaw.Metadata, s3ecRaw.ETag, optFns)
 	}
 	defer src.Body.Close()
 	put := &s3.PutObjectInput{

@@ -18,7 +18,7 @@
 //
 // # The envelope object format
 //
-// [FormatEnvelope], the default and for now the only format, stores the
+// [FormatEnvelope], the default format, stores the
 // object body as one AWS Encryption SDK message (package envelope): framed,
 // 64 KiB of plaintext per frame, with the committing unsigned suite
 // AES256GCMHKDFSHA512CommitKey (AES256GCMHKDFSHA256 under
@@ -48,6 +48,64 @@
 // [Client.CopyObject] re-encrypts (streamed) rather than copying on the
 // server, since the copy is bound to another key.
 //
+// # The Amazon S3 Encryption Client formats
+//
+// [FormatS3ECv3] and [FormatS3ECv2] write objects byte-compatible with
+// the official Amazon S3 Encryption Clients (Go v3.2+/v4, Java v3+):
+// the whole body is one AES-GCM message (V3: the key-committing suite 115,
+// HKDF-SHA512; V2: AES/GCM/NoPadding) followed by its 16-byte tag, and
+// the wrapped data key and parameters go to the object metadata
+// (x-amz-meta-x-amz-3 and so on) or, with [WithInstructionFile], to the
+// object "<key>.instruction". Both directions stream in bounded memory:
+// GetObject releases no byte before the tag has verified, spooling long
+// objects to a sealed temporary file. GetObject and HeadObject read every
+// format whatever the option: envelope objects, S3EC V1, V2 and V3 in
+// metadata or instruction files (read through the same client, optFns,
+// SSE-C key and ExpectedBucketOwner as the object; never with its
+// VersionId). An object with neither s3crypto nor S3EC metadata nor an
+// instruction file fails with [ErrNotEncrypted]; a V3 object whose
+// instruction file is missing with [ErrInstructionFile].
+//
+// The data key is wrapped by the client's keyring, which must be one of:
+// an awskms.Keyring (wrap "kms+context": the encryption context is the
+// caller's from [WithEncryptionContext] plus aws:x-amz-cek-alg, which the
+// caller may not set; the object stores no key id, so the keyring
+// decrypts with its own key, and should be configured with the key ARN);
+// an awskms.DiscoveryKeyring (decrypt only: KMS finds the key, and the
+// filter is applied to the key it names); a keyring.RawAES ("AES/GCM");
+// a keyring.RawRSA with OAEPSHA1 padding ("RSA-OAEP-SHA1", refused in
+// FIPS 140-3 mode); or a keyring.Multi of these (to write, one generator
+// and no children: an S3EC object holds one wrapped key). The raw wraps
+// bind only the content algorithm, not a context: PutObject refuses a
+// context with them. On GetObject, a context given with
+// WithEncryptionContext must equal the stored one without the reserved
+// keys ([envelope.ErrContext] otherwise), as in the official clients.
+//
+// Unlike FormatEnvelope, these formats do not bind the object to its
+// bucket and key (the official clients do not): someone with write access
+// to the bucket can move or swap S3EC objects undetected. They have no
+// authenticated ranges: a ranged GET needs [WithUnauthenticatedS3ECRanges]
+// and decrypts with AES-CTR without authentication. A data key cache
+// ([WithCache]) is not used for them.
+//
+// The commitment policy decides what GetObject reads, mirroring the
+// official clients: V3 objects under every policy; V2 GCM objects, which
+// are not key-committing, under envelope.RequireEncryptAllowDecrypt and
+// ForbidEncryptAllowDecrypt (not under the default
+// RequireEncryptRequireDecrypt: [envelope.ErrPolicy]); the legacy,
+// unauthenticated or weaker formats (CBC content, the "kms" wrap of V1
+// objects), which the official clients read only with their "legacy"
+// switches, only under ForbidEncryptAllowDecrypt. FormatS3ECv2 needs
+// ForbidEncryptAllowDecrypt to write, as in the official clients.
+//
+// [Client.CopyObject] copies an S3EC object on the server (with its
+// instruction file), and [Client.Rewrap] re-keys one (a new wrapping key
+// or context) by rewriting its metadata or instruction file: the body
+// never moves. [Client.DeleteObject] and [Client.DeleteObjects] also
+// delete instruction files. The metadata of an object is limited by S3
+// to 2 KB; PutObject fails with [ErrInvalidRequest] beyond it (a long
+// context or metadata fits with WithInstructionFile).
+//
 // # Ranged GETs
 //
 // A GetObject with Range (bytes=a-b, bytes=a- or bytes=-n, in plaintext
@@ -68,9 +126,9 @@
 //
 // # Not done yet
 //
-// The Amazon S3 Encryption Client formats (V1, V2, V3, instruction files)
-// are neither written nor read; GETs of one part (PartNumber) and ranged
-// HEADs fail with [ErrUnsupported]; there are no helpers for server-side encryption
-// (SSE-C, SSE-KMS, SSE-S3), though the SSE fields of a request are passed
-// through.
+// GETs of one part (PartNumber) and ranged HEADs fail with
+// [ErrUnsupported]; so do S3EC objects of the legacy wrap algorithms
+// AESWrap, AES, RSA and RSA/ECB/OAEPWithSHA-256AndMGF1Padding, and V1
+// objects not wrapped by KMS. Instruction files with a custom suffix are
+// not read.
 package s3crypto

@@ -23,15 +23,25 @@ var (
 	// metadata key or encryption context key in the reserved namespace, a
 	// negative ContentLength) or that s3crypto cannot honour safely.
 	ErrInvalidRequest = errors.New("s3crypto: invalid request")
-	// ErrNotEncrypted means the object carries no s3crypto metadata: it was
-	// stored without client-side encryption (or its metadata was removed).
-	// s3crypto never returns such an object's body.
+	// ErrNotEncrypted means the object carries neither s3crypto nor S3
+	// Encryption Client metadata and has no instruction file (or is an
+	// instruction file): it was stored without client-side encryption (or
+	// its metadata was removed). s3crypto never returns such an object's
+	// body.
 	ErrNotEncrypted = errors.New("s3crypto: object is not client-side encrypted")
 	// ErrUnsupported means the request asks for something this version
 	// does not do: a GET of one part (PartNumber), a ranged GET of an
-	// object of a signed suite, or an object format other than
-	// FormatEnvelope.
+	// object of a signed suite, an S3 Encryption Client object of a
+	// legacy wrap algorithm other than kms (AESWrap, AES, RSA,
+	// RSA/ECB/OAEPWithSHA-256AndMGF1Padding) or a V1 object not wrapped
+	// by KMS, an S3EC ranged GET without its opt-in, or an S3EC put with
+	// a keyring that cannot write the format.
 	ErrUnsupported = errors.New("s3crypto: not supported")
+	// ErrInstructionFile means the instruction file of an S3 Encryption
+	// Client object is missing (for a V3 object whose metadata holds
+	// only its commitment), malformed or inconsistent with the object, or
+	// could not be written.
+	ErrInstructionFile = errors.New("s3crypto: instruction file missing or invalid")
 	// ErrInvalidRange means the Range of a GetObject request selects no
 	// byte of the plaintext: it starts at or past its end, or the object
 	// is empty (S3's InvalidRange, in plaintext terms).

@@ -15,7 +15,10 @@ import (
 // memory a hostile object can make it allocate.
 const maxReadFrame = 4 << 20
 
-// GetObject gets an encrypted object and returns its plaintext. The
+// GetObject gets an encrypted object and returns its plaintext. An object
+// in an Amazon S3 Encryption Client format (see the package
+// documentation) is read as that format says; the rest of this comment is
+// about envelope objects. The
 // output is a copy of S3's with Body the plaintext (closing it closes the
 // S3 body), ContentLength the plaintext length (nil for an object whose
 // metadata records neither it nor the header length, which s3crypto
@@ -57,25 +60,44 @@ func (c *Client) GetObject(ctx context.Context, in *s3.GetObjectInput, optFns ..
 }
 
 func (c *Client) getObject(ctx context.Context, in *s3.GetObjectInput, optFns []func(*s3.Options)) (*s3.GetObjectOutput, error) {
+	out, _, err := c.getObjectOr(ctx, in, optFns, false)
+	return out, err
+}
+
+// getObjectOr is getObject, but with keepS3EC (and no Range) the S3 answer
+// for an object that is not an envelope object is returned as is, its
+// body open, in s3ecRaw (CopyObject copies those on the server).
+func (c *Client) getObjectOr(ctx context.Context, in *s3.GetObjectInput, optFns []func(*s3.Options), keepS3EC bool) (plain, s3ecRaw *s3.GetObjectOutput, err error) {
 	if in.PartNumber != nil {
-		return nil, fmt.Errorf("%w: GET of one part (PartNumber) of an encrypted object", ErrUnsupported)
+		return nil, nil, fmt.Errorf("%w: GET of one part (PartNumber) of an encrypted object", ErrUnsupported)
 	}
 	ec, err := objectContext(ctx, aws.ToString(in.Bucket), aws.ToString(in.Key))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if in.Range != nil {
-		return c.getRange(ctx, in, optFns, ec)
+		out, err := c.getRange(ctx, in, optFns, ec)
+		return out, nil, err
 	}
 	get := *in
 	raw, err := c.api.GetObject(ctx, &get, optFns...)
 	if err != nil {
-		return nil, apiErr(err)
+		return nil, nil, apiErr(err)
+	}
+	if !isEnvelope(raw.Metadata) {
+		if keepS3EC {
+			return nil, raw, nil
+		}
+		out, err := c.getS3EC(ctx, in, raw, optFns)
+		if err != nil && raw.Body != nil {
+			raw.Body.Close()
+		}
+		return out, nil, err
 	}
 	pt, err := c.open(ctx, raw, ec, aws.ToString(in.Bucket), aws.ToString(in.Key))
 	if err != nil {
 		raw.Body.Close()
-		return nil, err
+		return nil, nil, err
 	}
 	out := *raw
 	out.Body = pt
@@ -87,7 +109,7 @@ func (c *Client) getObject(ctx context.Context, in *s3.GetObjectInput, optFns []
 	out.ContentRange = nil
 	out.AcceptRanges = aws.String("bytes")
 	clearChecksums(&out)
-	return &out, nil
+	return &out, nil, nil
 }
 
 // open checks the metadata of raw and authenticates the message header.
@@ -156,10 +178,13 @@ func (b *plainBody) Close() error {
 }
 
 // HeadObject heads an object and reports its plaintext length as
-// ContentLength, with the user metadata without the s3crypto keys and no
-// checksum fields. It authenticates nothing (no body is read): the length
-// comes from the object metadata, which GetObject checks against the
-// message. An object without s3crypto metadata fails with
+// ContentLength, with the user metadata without the s3crypto (and S3
+// Encryption Client) keys and no checksum fields. It authenticates nothing
+// (no body is read): the length comes from the object metadata, which
+// GetObject checks against the message; for an S3 Encryption Client
+// object it is the object length less the 16-byte tag, checked against a
+// recorded length, and its instruction file is read when it has one. An
+// object without encryption metadata or instruction file fails with
 // ErrNotEncrypted. For an object uploaded before its length was known,
 // the plaintext length is computed from the object length.
 func (c *Client) HeadObject(ctx context.Context, in *s3.HeadObjectInput, optFns ...func(*s3.Options)) (*s3.HeadObjectOutput, error) {
@@ -178,6 +203,9 @@ func (c *Client) headObject(ctx context.Context, in *s3.HeadObjectInput, optFns 
 	raw, err := c.api.HeadObject(ctx, &head, optFns...)
 	if err != nil {
 		return nil, apiErr(err)
+	}
+	if !isEnvelope(raw.Metadata) {
+		return c.headS3EC(ctx, in, raw, optFns)
 	}
 	om, err := parseMeta(raw.Metadata)
 	if err != nil {
@@ -201,22 +229,34 @@ func (c *Client) headObject(ctx context.Context, in *s3.HeadObjectInput, optFns 
 	return &out, nil
 }
 
-// DeleteObject deletes an object; it is passed through unchanged.
+// DeleteObject deletes an object, passed through unchanged, and then
+// its instruction file "<key>.instruction" (an S3 Encryption Client
+// object may have one), unless the request names a VersionId (instruction
+// files have versions of their own). A missing instruction file is no
+// error; the output is that of the object's deletion.
 func (c *Client) DeleteObject(ctx context.Context, in *s3.DeleteObjectInput, optFns ...func(*s3.Options)) (*s3.DeleteObjectOutput, error) {
 	if in == nil {
 		return nil, opErr("DeleteObject", nil, nil, invalid("nil input"))
 	}
 	out, err := c.api.DeleteObject(ctx, in, optFns...)
+	if err == nil && in.VersionId == nil {
+		err = c.deleteInstruction(ctx, in, optFns)
+	}
 	return out, opErr("DeleteObject", in.Bucket, in.Key, apiErr(err))
 }
 
-// DeleteObjects deletes objects; it is passed through unchanged. Its
-// errors name the bucket and no key.
+// DeleteObjects deletes objects, passed through unchanged, and then the
+// instruction files of those named without a VersionId, in further
+// requests whose failures to delete (other than a missing file) are
+// added to the output's Errors. Its errors name the bucket and no key.
 func (c *Client) DeleteObjects(ctx context.Context, in *s3.DeleteObjectsInput, optFns ...func(*s3.Options)) (*s3.DeleteObjectsOutput, error) {
 	if in == nil {
 		return nil, opErr("DeleteObjects", nil, nil, invalid("nil input"))
 	}
 	out, err := c.api.DeleteObjects(ctx, in, optFns...)
+	if err == nil {
+		err = c.deleteInstructions(ctx, in, out, optFns)
+	}
 	return out, opErr("DeleteObjects", in.Bucket, nil, apiErr(err))
 }
 

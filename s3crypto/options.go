@@ -14,6 +14,19 @@ const (
 	// FormatEnvelope stores the object body as one AWS Encryption SDK
 	// message (see the package documentation). It is the default.
 	FormatEnvelope Format = iota + 1
+	// FormatS3ECv3 writes objects as the Amazon S3 Encryption Client
+	// (v3.2+/v4) does by default: V3 metadata and the key-committing
+	// suite 115 (AES-256-GCM, HKDF-SHA512). The client's keyring must be
+	// an awskms.Keyring (wrap kms+context), a keyring.RawAES (AES/GCM), a
+	// keyring.RawRSA with OAEPSHA1 padding (RSA-OAEP-SHA1), or a
+	// keyring.Multi with one of these as generator and no children.
+	FormatS3ECv3
+	// FormatS3ECv2 writes V2 objects (AES/GCM/NoPadding, not
+	// key-committing), readable by older S3 Encryption Clients. Like the
+	// official clients, it needs the commitment policy
+	// ForbidEncryptAllowDecrypt (New fails with ErrInvalidOption
+	// otherwise).
+	FormatS3ECv2
 )
 
 // String returns the name stored in the object metadata.
@@ -21,6 +34,10 @@ func (f Format) String() string {
 	switch f {
 	case FormatEnvelope:
 		return "envelope"
+	case FormatS3ECv3:
+		return "s3ec-v3"
+	case FormatS3ECv2:
+		return "s3ec-v2"
 	}
 	return fmt.Sprintf("Format(%d)", int(f))
 }
@@ -48,6 +65,7 @@ type Option func(*config) error
 
 type config struct {
 	format      Format
+	instrFile   bool // WithInstructionFile
 	policy      envelope.CommitmentPolicy
 	cache       *cache.Cache
 	partSize    int64
@@ -70,13 +88,20 @@ func newConfig(opts []Option) (*config, error) {
 			return nil, err
 		}
 	}
+	if c.format == FormatS3ECv2 && c.policy != envelope.ForbidEncryptAllowDecrypt {
+		return nil, fmt.Errorf("%w: FormatS3ECv2 writes objects without key commitment: it needs WithCommitmentPolicy(envelope.ForbidEncryptAllowDecrypt)", ErrInvalidOption)
+	}
+	if c.instrFile && c.format == FormatEnvelope {
+		return nil, fmt.Errorf("%w: WithInstructionFile needs FormatS3ECv3 or FormatS3ECv2", ErrInvalidOption)
+	}
 	return c, nil
 }
 
 // WithFormat sets the format PutObject writes (default FormatEnvelope).
+// GetObject reads every format whatever the option.
 func WithFormat(f Format) Option {
 	return func(c *config) error {
-		if f != FormatEnvelope {
+		if f != FormatEnvelope && f != FormatS3ECv3 && f != FormatS3ECv2 {
 			return fmt.Errorf("%w: WithFormat: unknown format %v", ErrInvalidOption, f)
 		}
 		c.format = f
@@ -87,7 +112,10 @@ func WithFormat(f Format) Option {
 // WithCommitmentPolicy sets the commitment policy (default
 // envelope.RequireEncryptRequireDecrypt). It decides the suite PutObject
 // writes (AES256GCMHKDFSHA512CommitKey, or AES256GCMHKDFSHA256 under
-// ForbidEncryptAllowDecrypt) and the objects GetObject accepts.
+// ForbidEncryptAllowDecrypt) and the objects GetObject accepts, S3
+// Encryption Client objects included (see the package documentation:
+// V2 objects need RequireEncryptAllowDecrypt or ForbidEncryptAllowDecrypt,
+// the legacy V1 and CBC objects ForbidEncryptAllowDecrypt).
 func WithCommitmentPolicy(p envelope.CommitmentPolicy) Option {
 	return func(c *config) error {
 		switch p {
@@ -132,6 +160,23 @@ func WithConcurrency(n int) Option {
 			return fmt.Errorf("%w: WithConcurrency: %d below 1", ErrInvalidOption, n)
 		}
 		c.concurrency = n
+		return nil
+	}
+}
+
+// WithInstructionFile makes PutObject of the S3EC formats store the
+// wrapped data key in an instruction file, the object "<key>.instruction"
+// (a JSON object, as the official clients write it, with the metadata
+// x-amz-crypto-instr-file), through the same API, optFns and SSE-C key as
+// the object. V2 keeps no S3EC metadata on the object; V3 keeps its
+// commitment, message ID and suite there (x-amz-c, x-amz-d, x-amz-i), as
+// the format requires. The object itself is written first and the
+// instruction file second. GetObject and HeadObject read instruction
+// files whatever the option; DeleteObject and DeleteObjects delete them.
+// It needs FormatS3ECv3 or FormatS3ECv2.
+func WithInstructionFile() Option {
+	return func(c *config) error {
+		c.instrFile = true
 		return nil
 	}
 }

@@ -14,8 +14,8 @@ import (
 	"github.com/cryptkeeper-go/cryptkeeper/envelope"
 )
 
-// PutObject encrypts in.Body and stores it as an envelope object. The input
-// is not modified. in.ContentLength, if set, is the plaintext length, and
+// PutObject encrypts in.Body and stores it in the client's format (see
+// WithFormat; an envelope object by default). The input is not modified. in.ContentLength, if set, is the plaintext length, and
 // the body must hold exactly that many bytes. A body of up to the part
 // size (see WithPartSize) is stored with one PutObject request; a longer
 // one, or one of unknown length that turns out longer, is stored with a
@@ -36,6 +36,12 @@ func (c *Client) PutObject(ctx context.Context, in *s3.PutObjectInput, optFns ..
 func (c *Client) putObject(ctx context.Context, in *s3.PutObjectInput, optFns []func(*s3.Options)) (*s3.PutObjectOutput, error) {
 	if err := checkPutInput(in); err != nil {
 		return nil, err
+	}
+	if c.cfg.format != FormatEnvelope {
+		if err := checkS3ECUserMeta(in.Metadata); err != nil {
+			return nil, err
+		}
+		return c.putS3EC(ctx, in, optFns)
 	}
 	ec, err := objectContext(ctx, aws.ToString(in.Bucket), aws.ToString(in.Key))
 	if err != nil {

@@ -119,11 +119,14 @@ func (c *Client) getRange(ctx context.Context, in *s3.GetObjectInput, optFns []f
 	if raw.ETag != nil && req.IfMatch == nil {
 		req.IfMatch = raw.ETag // the next requests read the same object
 	}
-	om, err := parseMeta(raw.Metadata)
+	total, err := objectLength(raw, len(prefix))
 	if err != nil {
 		return nil, err
 	}
-	total, err := objectLength(raw, len(prefix))
+	if !isEnvelope(raw.Metadata) {
+		return c.getS3ECRangeOf(ctx, in, optFns, raw.Metadata, total, req.IfMatch)
+	}
+	om, err := parseMeta(raw.Metadata)
 	if err != nil {
 		return nil, err
 	}
