@@ -8,8 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,7 +16,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -26,6 +23,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/cryptkeeper-go/cryptkeeper/envelope"
+	"github.com/cryptkeeper-go/cryptkeeper/internal/testserver"
 	"github.com/cryptkeeper-go/cryptkeeper/keyring"
 	"github.com/cryptkeeper-go/cryptkeeper/keyring/awskms"
 	"github.com/cryptkeeper-go/cryptkeeper/s3crypto"
@@ -109,53 +107,6 @@ func runPeer(t *testing.T, bin string, stdin []byte, args ...string) ([]byte, er
 	return out.Bytes(), nil
 }
 
-// s3ecMoto returns the endpoint of a running moto_server, as startMoto
-// does (CRYPTKEEPER_MOTO_URL, else one started on a free port and stopped
-// at the end of t; skipped without moto_server when
-// CRYPTKEEPER_NO_MOTO=1). It is the peer test's own, so that the test
-// depends on no other file of the package.
-func s3ecMoto(t *testing.T) string {
-	t.Helper()
-	if u := os.Getenv("CRYPTKEEPER_MOTO_URL"); u != "" {
-		return u
-	}
-	path, err := exec.LookPath("moto_server")
-	if err != nil {
-		if os.Getenv("CRYPTKEEPER_NO_MOTO") == "1" {
-			t.Skip("moto_server not on PATH and CRYPTKEEPER_NO_MOTO=1")
-		}
-		t.Fatalf("moto_server not on PATH (install moto 5.2.1 or set CRYPTKEEPER_NO_MOTO=1): %v", err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	cmd := exec.Command(path, "-H", "127.0.0.1", "-p", fmt.Sprint(port))
-	var logs bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	})
-	url := fmt.Sprintf("http://127.0.0.1:%d", port)
-	for deadline := time.Now().Add(60 * time.Second); ; {
-		resp, err := http.Get(url + "/moto-api/")
-		if err == nil {
-			resp.Body.Close()
-			return url
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("moto_server did not start: %v\n%s", err, logs.String())
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
 func motoS3(url string) *s3.Client {
 	return s3.New(s3.Options{
 		BaseEndpoint: aws.String(url), UsePathStyle: true, Region: "us-east-1",
@@ -185,7 +136,7 @@ func pattern(n int) []byte {
 // S3 Encryption Client for Go v4, through one moto_server (S3 and KMS).
 func TestS3ECPeer(t *testing.T) {
 	bin := s3ecPeer(t)
-	url := s3ecMoto(t)
+	url := testserver.Moto(t)
 	ctx := context.Background()
 	common := []string{"-endpoint", url, "-region", "us-east-1", "-bucket", "peer"}
 	if _, err := runPeer(t, bin, nil, "mkbucket", "-endpoint", url, "-bucket", "peer"); err != nil {

@@ -106,6 +106,20 @@
 // to 2 KB; PutObject fails with [ErrInvalidRequest] beyond it (a long
 // context or metadata fits with WithInstructionFile).
 //
+// # Server-side encryption
+//
+// Server-side encryption can sit on top of client-side encryption.
+// [SSECustomerKey], [SSEKMS] and [SSES3] build an [SSE], whose methods
+// return a copy of an input with the fields set:
+// c.PutObject(ctx, sse.PutObject(in)), c.GetObject(ctx, sse.GetObject(in)),
+// and for a copy dst.CopyObject(src.CopySource(in)). Client repeats the
+// fields on every request it makes for a call: each part of a multipart
+// upload, each GET of a ranged read, the instruction file. A request
+// carrying an SSE-C key is refused before it is sent unless the endpoint
+// is HTTPS ([ErrInsecureEndpoint]). A 403 to an SSE-C write is explained
+// ([ErrSSECDenied]: S3 blocks SSE-C by default on buckets created from
+// April 2026), and so is a read refused over its SSE-C key ([ErrSSECKey]).
+//
 // # Ranged GETs
 //
 // A GetObject with Range (bytes=a-b, bytes=a- or bytes=-n, in plaintext

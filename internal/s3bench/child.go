@@ -39,6 +39,7 @@ type client struct {
 var clients = []client{
 	{name: "plain", desc: "plain `*s3.Client`"},
 	{name: "envelope", desc: "s3crypto FormatEnvelope", format: s3crypto.FormatEnvelope, ranged: true},
+	{name: "s3ec-v3", desc: "s3crypto FormatS3ECv3", format: s3crypto.FormatS3ECv3},
 	{name: "s3ec-v4", desc: "official S3 Encryption Client for Go v4 (peer CLI)", peer: true},
 }
 
