@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/fips140"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha1"
@@ -91,6 +92,9 @@ func TestS3ECLegacy(t *testing.T) {
 
 // TestS3ECRSA round-trips objects wrapped with RSA-OAEP-SHA1.
 func TestS3ECRSA(t *testing.T) {
+	if fips140.Enabled() {
+		t.Skip("RSA-OAEP-SHA1 is refused in FIPS 140-3 mode (TestS3ECRSARefusedInFIPS checks the refusal)")
+	}
 	ctx := context.Background()
 	priv, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
@@ -138,5 +142,23 @@ func TestS3ECRangeOptIn(t *testing.T) {
 	got, err := io.ReadAll(out.Body)
 	if err != nil || !bytes.Equal(got, pt[100:200]) || len(out.Metadata) != 0 {
 		t.Fatalf("range: %d bytes, %v, %v", len(got), err, out.Metadata)
+	}
+}
+
+// TestS3ECRSARefusedInFIPS: the keyring of the RSA-OAEP-SHA1 wrap cannot be
+// made in FIPS 140-3 mode (keyring.ErrNotApproved), so no S3EC object is
+// wrapped or unwrapped with SHA-1 there; outside it, it can.
+func TestS3ECRSARefusedInFIPS(t *testing.T) {
+	priv, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = keyring.NewRawRSA("ns", "rsa", &priv.PublicKey, priv, keyring.OAEPSHA1)
+	if fips140.Enabled() {
+		if !errors.Is(err, keyring.ErrNotApproved) {
+			t.Fatalf("OAEP-SHA1 keyring in FIPS mode: %v", err)
+		}
+	} else if err != nil {
+		t.Fatal(err)
 	}
 }
