@@ -72,6 +72,7 @@ func (c *Client) getObject(ctx context.Context, in *s3.GetObjectInput, optFns []
 	if err != nil {
 		return nil, apiErr(err)
 	}
+	raw.Body = readAheadBody(ctx, raw.Body, raw.ContentLength)
 	pt, err := c.open(ctx, raw, ec, aws.ToString(in.Bucket), aws.ToString(in.Key))
 	if err != nil {
 		raw.Body.Close()
