@@ -39,7 +39,7 @@
 // Metadata is not authenticated: GetObject checks it against the object
 // length and the authenticated message, and fails when they disagree.
 //
-// Bodies of up to the part size ([WithPartSize], default 8 MiB) are
+// Bodies of up to the part size ([WithPartSize], default 5 MiB) are
 // encrypted in memory and stored with one PutObject request, so the SDK
 // can sign and retry it on any endpoint. Longer bodies, and bodies of
 // unknown length that turn out longer, are stored with a multipart upload:

@@ -94,6 +94,7 @@ func (c *Client) getObjectOr(ctx context.Context, in *s3.GetObjectInput, optFns 
 		}
 		return out, nil, err
 	}
+	raw.Body = readAheadBody(ctx, raw.Body, raw.ContentLength)
 	pt, err := c.open(ctx, raw, ec, aws.ToString(in.Bucket), aws.ToString(in.Key))
 	if err != nil {
 		raw.Body.Close()

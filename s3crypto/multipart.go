@@ -16,8 +16,9 @@ import (
 
 // putMultipart encrypts body into a multipart upload. Ciphertext is cut
 // into parts of the part size as the envelope writer produces it; up to
-// concurrency parts are sent at once, and the writer waits when that many
-// are in flight, so memory stays at about concurrency + 1 parts. Any
+// concurrency parts are sent at once, and the writer waits for a free
+// buffer before it fills a part, so at most concurrency parts are held
+// (see take). Any
 // failure (the body, the keyring, a part, ctx) aborts the upload.
 func (c *Client) putMultipart(ctx context.Context, in *s3.PutObjectInput, body io.Reader, plainLen int64, ec map[string]string, optFns []func(*s3.Options)) (*s3.PutObjectOutput, error) {
 	if plainLen >= 0 {
@@ -141,7 +142,11 @@ func (up *uploader) Write(p []byte) (int, error) {
 			return n, err
 		}
 		if up.buf == nil {
-			up.buf = up.buffer(size)
+			b, err := up.take(size)
+			if err != nil {
+				return n, err
+			}
+			up.buf = b
 		}
 		k := min(size-len(up.buf), len(p))
 		up.buf = append(up.buf, p[:k]...)
@@ -165,22 +170,17 @@ func (up *uploader) buffer(size int) []byte {
 	return make([]byte, 0, size)
 }
 
-// send uploads part as the next part, waiting while concurrency parts are
-// in flight. An empty part is sent only as the first.
+// send uploads part, a buffer from take, as the next part. A nil part is
+// sent, empty, only as the first.
 func (up *uploader) send(part []byte) {
-	if len(part) == 0 && up.next > 0 {
+	if part == nil && (up.next > 0 || up.emptyPart() != nil) {
 		return
 	}
 	up.next++
 	num := up.next
 	if num > maxParts {
+		<-up.sem
 		up.fail(invalid("the object needs more than %d parts of %d bytes (see WithPartSize)", maxParts, len(part)))
-		return
-	}
-	select {
-	case up.sem <- struct{}{}:
-	case <-up.ctx.Done():
-		up.fail(context.Cause(up.ctx))
 		return
 	}
 	up.wg.Add(1)

@@ -46,8 +46,9 @@ func (f Format) String() string {
 const (
 	// DefaultPartSize is the size of the parts of a multipart upload, and
 	// the plaintext length up to which PutObject stores an object with one
-	// request.
-	DefaultPartSize = 8 << 20
+	// request. With DefaultConcurrency it keeps the part buffers of an
+	// upload at 20 MiB.
+	DefaultPartSize = 5 << 20
 	// MinPartSize is the smallest part S3 accepts (but for the last part).
 	MinPartSize = 5 << 20
 	// MaxPartSize is the largest part size WithPartSize accepts.
@@ -141,7 +142,12 @@ func WithCache(ch *cache.Cache) Option {
 // WithPartSize sets the size of the ciphertext parts of a multipart upload
 // (MinPartSize to MaxPartSize; default DefaultPartSize). An object whose
 // plaintext is at most n bytes is stored with one PutObject request.
-// PutObject holds up to concurrency + 2 buffers of n bytes.
+// A multipart PutObject holds at most concurrency (WithConcurrency)
+// buffers of n bytes, reused from part to part whatever the object size
+// (20 MiB with the defaults), and, for a body of unknown length, the
+// first n bytes of plaintext until they are encrypted. S3 takes at
+// most 10000 parts, so the part size bounds the object size (about
+// 48.8 GiB of ciphertext with the default).
 func WithPartSize(n int64) Option {
 	return func(c *config) error {
 		if n < MinPartSize || n > MaxPartSize {
@@ -153,7 +159,9 @@ func WithPartSize(n int64) Option {
 }
 
 // WithConcurrency sets how many parts of one multipart upload are sent at
-// once (at least 1; default DefaultConcurrency).
+// once (at least 1; default DefaultConcurrency). It is also how many part
+// buffers the upload holds (see WithPartSize): the ciphertext is written
+// into a buffer only once fewer than n parts are being filled or sent.
 func WithConcurrency(n int) Option {
 	return func(c *config) error {
 		if n < 1 {

@@ -182,7 +182,7 @@ func (c *Client) getRange(ctx context.Context, in *s3.GetObjectInput, optFns []f
 			o.Close()
 			return nil, fmt.Errorf("%w: asked for %d bytes of the object, got %d", envelope.ErrFormat, end-start, *raw2.ContentLength)
 		}
-		body.src = raw2.Body
+		body.src = readAheadBody(ctx, raw2.Body, raw2.ContentLength)
 		out = *raw2
 	}
 	out.Body = body

@@ -1,0 +1,149 @@
+package s3crypto
+
+import (
+	"context"
+	"errors"
+	"io"
+)
+
+// A whole-object GET reads the S3 body ahead of the decrypting reader, in
+// a goroutine, so that the network keeps flowing while frames are opened:
+// up to readAheadChunks chunks of readAheadChunk bytes wait to be read,
+// in at most readAheadChunks+2 buffers (3 MiB) allocated as they are
+// needed and reused. The body is ciphertext: this holds no plaintext.
+const (
+	readAheadChunk  = 512 << 10
+	readAheadChunks = 4
+	// readAheadMin is the smallest body of known length read ahead: a
+	// smaller one is read directly.
+	readAheadMin = 2 * readAheadChunk
+)
+
+// errBodyClosed is what a Read after Close returns.
+var errBodyClosed = errors.New("s3crypto: read of a closed object body")
+
+// readAheadBody returns body, read ahead once it is first read if it is
+// not known to be shorter than readAheadMin. The goroutine starts only at
+// the first Read, so a body that is never read (an object GetObject
+// refuses) is never read ahead; it stops at the end of the body, at the
+// first error, when ctx ends and on Close, which waits for it.
+func readAheadBody(ctx context.Context, body io.ReadCloser, length *int64) io.ReadCloser {
+	if body == nil || (length != nil && *length < readAheadMin) {
+		return body
+	}
+	return &readAhead{ctx: ctx, body: body}
+}
+
+type readAhead struct {
+	ctx  context.Context
+	body io.ReadCloser
+
+	started, closed bool
+	full            chan []byte   // read chunks; closed by the filler after it sets err
+	free            chan []byte   // buffers the reader is done with
+	done            chan struct{} // closed by Close
+	exited          chan struct{} // closed when the filler returns
+	err             error         // why the filler stopped; read after full is closed
+
+	cur []byte // the unread rest of the chunk being read
+	buf []byte // cur's whole buffer
+}
+
+func (r *readAhead) start() {
+	r.started = true
+	r.full = make(chan []byte, readAheadChunks)
+	r.free = make(chan []byte, readAheadChunks+2)
+	r.done = make(chan struct{})
+	r.exited = make(chan struct{})
+	go r.fill()
+}
+
+// fill reads the body chunk by chunk until it ends, fails, ctx ends or
+// the body is closed. Errors of the body are kept as they are.
+func (r *readAhead) fill() {
+	defer close(r.exited)
+	defer close(r.full)
+	allocated := 0
+	for {
+		var b []byte
+		select {
+		case b = <-r.free:
+		default:
+			if allocated < readAheadChunks+2 {
+				b = make([]byte, readAheadChunk)
+				allocated++
+				break
+			}
+			select {
+			case b = <-r.free:
+			case <-r.done:
+				r.err = errBodyClosed
+				return
+			case <-r.ctx.Done():
+				r.err = context.Cause(r.ctx)
+				return
+			}
+		}
+		n, err := 0, error(nil)
+		for n < len(b) && err == nil {
+			var k int
+			k, err = r.body.Read(b[n:])
+			n += k
+		}
+		if n > 0 {
+			select {
+			case r.full <- b[:n]:
+			case <-r.done:
+				r.err = errBodyClosed
+				return
+			case <-r.ctx.Done():
+				r.err = context.Cause(r.ctx)
+				return
+			}
+		}
+		if err != nil {
+			r.err = err
+			return
+		}
+	}
+}
+
+func (r *readAhead) Read(p []byte) (int, error) {
+	if r.closed {
+		return 0, errBodyClosed
+	}
+	if !r.started {
+		r.start()
+	}
+	for len(r.cur) == 0 {
+		if r.buf != nil {
+			r.free <- r.buf[:cap(r.buf)] // never blocks: free holds every buffer
+			r.buf = nil
+		}
+		b, ok := <-r.full
+		if !ok {
+			return 0, r.err
+		}
+		r.cur, r.buf = b, b
+	}
+	n := copy(p, r.cur)
+	r.cur = r.cur[n:]
+	return n, nil
+}
+
+// Close closes the body and waits for the filler to stop.
+func (r *readAhead) Close() error {
+	if r.closed {
+		return nil
+	}
+	r.closed = true
+	if r.started {
+		close(r.done)
+	}
+	err := r.body.Close()
+	if r.started {
+		<-r.exited
+	}
+	r.cur, r.buf = nil, nil
+	return err
+}
