@@ -101,6 +101,19 @@ func mergeInstruction(obj, instr map[string]string) (map[string]string, int, err
 	case iv != 3 && ov != 0:
 		return nil, 0, fmt.Errorf("%w: V%d instruction file for an object with S3 Encryption Client metadata", envelope.ErrFormat, iv)
 	}
+	if iv == 3 {
+		// The commitment binds the data key to the object only when it
+		// comes from the object: a file that could carry it could carry
+		// the commitment of another data key.
+		for _, k := range v3Object {
+			if _, ok := instr[k]; ok {
+				return nil, 0, fmt.Errorf("%w: instruction file holds %s, which belongs in the object metadata", envelope.ErrFormat, k)
+			}
+			if _, ok := obj[k]; !ok {
+				return nil, 0, fmt.Errorf("%w: V3 object metadata without %s", envelope.ErrFormat, k)
+			}
+		}
+	}
 	merged := make(map[string]string, len(obj)+len(instr))
 	for k, v := range instr {
 		merged[k] = v

@@ -1,0 +1,60 @@
+package s3crypto_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/cryptkeeper-go/cryptkeeper/s3crypto"
+)
+
+// TestS3ECInstructionCommitmentInObject: the key commitment (x-amz-d),
+// the message ID (x-amz-i) and the content algorithm (x-amz-c) of a V3
+// object are read only from the object metadata. An object whose
+// metadata lacks one of them while its instruction file holds it is
+// refused, even when all of it is consistent: otherwise whoever can
+// replace the instruction file replaces the commitment with the data key,
+// and the commitment binds nothing to the object.
+func TestS3ECInstructionCommitmentInObject(t *testing.T) {
+	ctx := context.Background()
+	cli := newS3(t)
+	kr, _ := s3ecKMSKeyring(t)
+	c, _ := s3crypto.New(cli, kr, s3crypto.WithFormat(s3crypto.FormatS3ECv3), s3crypto.WithInstructionFile())
+	put(t, ctx, c, "o", bytes.NewReader(randBytes(300)))
+	ct, meta := rawObject(t, cli, "o")
+	body, _ := rawObject(t, cli, "o.instruction")
+	for _, moved := range [][]string{{"x-amz-d"}, {"x-amz-i"}, {"x-amz-d", "x-amz-i"}, {"x-amz-c", "x-amz-d"}} {
+		var instr map[string]string
+		if err := json.Unmarshal(body, &instr); err != nil {
+			t.Fatal(err)
+		}
+		obj := map[string]string{}
+		for k, v := range meta {
+			obj[k] = v
+		}
+		for _, k := range moved {
+			instr[k] = obj[k]
+			delete(obj, k)
+		}
+		key := "moved-" + moved[len(moved)-1] + s3ecDigit(len(moved))
+		b, _ := json.Marshal(instr)
+		rawPut(t, cli, key, ct, obj)
+		rawPut(t, cli, key+".instruction", b, map[string]string{"x-amz-crypto-instr-file": ""})
+		out, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
+		n := 0
+		if err == nil {
+			got, rerr := io.ReadAll(out.Body)
+			out.Body.Close()
+			n, err = len(got), rerr
+		}
+		if !errors.Is(err, s3crypto.ErrInstructionFile) || n != 0 {
+			t.Errorf("%v moved to the instruction file: err %v, %d bytes", moved, err, n)
+		}
+	}
+}
