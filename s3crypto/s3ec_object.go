@@ -66,7 +66,7 @@ func (c *Client) putS3EC(ctx context.Context, in *s3.PutObjectInput, optFns []fu
 		return nil, err
 	}
 	if instr != nil {
-		if err := c.writeInstruction(ctx, in, instr, optFns); err != nil {
+		if err := c.writeInstruction(ctx, in, instr, nil, optFns); err != nil {
 			return nil, fmt.Errorf("the object was stored but cannot be decrypted: %w", err)
 		}
 	}

@@ -6,11 +6,13 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/cryptkeeper-go/cryptkeeper/keyring/awskms"
 	"github.com/cryptkeeper-go/cryptkeeper/s3crypto"
 )
 
@@ -56,5 +58,50 @@ func TestS3ECInstructionCommitmentInObject(t *testing.T) {
 		if !errors.Is(err, s3crypto.ErrInstructionFile) || n != 0 {
 			t.Errorf("%v moved to the instruction file: err %v, %d bytes", moved, err, n)
 		}
+	}
+}
+
+// racingInstr calls swap once, right after the first read of an
+// instruction file has been answered.
+type racingInstr struct {
+	s3crypto.API
+	swap func()
+	done bool
+}
+
+func (r *racingInstr) GetObject(ctx context.Context, in *s3.GetObjectInput, o ...func(*s3.Options)) (*s3.GetObjectOutput, error) {
+	out, err := r.API.GetObject(ctx, in, o...)
+	if !r.done && r.swap != nil && strings.HasSuffix(aws.ToString(in.Key), s3crypto.InstructionSuffix) {
+		r.done = true
+		r.swap()
+	}
+	return out, err
+}
+
+// TestS3ECRewrapInstructionRace: an object (and its instruction file)
+// replaced while Rewrap works is not given the re-wrapped data key of
+// the object Rewrap read: the new object stays readable and Rewrap
+// fails.
+func TestS3ECRewrapInstructionRace(t *testing.T) {
+	ctx := context.Background()
+	cli := newS3(t)
+	kr, srv := s3ecKMSKeyring(t)
+	plain, _ := s3crypto.New(cli, kr, s3crypto.WithFormat(s3crypto.FormatS3ECv3), s3crypto.WithInstructionFile())
+	put(t, ctx, plain, "o", bytes.NewReader(randBytes(100)))
+	pt2 := randBytes(200)
+	race := &racingInstr{API: cli, swap: func() { put(t, ctx, plain, "o", bytes.NewReader(pt2)) }}
+	c, _ := s3crypto.New(race, kr, s3crypto.WithFormat(s3crypto.FormatS3ECv3), s3crypto.WithInstructionFile())
+	arn, _ := srv.CreateKey()
+	kr2, _ := awskms.NewKeyring(srv.Client(), arn)
+	_, err := c.Rewrap(ctx, &s3crypto.RewrapInput{Bucket: aws.String(bucket), Key: aws.String("o"), Keyring: kr2})
+	if !race.done {
+		t.Fatal("the instruction file was not read")
+	}
+	if err == nil {
+		t.Error("Rewrap succeeded over an object replaced meanwhile")
+	}
+	got, _, gerr := get(ctx, plain, "o")
+	if gerr != nil || !bytes.Equal(got, pt2) {
+		t.Fatalf("the object written meanwhile: %v", gerr)
 	}
 }

@@ -97,7 +97,9 @@ type RewrapInput struct {
 // against the object's key commitment), wraps it with in.Keyring under
 // in.EncryptionContext, and rewrites the metadata, never the body. An
 // object with an instruction file gets a new instruction file and keeps
-// its object untouched; otherwise the object's metadata is replaced by a
+// its object untouched (the new file is written only over the one read,
+// conditional on its ETag, so that an object replaced meanwhile keeps
+// its own; S3 answers 412 PreconditionFailed otherwise); otherwise the object's metadata is replaced by a
 // server-side CopyObject of the object onto itself (with
 // MetadataDirective REPLACE, conditional on the ETag read, keeping the
 // user metadata, content headers, storage class and server-side
@@ -162,7 +164,7 @@ func (c *Client) rewrap(ctx context.Context, in *RewrapInput, optFns []func(*s3.
 		put := &s3.PutObjectInput{Bucket: in.Bucket, Key: in.Key,
 			SSECustomerAlgorithm: in.SSECustomerAlgorithm, SSECustomerKey: in.SSECustomerKey, SSECustomerKeyMD5: in.SSECustomerKeyMD5,
 			ExpectedBucketOwner: in.ExpectedBucketOwner}
-		if err := c.writeInstruction(ctx, put, instr, optFns); err != nil {
+		if err := c.writeInstruction(ctx, put, instr, sm.instrETag, optFns); err != nil {
 			return nil, err
 		}
 		return &s3.CopyObjectOutput{}, nil
