@@ -93,7 +93,9 @@ type ecKey struct{}
 // context of the kms+context wrap (plus aws:x-amz-cek-alg, which it may
 // not hold), and the bucket and key are not bound; on GetObject it must
 // equal the stored context without that key exactly (even when empty),
-// else envelope.ErrContext.
+// else envelope.ErrContext. Objects wrapped with a raw AES or RSA key bind
+// no context (their material description is not authenticated): a GET of
+// one with a non-empty context fails with envelope.ErrContext.
 func WithEncryptionContext(ctx context.Context, ec map[string]string) context.Context {
 	return context.WithValue(ctx, ecKey{}, maps.Clone(ec))
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/cryptkeeper-go/cryptkeeper/envelope"
 	"github.com/cryptkeeper-go/cryptkeeper/keyring/awskms"
 	"github.com/cryptkeeper-go/cryptkeeper/s3crypto"
 )
@@ -103,5 +104,28 @@ func TestS3ECRewrapInstructionRace(t *testing.T) {
 	got, _, gerr := get(ctx, plain, "o")
 	if gerr != nil || !bytes.Equal(got, pt2) {
 		t.Fatalf("the object written meanwhile: %v", gerr)
+	}
+}
+
+// TestS3ECRawWrapExpectedContext: the material description of an object
+// wrapped with a raw AES or RSA key is not authenticated (anyone who can
+// write the object's metadata sets it), so an expected encryption context
+// cannot be checked against it: GetObject with a non-empty one fails with
+// envelope.ErrContext rather than pass on an attacker's word.
+func TestS3ECRawWrapExpectedContext(t *testing.T) {
+	ctx := context.Background()
+	cli := newS3(t)
+	c, _ := s3crypto.New(cli, newKeyring(t), s3crypto.WithFormat(s3crypto.FormatS3ECv3))
+	put(t, ctx, c, "o", bytes.NewReader(randBytes(100)))
+	ct, meta := rawObject(t, cli, "o")
+	meta["x-amz-m"] = `{"tenant":"a"}`
+	rawPut(t, cli, "forged", ct, meta)
+	ectx := s3crypto.WithEncryptionContext(ctx, map[string]string{"tenant": "a"})
+	if _, _, err := get(ectx, c, "forged"); !errors.Is(err, envelope.ErrContext) {
+		t.Fatalf("expected context against a forged material description: %v", err)
+	}
+	// Without an expected context the object reads.
+	if _, _, err := get(ctx, c, "forged"); err != nil {
+		t.Fatal(err)
 	}
 }

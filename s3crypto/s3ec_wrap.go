@@ -107,7 +107,12 @@ func unwrapS3EC(ctx context.Context, kr keyring.Keyring, p envelope.CommitmentPo
 		ec = sm.desc
 		delete(stored, kmsLegacyKey)
 	}
-	if want, given := ctx.Value(ecKey{}).(map[string]string); given && !maps.Equal(want, stored) {
+	want, given := ctx.Value(ecKey{}).(map[string]string)
+	if given && len(want) > 0 && ec == nil {
+		// The material description of a raw wrap is not authenticated.
+		return nil, fmt.Errorf("%w: an encryption context is bound only by KMS wraps; the %s wrap of this object cannot check one", envelope.ErrContext, sm.wrapAlg)
+	}
+	if given && !maps.Equal(want, stored) {
 		return nil, fmt.Errorf("%w: the encryption context given does not match the one stored with the object", envelope.ErrContext)
 	}
 	w, ok := s3ecwrap.For(kr)
