@@ -60,7 +60,9 @@ func (c *Client) readInstruction(ctx context.Context, ref objectRef, optFns []fu
 	defer out.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(out.Body, maxInstructionFile+1))
 	if err != nil {
-		return nil, nil, false, fmt.Errorf("instruction file: %w", apiErr(err))
+		// The file exists: a failure to read it is the connection's
+		// (transient) or a cut-off body (format), never "not encrypted".
+		return nil, nil, false, fmt.Errorf("instruction file: %w", bodyErr(err))
 	}
 	if len(body) > maxInstructionFile {
 		return nil, nil, false, fmt.Errorf("%w: instruction file longer than %d bytes", envelope.ErrFormat, maxInstructionFile)

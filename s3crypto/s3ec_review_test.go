@@ -129,3 +129,56 @@ func TestS3ECRawWrapExpectedContext(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// failingInstr answers the GET of an instruction file with a body that
+// fails with err after a few bytes.
+type failingInstr struct {
+	s3crypto.API
+	err error
+}
+
+type failAfter struct {
+	r   io.Reader
+	err error
+}
+
+func (f *failAfter) Read(p []byte) (int, error) {
+	n, _ := f.r.Read(p)
+	if n > 0 {
+		return n, nil
+	}
+	return 0, f.err
+}
+
+func (f failingInstr) GetObject(ctx context.Context, in *s3.GetObjectInput, o ...func(*s3.Options)) (*s3.GetObjectOutput, error) {
+	out, err := f.API.GetObject(ctx, in, o...)
+	if err == nil && strings.HasSuffix(aws.ToString(in.Key), s3crypto.InstructionSuffix) {
+		out.Body = io.NopCloser(&failAfter{r: io.LimitReader(out.Body, 10), err: f.err})
+	}
+	return out, err
+}
+
+// TestS3ECInstructionReadFails: an instruction file whose body fails
+// half-way (the connection drops) makes a transient error, or a format
+// error for a cut-off body; never ErrNotEncrypted, which would tell the
+// caller that an encrypted object is a plain one.
+func TestS3ECInstructionReadFails(t *testing.T) {
+	ctx := context.Background()
+	cli := newS3(t)
+	kr, _ := s3ecKMSKeyring(t)
+	w, _ := s3crypto.New(cli, kr, s3ecV2Opts(s3crypto.WithInstructionFile())...)
+	put(t, ctx, w, "o", bytes.NewReader(randBytes(100)))
+	for _, tc := range []struct {
+		err  error
+		want error
+	}{
+		{errors.New("http2: stream reset"), envelope.ErrTransient},
+		{io.ErrUnexpectedEOF, envelope.ErrFormat},
+	} {
+		c, _ := s3crypto.New(failingInstr{API: cli, err: tc.err}, kr, s3ecV2Opts(s3crypto.WithInstructionFile())...)
+		_, _, err := get(ctx, c, "o")
+		if !errors.Is(err, tc.want) || errors.Is(err, s3crypto.ErrNotEncrypted) {
+			t.Errorf("instruction body failing with %v: %v", tc.err, err)
+		}
+	}
+}
