@@ -182,3 +182,18 @@ func TestS3ECInstructionReadFails(t *testing.T) {
 		}
 	}
 }
+
+// TestS3ECContextLegacyKeyReserved: kms_cmk_id is left out of the context
+// check of a GET (the legacy kms wrap stores the key id under it), so a
+// PutObject whose context holds it would store an object that no GET
+// with that context reads: it is refused up front.
+func TestS3ECContextLegacyKeyReserved(t *testing.T) {
+	cli := newS3(t)
+	kr, _ := s3ecKMSKeyring(t)
+	c, _ := s3crypto.New(cli, kr, s3crypto.WithFormat(s3crypto.FormatS3ECv3))
+	ctx := s3crypto.WithEncryptionContext(context.Background(), map[string]string{"kms_cmk_id": "x", "a": "b"})
+	_, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String("o"), Body: strings.NewReader("hi")})
+	if !errors.Is(err, s3crypto.ErrInvalidRequest) {
+		t.Fatalf("PutObject with kms_cmk_id in the context: %v", err)
+	}
+}

@@ -29,7 +29,9 @@ func wrapS3EC(ctx context.Context, kr keyring.Keyring, suite s3ecSuite, user map
 		return nil, nil, fmt.Errorf("%w: keyring %T cannot write S3 Encryption Client objects (use an awskms.Keyring, a RawAES, a RawRSA with OAEPSHA1, or a Multi with one such generator and no children)", ErrUnsupported, kr)
 	}
 	for k := range user {
-		if k == kmsReservedKey || strings.HasPrefix(k, ReservedPrefix) {
+		// kms_cmk_id is left out of the context a GET checks (the legacy
+		// kms wrap keeps the key id there): no GET could expect it.
+		if k == kmsReservedKey || k == kmsLegacyKey || strings.HasPrefix(k, ReservedPrefix) {
 			return nil, nil, invalid("encryption context key %q is reserved", k)
 		}
 	}
