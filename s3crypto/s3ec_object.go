@@ -168,6 +168,10 @@ func (c *Client) getS3ECRangeOf(ctx context.Context, in *s3.GetObjectInput, optF
 	if _, err := s3ecPlainLength(sm, &objLen); err != nil {
 		return nil, err
 	}
+	if !c.cfg.s3ecRanges {
+		// Refused before the data key is unwrapped: no keyring call.
+		return nil, errS3ECRanges
+	}
 	cc, err := c.s3ecContentOf(ctx, sm)
 	if err != nil {
 		return nil, err

@@ -14,6 +14,7 @@ import (
 
 	"github.com/cryptkeeper-go/cryptkeeper/envelope"
 	"github.com/cryptkeeper-go/cryptkeeper/keyring/awskms"
+	"github.com/cryptkeeper-go/cryptkeeper/keyring/awskms/kmstest"
 	"github.com/cryptkeeper-go/cryptkeeper/s3crypto"
 )
 
@@ -195,5 +196,22 @@ func TestS3ECContextLegacyKeyReserved(t *testing.T) {
 	_, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String("o"), Body: strings.NewReader("hi")})
 	if !errors.Is(err, s3crypto.ErrInvalidRequest) {
 		t.Fatalf("PutObject with kms_cmk_id in the context: %v", err)
+	}
+}
+
+// TestS3ECRangeRefusedBeforeUnwrap: without WithUnauthenticatedS3ECRanges
+// a ranged GET of an S3EC object is refused before the data key is
+// unwrapped: no KMS call (which costs, and counts against the quota) for
+// a request that cannot be served.
+func TestS3ECRangeRefusedBeforeUnwrap(t *testing.T) {
+	ctx := context.Background()
+	cli := newS3(t)
+	kr, srv := s3ecKMSKeyring(t)
+	c, _ := s3crypto.New(cli, kr, s3crypto.WithFormat(s3crypto.FormatS3ECv3))
+	put(t, ctx, c, "o", bytes.NewReader(randBytes(1000)))
+	srv.FailAlways("Decrypt", kmstest.AccessDenied)
+	_, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String("o"), Range: aws.String("bytes=10-20")})
+	if !errors.Is(err, s3crypto.ErrUnsupported) {
+		t.Fatalf("ranged GET without the opt-in: %v", err)
 	}
 }
