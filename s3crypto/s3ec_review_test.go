@@ -3,6 +3,7 @@ package s3crypto_test
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"io"
@@ -213,5 +214,60 @@ func TestS3ECRangeRefusedBeforeUnwrap(t *testing.T) {
 	_, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String("o"), Range: aws.String("bytes=10-20")})
 	if !errors.Is(err, s3crypto.ErrUnsupported) {
 		t.Fatalf("ranged GET without the opt-in: %v", err)
+	}
+}
+
+// TestS3ECSwapAndDowngrade: whoever can write the bucket can neither swap
+// the instruction files of two V3 objects nor rewrite a V3 object's
+// metadata as V2 (GCM without commitment) or as CBC: each GET fails and
+// releases nothing, under the default policy and, where the wrap binds
+// the content algorithm, under the permissive ones too.
+func TestS3ECSwapAndDowngrade(t *testing.T) {
+	ctx := context.Background()
+	cli := newS3(t)
+	kr, _ := s3ecKMSKeyring(t)
+	c, _ := s3crypto.New(cli, kr, s3crypto.WithFormat(s3crypto.FormatS3ECv3), s3crypto.WithInstructionFile())
+	put(t, ctx, c, "a", bytes.NewReader(randBytes(100)))
+	put(t, ctx, c, "b", bytes.NewReader(randBytes(100)))
+	ctA, metaA := rawObject(t, cli, "a")
+	instrB, _ := rawObject(t, cli, "b.instruction")
+	rawPut(t, cli, "swapped", ctA, metaA)
+	rawPut(t, cli, "swapped.instruction", instrB, map[string]string{"x-amz-crypto-instr-file": ""})
+	if _, _, err := get(ctx, c, "swapped"); !errors.Is(err, envelope.ErrAuthentication) {
+		t.Errorf("swapped instruction file: %v", err)
+	}
+
+	c3, _ := s3crypto.New(cli, kr, s3crypto.WithFormat(s3crypto.FormatS3ECv3))
+	put(t, ctx, c3, "v3", bytes.NewReader(randBytes(100)))
+	ct, meta := rawObject(t, cli, "v3")
+	msgID, _ := base64.StdEncoding.DecodeString(meta["x-amz-i"])
+	for _, cek := range []string{"AES/GCM/NoPadding", "AES/CBC/PKCS5Padding"} {
+		iv := msgID[:12]
+		down := map[string]string{"x-amz-key-v2": meta["x-amz-3"], "x-amz-matdesc": meta["x-amz-t"],
+			"x-amz-wrap-alg": "kms+context", "x-amz-cek-alg": cek}
+		if cek == "AES/GCM/NoPadding" {
+			down["x-amz-tag-len"] = "128"
+		} else {
+			iv = msgID[:16]
+		}
+		down["x-amz-iv"] = base64.StdEncoding.EncodeToString(iv)
+		key := "down-" + cek[4:7]
+		rawPut(t, cli, key, ct, down)
+		for _, p := range []envelope.CommitmentPolicy{envelope.RequireEncryptRequireDecrypt, envelope.RequireEncryptAllowDecrypt, envelope.ForbidEncryptAllowDecrypt} {
+			r, _ := s3crypto.New(cli, kr, s3crypto.WithCommitmentPolicy(p))
+			out, err := r.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
+			n := 0
+			if err == nil {
+				got, rerr := io.ReadAll(out.Body)
+				out.Body.Close()
+				n, err = len(got), rerr
+			}
+			if err == nil || n != 0 {
+				t.Errorf("V3 rewritten as %s, policy %v: %d bytes, err %v", cek, p, n, err)
+			}
+			if p == envelope.RequireEncryptRequireDecrypt && !errors.Is(err, envelope.ErrPolicy) {
+				t.Errorf("V3 rewritten as %s under the default policy: %v", cek, err)
+			}
+		}
 	}
 }
