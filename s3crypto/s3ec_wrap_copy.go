@@ -102,9 +102,13 @@ type RewrapInput struct {
 // its own; S3 answers 412 PreconditionFailed otherwise); otherwise the object's metadata is replaced by a
 // server-side CopyObject of the object onto itself (with
 // MetadataDirective REPLACE, conditional on the ETag read, keeping the
-// user metadata, content headers, storage class and server-side
-// encryption settings it had; S3 gives the object a new version and
-// last-modified time). Envelope objects are not re-keyed this way (their
+// user metadata, content headers, storage class, tags and server-side
+// encryption mode and KMS key it had; S3 gives the object a new version
+// and last-modified time. Not kept, as with any CopyObject: an SSE-KMS
+// encryption context of the object's own (HEAD does not return it; S3
+// applies its default), the ACL (the copy gets the bucket's default) and
+// Object Lock settings (the bucket's defaults apply to the new version).
+// Objects over 5 GiB, which CopyObject does not take, fail). Envelope objects are not re-keyed this way (their
 // header would need a new data key: re-encrypt them with CopyObject):
 // ErrUnsupported. So are V1 and CBC objects. The output is that of the
 // CopyObject request, or empty when only the instruction file was
