@@ -271,3 +271,48 @@ func TestS3ECSwapAndDowngrade(t *testing.T) {
 		}
 	}
 }
+
+// copyLog records the CopyObject inputs.
+type copyLog struct {
+	s3crypto.API
+	copies []s3.CopyObjectInput
+}
+
+func (l *copyLog) CopyObject(ctx context.Context, in *s3.CopyObjectInput, o ...func(*s3.Options)) (*s3.CopyObjectOutput, error) {
+	l.copies = append(l.copies, *in)
+	return l.API.CopyObject(ctx, in, o...)
+}
+
+// TestS3ECCopyInstructionConditional: CopyObject of an S3EC object with an
+// instruction file copies the instruction file it checked (conditional
+// on its ETag), as it copies the object it checked, so that a source
+// replaced meanwhile cannot leave the copy with the object of one and the
+// instruction file of another.
+func TestS3ECCopyInstructionConditional(t *testing.T) {
+	ctx := context.Background()
+	cli := newS3(t)
+	kr, _ := s3ecKMSKeyring(t)
+	log := &copyLog{API: cli}
+	c, _ := s3crypto.New(log, kr, s3crypto.WithFormat(s3crypto.FormatS3ECv3), s3crypto.WithInstructionFile())
+	put(t, ctx, c, "src", bytes.NewReader(randBytes(100)))
+	head, err := cli.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(bucket), Key: aws.String("src.instruction")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.CopyObject(ctx, &s3.CopyObjectInput{Bucket: aws.String(bucket), Key: aws.String("dst"),
+		CopySource: aws.String(bucket + "/src")}); err != nil {
+		t.Fatal(err)
+	}
+	var saw bool
+	for _, cp := range log.copies {
+		if aws.ToString(cp.Key) == "dst.instruction" {
+			saw = true
+			if aws.ToString(cp.CopySourceIfMatch) != aws.ToString(head.ETag) || head.ETag == nil {
+				t.Errorf("instruction file copied on condition %q, its ETag is %q", aws.ToString(cp.CopySourceIfMatch), aws.ToString(head.ETag))
+			}
+		}
+	}
+	if !saw {
+		t.Fatal("instruction file not copied")
+	}
+}

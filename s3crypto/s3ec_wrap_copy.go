@@ -21,7 +21,7 @@ func (c *Client) copyS3EC(ctx context.Context, in *s3.CopyObjectInput, srcBucket
 	src := objectRef{bucket: aws.String(srcBucket), key: aws.String(srcKey),
 		sseAlg: in.CopySourceSSECustomerAlgorithm, sseKey: in.CopySourceSSECustomerKey, sseMD5: in.CopySourceSSECustomerKeyMD5,
 		expectedOwner: in.ExpectedSourceBucketOwner, requestPayer: in.RequestPayer}
-	_, usesInstr, err := c.s3ecResolve(ctx, meta, src, optFns)
+	sm, usesInstr, err := c.s3ecResolve(ctx, meta, src, optFns)
 	if err != nil {
 		return nil, err
 	}
@@ -51,6 +51,7 @@ func (c *Client) copyS3EC(ctx context.Context, in *s3.CopyObjectInput, srcBucket
 		_, err := c.api.CopyObject(ctx, &s3.CopyObjectInput{
 			Bucket: in.Bucket, Key: aws.String(aws.ToString(in.Key) + InstructionSuffix),
 			CopySource:           aws.String(escapeCopySource(srcBucket, srcKey+InstructionSuffix)),
+			CopySourceIfMatch:    sm.instrETag, // the file that was checked
 			SSECustomerAlgorithm: in.SSECustomerAlgorithm, SSECustomerKey: in.SSECustomerKey, SSECustomerKeyMD5: in.SSECustomerKeyMD5,
 			CopySourceSSECustomerAlgorithm: in.CopySourceSSECustomerAlgorithm, CopySourceSSECustomerKey: in.CopySourceSSECustomerKey,
 			CopySourceSSECustomerKeyMD5: in.CopySourceSSECustomerKeyMD5,
