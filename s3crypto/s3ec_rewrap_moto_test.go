@@ -8,6 +8,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -28,6 +29,30 @@ func TestMotoRewrap(t *testing.T) {
 	cli := testserver.S3Client(url, nil)
 	t.Run("kms to aes", func(t *testing.T) { motoRewrapKeeps(t, cli) })
 	t.Run("instruction race", func(t *testing.T) { motoRewrapRace(t, cli) })
+	t.Run("copy onto itself", func(t *testing.T) { motoCopySelf(t, cli) })
+}
+
+// motoCopySelf: an S3EC object with an instruction file copied onto
+// itself (to change its storage class) is copied, and its instruction
+// file, which S3 would refuse to copy onto itself unchanged, is left as
+// it is.
+func motoCopySelf(t *testing.T, cli *s3.Client) {
+	ctx := context.Background()
+	bkt := newBucket(t, cli)
+	kr, _ := s3ecKMSKeyring(t)
+	c, err := s3crypto.New(cli, kr, s3crypto.WithFormat(s3crypto.FormatS3ECv3), s3crypto.WithInstructionFile())
+	require.NoError(t, err)
+	pt := randBytes(100)
+	_, err = c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bkt), Key: aws.String("o"), Body: bytes.NewReader(pt)})
+	require.NoError(t, err)
+	_, err = c.CopyObject(ctx, &s3.CopyObjectInput{Bucket: aws.String(bkt), Key: aws.String("o"), CopySource: aws.String(bkt + "/o"),
+		StorageClass: types.StorageClassStandardIa})
+	require.NoError(t, err)
+	head, err := cli.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(bkt), Key: aws.String("o")})
+	require.NoError(t, err)
+	assert.Equal(t, types.StorageClassStandardIa, head.StorageClass)
+	got, _ := readAll(t, c, &s3.GetObjectInput{Bucket: aws.String(bkt), Key: aws.String("o")})
+	assert.Equal(t, pt, got)
 }
 
 func motoRewrapKeeps(t *testing.T, cli *s3.Client) {

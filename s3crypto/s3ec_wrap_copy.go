@@ -47,7 +47,9 @@ func (c *Client) copyS3EC(ctx context.Context, in *s3.CopyObjectInput, srcBucket
 	if err != nil {
 		return nil, apiErr(err)
 	}
-	if usesInstr {
+	if usesInstr && (aws.ToString(in.Bucket) != srcBucket || aws.ToString(in.Key) != srcKey) {
+		// (An object copied onto itself keeps its instruction file, which
+		// S3 would refuse to copy onto itself unchanged.)
 		_, err := c.api.CopyObject(ctx, &s3.CopyObjectInput{
 			Bucket: in.Bucket, Key: aws.String(aws.ToString(in.Key) + InstructionSuffix),
 			CopySource:           aws.String(escapeCopySource(srcBucket, srcKey+InstructionSuffix)),
