@@ -90,10 +90,13 @@ type ecKey struct{}
 // not start with ReservedPrefix (ErrInvalidRequest). ec is copied.
 //
 // For the S3 Encryption Client formats the context is the KMS encryption
-// context of the kms+context wrap (plus aws:x-amz-cek-alg, which it may
-// not hold), and the bucket and key are not bound; on GetObject it must
-// equal the stored context without that key exactly (even when empty),
-// else envelope.ErrContext.
+// context of the kms+context wrap (plus aws:x-amz-cek-alg; it may hold
+// neither that key nor kms_cmk_id, which the official clients leave out of
+// the check on GET), and the bucket and key are not bound; on GetObject it must
+// equal the stored context without those keys exactly (even when empty),
+// else envelope.ErrContext. Objects wrapped with a raw AES or RSA key bind
+// no context (their material description is not authenticated): a GET of
+// one with a non-empty context fails with envelope.ErrContext.
 func WithEncryptionContext(ctx context.Context, ec map[string]string) context.Context {
 	return context.WithValue(ctx, ecKey{}, maps.Clone(ec))
 }

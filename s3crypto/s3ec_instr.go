@@ -43,9 +43,9 @@ func isNotFound(err error) bool {
 	return errors.As(err, &ae) && (ae.ErrorCode() == "NoSuchKey" || ae.ErrorCode() == "NotFound")
 }
 
-// readInstruction returns the S3EC keys of the instruction file of ref,
-// or found false when there is none.
-func (c *Client) readInstruction(ctx context.Context, ref objectRef, optFns []func(*s3.Options)) (map[string]string, bool, error) {
+// readInstruction returns the S3EC keys of the instruction file of ref
+// and its ETag, or found false when there is none.
+func (c *Client) readInstruction(ctx context.Context, ref objectRef, optFns []func(*s3.Options)) (map[string]string, *string, bool, error) {
 	out, err := c.api.GetObject(ctx, &s3.GetObjectInput{
 		Bucket: ref.bucket, Key: ref.instrKey(),
 		SSECustomerAlgorithm: ref.sseAlg, SSECustomerKey: ref.sseKey, SSECustomerKeyMD5: ref.sseMD5,
@@ -53,24 +53,26 @@ func (c *Client) readInstruction(ctx context.Context, ref objectRef, optFns []fu
 	}, optFns...)
 	if err != nil {
 		if isNotFound(err) {
-			return nil, false, nil
+			return nil, nil, false, nil
 		}
-		return nil, false, fmt.Errorf("instruction file: %w", apiErr(err))
+		return nil, nil, false, fmt.Errorf("instruction file: %w", apiErr(err))
 	}
 	defer out.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(out.Body, maxInstructionFile+1))
 	if err != nil {
-		return nil, false, fmt.Errorf("instruction file: %w", apiErr(err))
+		// The file exists: a failure to read it is the connection's
+		// (transient) or a cut-off body (format), never "not encrypted".
+		return nil, nil, false, fmt.Errorf("instruction file: %w", bodyErr(err))
 	}
 	if len(body) > maxInstructionFile {
-		return nil, false, fmt.Errorf("%w: instruction file longer than %d bytes", envelope.ErrFormat, maxInstructionFile)
+		return nil, nil, false, fmt.Errorf("%w: instruction file longer than %d bytes", envelope.ErrFormat, maxInstructionFile)
 	}
 	m, err := parseInstruction(body)
 	if err != nil {
-		return nil, false, err
+		return nil, nil, false, err
 	}
 	keys, err := s3ecKeys(m)
-	return keys, true, err
+	return keys, out.ETag, true, err
 }
 
 // mergeInstruction combines the S3EC keys of an object (obj) with those of
@@ -100,6 +102,19 @@ func mergeInstruction(obj, instr map[string]string) (map[string]string, int, err
 		return nil, 0, fmt.Errorf("%w: V3 instruction file for an object without %v", envelope.ErrFormat, v3Object)
 	case iv != 3 && ov != 0:
 		return nil, 0, fmt.Errorf("%w: V%d instruction file for an object with S3 Encryption Client metadata", envelope.ErrFormat, iv)
+	}
+	if iv == 3 {
+		// The commitment binds the data key to the object only when it
+		// comes from the object: a file that could carry it could carry
+		// the commitment of another data key.
+		for _, k := range v3Object {
+			if _, ok := instr[k]; ok {
+				return nil, 0, fmt.Errorf("%w: instruction file holds %s, which belongs in the object metadata", envelope.ErrFormat, k)
+			}
+			if _, ok := obj[k]; !ok {
+				return nil, 0, fmt.Errorf("%w: V3 object metadata without %s", envelope.ErrFormat, k)
+			}
+		}
 	}
 	merged := make(map[string]string, len(obj)+len(instr))
 	for k, v := range instr {
@@ -134,7 +149,7 @@ func (c *Client) s3ecResolve(ctx context.Context, meta map[string]string, ref ob
 		sm, err := parseS3EC(keys, version)
 		return sm, false, err
 	}
-	instr, found, err := c.readInstruction(ctx, ref, optFns)
+	instr, etag, found, err := c.readInstruction(ctx, ref, optFns)
 	if err != nil {
 		if !needInstr && !errors.Is(err, envelope.ErrTransient) && !errors.Is(err, envelope.ErrFormat) {
 			// S3 answers 403 rather than 404 for a missing key to callers
@@ -157,12 +172,16 @@ func (c *Client) s3ecResolve(ctx context.Context, meta map[string]string, ref ob
 		return nil, false, fmt.Errorf("%w: %w", ErrInstructionFile, err)
 	}
 	sm, err := parseS3EC(merged, version)
+	if sm != nil {
+		sm.instrETag = etag
+	}
 	return sm, true, err
 }
 
 // writeInstruction stores entries as the instruction file of ref, with
-// the SSE fields of put.
-func (c *Client) writeInstruction(ctx context.Context, put *s3.PutObjectInput, entries map[string]string, optFns []func(*s3.Options)) error {
+// the SSE fields of put; with ifMatch, only over the instruction file of
+// that ETag.
+func (c *Client) writeInstruction(ctx context.Context, put *s3.PutObjectInput, entries map[string]string, ifMatch *string, optFns []func(*s3.Options)) error {
 	body, err := json.Marshal(entries)
 	if err != nil {
 		return err
@@ -176,7 +195,7 @@ func (c *Client) writeInstruction(ctx context.Context, put *s3.PutObjectInput, e
 		ServerSideEncryption: put.ServerSideEncryption, SSEKMSKeyId: put.SSEKMSKeyId,
 		SSEKMSEncryptionContext: put.SSEKMSEncryptionContext, BucketKeyEnabled: put.BucketKeyEnabled,
 		ExpectedBucketOwner: put.ExpectedBucketOwner, RequestPayer: put.RequestPayer,
-		ACL: put.ACL, StorageClass: put.StorageClass,
+		ACL: put.ACL, StorageClass: put.StorageClass, IfMatch: ifMatch,
 	}, optFns...)
 	if err != nil {
 		return fmt.Errorf("%w: writing %s: %w", ErrInstructionFile, aws.ToString(put.Key)+InstructionSuffix, apiErr(err))

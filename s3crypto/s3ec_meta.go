@@ -106,6 +106,8 @@ type s3ecMeta struct {
 	// (kms wraps) or the material description (raw wraps).
 	desc     map[string]string
 	plainLen int64 // -1 when not recorded
+	// instrETag is the ETag of the instruction file it was read from.
+	instrETag *string
 }
 
 // s3ecKeys returns the S3EC keys of an object's metadata (or of an

@@ -296,8 +296,18 @@ func FuzzParseS3ECMeta(f *testing.F) {
 			if err != nil {
 				return
 			}
-			if keys, v, err = mergeInstruction(keys, ik); err != nil {
+			obj := keys
+			if keys, v, err = mergeInstruction(obj, ik); err != nil {
 				return
+			}
+			if v == 3 {
+				// The commitment, message ID and content algorithm come from
+				// the object, never from the file.
+				for _, k := range v3Object {
+					if _, inFile := ik[k]; inFile || obj[k] == "" && keys[k] != "" {
+						t.Fatalf("V3 %s taken from the instruction file", k)
+					}
+				}
 			}
 		} else if v == 0 || needInstr {
 			return

@@ -66,7 +66,7 @@ func (c *Client) putS3EC(ctx context.Context, in *s3.PutObjectInput, optFns []fu
 		return nil, err
 	}
 	if instr != nil {
-		if err := c.writeInstruction(ctx, in, instr, optFns); err != nil {
+		if err := c.writeInstruction(ctx, in, instr, nil, optFns); err != nil {
 			return nil, fmt.Errorf("the object was stored but cannot be decrypted: %w", err)
 		}
 	}
@@ -167,6 +167,10 @@ func (c *Client) getS3ECRangeOf(ctx context.Context, in *s3.GetObjectInput, optF
 	}
 	if _, err := s3ecPlainLength(sm, &objLen); err != nil {
 		return nil, err
+	}
+	if !c.cfg.s3ecRanges {
+		// Refused before the data key is unwrapped: no keyring call.
+		return nil, errS3ECRanges
 	}
 	cc, err := c.s3ecContentOf(ctx, sm)
 	if err != nil {

@@ -34,6 +34,10 @@ func WithUnauthenticatedS3ECRanges() Option {
 	}
 }
 
+// errS3ECRanges refuses a ranged GET of an S3EC object without
+// WithUnauthenticatedS3ECRanges.
+var errS3ECRanges = fmt.Errorf("%w: ranged GET of an S3 Encryption Client object, whose content is authenticated only as a whole (WithUnauthenticatedS3ECRanges allows unauthenticated ranges)", ErrUnsupported)
+
 // getS3ECRange serves in.Range of an S3EC GCM object of objLen bytes (ciphertext incl.
 // tag) whose metadata FMT has parsed, or fails with ErrUnsupported without the opt-in.
 // etag makes the ranged fetch conditional. Takes ownership of cc.
@@ -45,7 +49,7 @@ func WithUnauthenticatedS3ECRanges() Option {
 func (c *Client) getS3ECRange(ctx context.Context, in *s3.GetObjectInput, optFns []func(*s3.Options), cc *s3ecContent, objLen int64, etag *string) (*s3.GetObjectOutput, error) {
 	defer cc.wipe()
 	if !c.cfg.s3ecRanges {
-		return nil, fmt.Errorf("%w: ranged GET of an S3 Encryption Client object, whose content is authenticated only as a whole (WithUnauthenticatedS3ECRanges allows unauthenticated ranges)", ErrUnsupported)
+		return nil, errS3ECRanges
 	}
 	if in.Range == nil {
 		return nil, invalid("no Range")

@@ -29,7 +29,9 @@ func wrapS3EC(ctx context.Context, kr keyring.Keyring, suite s3ecSuite, user map
 		return nil, nil, fmt.Errorf("%w: keyring %T cannot write S3 Encryption Client objects (use an awskms.Keyring, a RawAES, a RawRSA with OAEPSHA1, or a Multi with one such generator and no children)", ErrUnsupported, kr)
 	}
 	for k := range user {
-		if k == kmsReservedKey || strings.HasPrefix(k, ReservedPrefix) {
+		// kms_cmk_id is left out of the context a GET checks (the legacy
+		// kms wrap keeps the key id there): no GET could expect it.
+		if k == kmsReservedKey || k == kmsLegacyKey || strings.HasPrefix(k, ReservedPrefix) {
 			return nil, nil, invalid("encryption context key %q is reserved", k)
 		}
 	}
@@ -107,7 +109,12 @@ func unwrapS3EC(ctx context.Context, kr keyring.Keyring, p envelope.CommitmentPo
 		ec = sm.desc
 		delete(stored, kmsLegacyKey)
 	}
-	if want, given := ctx.Value(ecKey{}).(map[string]string); given && !maps.Equal(want, stored) {
+	want, given := ctx.Value(ecKey{}).(map[string]string)
+	if given && len(want) > 0 && ec == nil {
+		// The material description of a raw wrap is not authenticated.
+		return nil, fmt.Errorf("%w: an encryption context is bound only by KMS wraps; the %s wrap of this object cannot check one", envelope.ErrContext, sm.wrapAlg)
+	}
+	if given && !maps.Equal(want, stored) {
 		return nil, fmt.Errorf("%w: the encryption context given does not match the one stored with the object", envelope.ErrContext)
 	}
 	w, ok := s3ecwrap.For(kr)

@@ -21,7 +21,7 @@ func (c *Client) copyS3EC(ctx context.Context, in *s3.CopyObjectInput, srcBucket
 	src := objectRef{bucket: aws.String(srcBucket), key: aws.String(srcKey),
 		sseAlg: in.CopySourceSSECustomerAlgorithm, sseKey: in.CopySourceSSECustomerKey, sseMD5: in.CopySourceSSECustomerKeyMD5,
 		expectedOwner: in.ExpectedSourceBucketOwner, requestPayer: in.RequestPayer}
-	_, usesInstr, err := c.s3ecResolve(ctx, meta, src, optFns)
+	sm, usesInstr, err := c.s3ecResolve(ctx, meta, src, optFns)
 	if err != nil {
 		return nil, err
 	}
@@ -47,10 +47,13 @@ func (c *Client) copyS3EC(ctx context.Context, in *s3.CopyObjectInput, srcBucket
 	if err != nil {
 		return nil, apiErr(err)
 	}
-	if usesInstr {
+	if usesInstr && (aws.ToString(in.Bucket) != srcBucket || aws.ToString(in.Key) != srcKey) {
+		// (An object copied onto itself keeps its instruction file, which
+		// S3 would refuse to copy onto itself unchanged.)
 		_, err := c.api.CopyObject(ctx, &s3.CopyObjectInput{
 			Bucket: in.Bucket, Key: aws.String(aws.ToString(in.Key) + InstructionSuffix),
 			CopySource:           aws.String(escapeCopySource(srcBucket, srcKey+InstructionSuffix)),
+			CopySourceIfMatch:    sm.instrETag, // the file that was checked
 			SSECustomerAlgorithm: in.SSECustomerAlgorithm, SSECustomerKey: in.SSECustomerKey, SSECustomerKeyMD5: in.SSECustomerKeyMD5,
 			CopySourceSSECustomerAlgorithm: in.CopySourceSSECustomerAlgorithm, CopySourceSSECustomerKey: in.CopySourceSSECustomerKey,
 			CopySourceSSECustomerKeyMD5: in.CopySourceSSECustomerKeyMD5,
@@ -97,12 +100,18 @@ type RewrapInput struct {
 // against the object's key commitment), wraps it with in.Keyring under
 // in.EncryptionContext, and rewrites the metadata, never the body. An
 // object with an instruction file gets a new instruction file and keeps
-// its object untouched; otherwise the object's metadata is replaced by a
+// its object untouched (the new file is written only over the one read,
+// conditional on its ETag, so that an object replaced meanwhile keeps
+// its own; S3 answers 412 PreconditionFailed otherwise); otherwise the object's metadata is replaced by a
 // server-side CopyObject of the object onto itself (with
 // MetadataDirective REPLACE, conditional on the ETag read, keeping the
-// user metadata, content headers, storage class and server-side
-// encryption settings it had; S3 gives the object a new version and
-// last-modified time). Envelope objects are not re-keyed this way (their
+// user metadata, content headers, storage class, tags and server-side
+// encryption mode and KMS key it had; S3 gives the object a new version
+// and last-modified time. Not kept, as with any CopyObject: an SSE-KMS
+// encryption context of the object's own (HEAD does not return it; S3
+// applies its default), the ACL (the copy gets the bucket's default) and
+// Object Lock settings (the bucket's defaults apply to the new version).
+// Objects over 5 GiB, which CopyObject does not take, fail). Envelope objects are not re-keyed this way (their
 // header would need a new data key: re-encrypt them with CopyObject):
 // ErrUnsupported. So are V1 and CBC objects. The output is that of the
 // CopyObject request, or empty when only the instruction file was
@@ -162,7 +171,7 @@ func (c *Client) rewrap(ctx context.Context, in *RewrapInput, optFns []func(*s3.
 		put := &s3.PutObjectInput{Bucket: in.Bucket, Key: in.Key,
 			SSECustomerAlgorithm: in.SSECustomerAlgorithm, SSECustomerKey: in.SSECustomerKey, SSECustomerKeyMD5: in.SSECustomerKeyMD5,
 			ExpectedBucketOwner: in.ExpectedBucketOwner}
-		if err := c.writeInstruction(ctx, put, instr, optFns); err != nil {
+		if err := c.writeInstruction(ctx, put, instr, sm.instrETag, optFns); err != nil {
 			return nil, err
 		}
 		return &s3.CopyObjectOutput{}, nil
