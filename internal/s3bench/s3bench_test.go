@@ -65,15 +65,6 @@ func TestGenIsSeekableAndChecked(t *testing.T) {
 	assert.Contains(t, c.err.Error(), "offset 1048589")
 }
 
-func TestSplice(t *testing.T) {
-	doc := "# Benchmarks\n\nother sections\n"
-	once := splice(doc, "## S3\n\nold\n")
-	assert.Equal(t, doc+"\n"+beginMark+"\n## S3\n\nold\n"+endMark+"\n", once)
-	twice := splice(once+"\n## later\n", "## S3\n\nnew\n")
-	assert.Equal(t, doc+"\n"+beginMark+"\n## S3\n\nnew\n"+endMark+"\n\n## later\n", twice)
-	assert.Equal(t, beginMark+"\nx\n"+endMark+"\n", splice("", "x\n"))
-}
-
 // TestRouter checks that KMS requests reach the KMS server untouched and
 // the others reach S3 signed with the S3 server's credentials.
 func TestRouter(t *testing.T) {
