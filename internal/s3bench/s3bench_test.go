@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -11,11 +10,8 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"github.com/cryptkeeper-go/cryptkeeper/s3crypto"
 )
 
 func TestParseSizes(t *testing.T) {
@@ -171,33 +167,4 @@ func TestMeasurementMedianAndFailure(t *testing.T) {
 	got = m.done()
 	assert.Equal(t, "failed", rateCell(got))
 	assert.Equal(t, "exit status 1: boom", got.err)
-}
-
-type fakeGetter struct {
-	s3crypto.API
-	body []byte
-}
-
-func (f fakeGetter) GetObject(context.Context, *s3.GetObjectInput, ...func(*s3.Options)) (*s3.GetObjectOutput, error) {
-	return &s3.GetObjectOutput{Body: io.NopCloser(bytes.NewReader(f.body))}, nil
-}
-
-func TestReadAhead(t *testing.T) {
-	body := make([]byte, 3*readAheadChunk+5)
-	fill(body, 0)
-	api := readAheadAPI{fakeGetter{body: body}}
-	out, err := api.GetObject(context.Background(), &s3.GetObjectInput{})
-	require.NoError(t, err)
-	got, err := io.ReadAll(out.Body)
-	require.NoError(t, err)
-	assert.Equal(t, body, got)
-	require.NoError(t, out.Body.Close())
-
-	// Closed before the end: Close returns (the filler stops).
-	big := make([]byte, (readAheadChunks+5)*readAheadChunk)
-	out, err = readAheadAPI{fakeGetter{body: big}}.GetObject(context.Background(), &s3.GetObjectInput{})
-	require.NoError(t, err)
-	_, err = io.ReadFull(out.Body, make([]byte, 10))
-	require.NoError(t, err)
-	require.NoError(t, out.Body.Close())
 }
