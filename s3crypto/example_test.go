@@ -21,19 +21,26 @@ import (
 )
 
 // exampleS3 starts an in-process S3 server (standing in for Amazon S3)
-// with one bucket and returns a client for it.
-func exampleS3(bucket string) (*s3.Client, func()) {
+// with one bucket and returns a client for it; with tls the server speaks
+// HTTPS (as SSE-C needs) and the client trusts its certificate.
+func exampleS3(bucket string, tls bool) (*s3.Client, func()) {
 	backend := s3mem.New()
 	backend.CreateBucket(bucket)
-	srv := httptest.NewServer(gofakes3.New(backend, gofakes3.WithLogger(gofakes3.DiscardLog())).Server())
+	srv := httptest.NewUnstartedServer(gofakes3.New(backend, gofakes3.WithLogger(gofakes3.DiscardLog())).Server())
+	if tls {
+		srv.StartTLS()
+	} else {
+		srv.Start()
+	}
 	return s3.New(s3.Options{
 		BaseEndpoint: aws.String(srv.URL), UsePathStyle: true, Region: "us-east-1",
 		Credentials: credentials.NewStaticCredentialsProvider("AKID", "secret", ""),
+		HTTPClient:  srv.Client(),
 	}), srv.Close
 }
 
 func Example() {
-	s3Client, stop := exampleS3("photos")
+	s3Client, stop := exampleS3("photos", false)
 	defer stop()
 
 	// A raw AES keyring; use keyring/awskms with AWS KMS in production.
@@ -84,7 +91,7 @@ func Example() {
 // An object read with another expected encryption context fails before
 // any of its plaintext is returned.
 func ExampleWithEncryptionContext() {
-	s3Client, stop := exampleS3("invoices")
+	s3Client, stop := exampleS3("invoices", false)
 	defer stop()
 	key := make([]byte, 32)
 	rand.Read(key)
@@ -122,7 +129,7 @@ func ExampleWithEncryptionContext() {
 // object: only the header and the frame that holds them are fetched and
 // decrypted.
 func ExampleClient_GetObject_range() {
-	s3Client, stop := exampleS3("logs")
+	s3Client, stop := exampleS3("logs", false)
 	defer stop()
 	key := make([]byte, 32)
 	rand.Read(key)

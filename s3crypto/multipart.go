@@ -54,15 +54,7 @@ func (c *Client) putMultipart(ctx context.Context, in *s3.PutObjectInput, body i
 	up.uploadID = cout.UploadId
 	out, err := up.run(w, body, plainLen)
 	if err != nil {
-		abort := &s3.AbortMultipartUploadInput{
-			Bucket: in.Bucket, Key: in.Key, UploadId: cout.UploadId,
-			ExpectedBucketOwner: in.ExpectedBucketOwner, RequestPayer: in.RequestPayer,
-		}
-		// Abort even when ctx has ended: no orphan parts.
-		if _, aerr := c.api.AbortMultipartUpload(context.WithoutCancel(ctx), abort, optFns...); aerr != nil {
-			err = errors.Join(err, apiErr(aerr))
-		}
-		return nil, apiErr(err)
+		return nil, up.abort(ctx, err)
 	}
 	// CompleteMultipartUpload does not echo these; CreateMultipartUpload does.
 	out.SSECustomerAlgorithm, out.SSECustomerKeyMD5 = cout.SSECustomerAlgorithm, cout.SSECustomerKeyMD5
@@ -87,6 +79,19 @@ type uploader struct {
 	done []types.CompletedPart
 	err  error
 	free [][]byte
+}
+
+// abort aborts the upload after err, even when ctx has ended (no orphan
+// parts), and returns err joined with any failure to abort.
+func (up *uploader) abort(ctx context.Context, err error) error {
+	in := &s3.AbortMultipartUploadInput{
+		Bucket: up.in.Bucket, Key: up.in.Key, UploadId: up.uploadID,
+		ExpectedBucketOwner: up.in.ExpectedBucketOwner, RequestPayer: up.in.RequestPayer,
+	}
+	if _, aerr := up.c.api.AbortMultipartUpload(context.WithoutCancel(ctx), in, up.optFns...); aerr != nil {
+		err = errors.Join(err, apiErr(aerr))
+	}
+	return apiErr(err)
 }
 
 func (up *uploader) run(w io.WriteCloser, body io.Reader, plainLen int64) (*s3.PutObjectOutput, error) {

@@ -33,6 +33,22 @@ func (c *Client) PutObject(ctx context.Context, in *s3.PutObjectInput, optFns ..
 	return out, opErr("PutObject", in.Bucket, in.Key, err)
 }
 
+// putBody returns the body of in (empty when nil) and its length: the
+// declared ContentLength, else the length knownLength finds, else -1.
+func putBody(in *s3.PutObjectInput) (io.Reader, int64) {
+	var body io.Reader = bytes.NewReader(nil)
+	if in.Body != nil {
+		body = in.Body
+	}
+	if in.ContentLength != nil {
+		return body, *in.ContentLength
+	}
+	if n, ok := knownLength(body); ok {
+		return body, n
+	}
+	return body, -1
+}
+
 func (c *Client) putObject(ctx context.Context, in *s3.PutObjectInput, optFns []func(*s3.Options)) (*s3.PutObjectOutput, error) {
 	if err := checkPutInput(in); err != nil {
 		return nil, err
@@ -47,16 +63,7 @@ func (c *Client) putObject(ctx context.Context, in *s3.PutObjectInput, optFns []
 	if err != nil {
 		return nil, err
 	}
-	var body io.Reader = bytes.NewReader(nil)
-	if in.Body != nil {
-		body = in.Body
-	}
-	declared := int64(-1)
-	if in.ContentLength != nil {
-		declared = *in.ContentLength
-	} else if n, ok := knownLength(body); ok {
-		declared = n
-	}
+	body, declared := putBody(in)
 	if declared > c.cfg.partSize {
 		return c.putMultipart(ctx, in, body, declared, ec, optFns)
 	}

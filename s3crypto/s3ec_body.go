@@ -271,15 +271,7 @@ func (c *Client) putS3ECMultipart(ctx context.Context, in *s3.PutObjectInput, bo
 	w := &s3ecWriter{s: sealer, dst: up, want: plainLen}
 	out, err := up.run(w, body, plainLen)
 	if err != nil {
-		abort := &s3.AbortMultipartUploadInput{
-			Bucket: in.Bucket, Key: in.Key, UploadId: cout.UploadId,
-			ExpectedBucketOwner: in.ExpectedBucketOwner, RequestPayer: in.RequestPayer,
-		}
-		// Abort even when ctx has ended: no orphan parts.
-		if _, aerr := c.api.AbortMultipartUpload(context.WithoutCancel(ctx), abort, optFns...); aerr != nil {
-			err = errors.Join(err, apiErr(aerr))
-		}
-		return nil, apiErr(err)
+		return nil, up.abort(ctx, err)
 	}
 	return out, nil
 }

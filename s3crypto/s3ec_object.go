@@ -1,10 +1,8 @@
 package s3crypto
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"maps"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -24,16 +22,7 @@ func (c *Client) putS3EC(ctx context.Context, in *s3.PutObjectInput, optFns []fu
 		suite = s3ecGCM
 	}
 	user, _ := ctx.Value(ecKey{}).(map[string]string)
-	var body io.Reader = bytes.NewReader(nil)
-	if in.Body != nil {
-		body = in.Body
-	}
-	declared := int64(-1)
-	if in.ContentLength != nil {
-		declared = *in.ContentLength
-	} else if n, ok := knownLength(body); ok {
-		declared = n
-	}
+	body, declared := putBody(in)
 	dk, sm, err := wrapS3EC(ctx, c.kr, suite, user, nil)
 	if err != nil {
 		return nil, err

@@ -19,7 +19,7 @@ import (
 // wrapped by AWS KMS with an encryption context, their data key in an
 // instruction file.
 func ExampleWithFormat_s3ec() {
-	s3Client, stop := exampleS3("reports")
+	s3Client, stop := exampleS3("reports", false)
 	defer stop()
 	kmsServer := kmstest.NewServer() // stands in for AWS KMS
 	defer kmsServer.Close()
@@ -50,7 +50,7 @@ func ExampleWithFormat_s3ec() {
 // Re-keying an S3EC object under another KMS key: only its metadata is
 // rewritten.
 func ExampleClient_Rewrap() {
-	s3Client, stop := exampleS3("reports")
+	s3Client, stop := exampleS3("reports", false)
 	defer stop()
 	kmsServer := kmstest.NewServer()
 	defer kmsServer.Close()
@@ -81,7 +81,7 @@ func ExampleClient_Rewrap() {
 // object, so a range is decrypted with AES-CTR and is not authenticated;
 // the client must opt in.
 func ExampleWithUnauthenticatedS3ECRanges() {
-	s3Client, stop := exampleS3("logs")
+	s3Client, stop := exampleS3("logs", false)
 	defer stop()
 	kmsServer := kmstest.NewServer()
 	defer kmsServer.Close()

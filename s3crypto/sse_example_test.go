@@ -9,34 +9,18 @@ import (
 	"fmt"
 	"io"
 	"log"
-	"net/http/httptest"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/cryptkeeper-go/cryptkeeper/keyring"
 	"github.com/cryptkeeper-go/cryptkeeper/s3crypto"
-	"github.com/johannesboyne/gofakes3"
-	"github.com/johannesboyne/gofakes3/backend/s3mem"
 )
-
-// exampleTLSS3 is exampleS3 over HTTPS, as SSE-C needs.
-func exampleTLSS3(bucket string) (*s3.Client, func()) {
-	backend := s3mem.New()
-	backend.CreateBucket(bucket)
-	srv := httptest.NewTLSServer(gofakes3.New(backend, gofakes3.WithLogger(gofakes3.DiscardLog())).Server())
-	return s3.New(s3.Options{
-		BaseEndpoint: aws.String(srv.URL), UsePathStyle: true, Region: "us-east-1",
-		Credentials: credentials.NewStaticCredentialsProvider("AKID", "secret", ""),
-		HTTPClient:  srv.Client(),
-	}), srv.Close
-}
 
 // SSE-C on top of client-side encryption: the same SSE value sets the key
 // on the put and on the get, and never prints it.
 func ExampleSSECustomerKey() {
-	s3Client, stop := exampleTLSS3("vault")
+	s3Client, stop := exampleS3("vault", true)
 	defer stop()
 	dataKey := make([]byte, 32)
 	rand.Read(dataKey)
@@ -79,7 +63,7 @@ func ExampleSSECustomerKey() {
 
 // An SSE-C key is refused over plain HTTP before anything is sent.
 func ExampleErrInsecureEndpoint() {
-	s3Client, stop := exampleS3("vault") // http://
+	s3Client, stop := exampleS3("vault", false) // http://
 	defer stop()
 	kr, err := keyring.NewRawAES("example", "vault-key", make([]byte, 32))
 	if err != nil {

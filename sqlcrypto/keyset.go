@@ -134,18 +134,7 @@ func (ks *Keyset) Refresh(ctx context.Context) error {
 // value sealed under it. Blind-index keys are not rotated. Two concurrent
 // rotations may end in one new key, never in a failure.
 func (ks *Keyset) Rotate(ctx context.Context, table, column string) error {
-	ck, err := ks.columnKeys(ctx, table, column, false)
-	if err != nil {
-		return err
-	}
-	if err := ck.load(ctx); err != nil {
-		return err
-	}
-	s := ck.snap.Load()
-	if s == nil {
-		return ErrClosed
-	}
-	return ck.create(ctx, PurposeData, s.activeData.id+1)
+	return ks.rotate(ctx, table, column, PurposeData)
 }
 
 // RotateIndex adds a new blind-index key to a column with a blind index
@@ -154,7 +143,13 @@ func (ks *Keyset) Rotate(ctx context.Context, table, column string) error {
 // (Column.Reencrypt with IndexColumn and Reindex); only then do lookups
 // by Index alone find every row again.
 func (ks *Keyset) RotateIndex(ctx context.Context, table, column string) error {
-	ck, err := ks.columnKeys(ctx, table, column, true)
+	return ks.rotate(ctx, table, column, PurposeIndex)
+}
+
+// rotate adds to a column, read afresh from the store, the key of purpose
+// p that follows its active one.
+func (ks *Keyset) rotate(ctx context.Context, table, column string, p Purpose) error {
+	ck, err := ks.columnKeys(ctx, table, column, p == PurposeIndex)
 	if err != nil {
 		return err
 	}
@@ -165,7 +160,11 @@ func (ks *Keyset) RotateIndex(ctx context.Context, table, column string) error {
 	if s == nil {
 		return ErrClosed
 	}
-	return ck.create(ctx, PurposeIndex, s.activeIndex.id+1)
+	next := s.activeData.id + 1
+	if p == PurposeIndex {
+		next = s.activeIndex.id + 1
+	}
+	return ck.create(ctx, p, next)
 }
 
 // columnKeys returns the keys of a column, read from the store and

@@ -38,6 +38,7 @@ import (
 	"time"
 
 	"github.com/cryptkeeper-go/cryptkeeper/envelope"
+	"github.com/cryptkeeper-go/cryptkeeper/internal/benchdoc"
 	"github.com/cryptkeeper-go/cryptkeeper/internal/jsenv"
 	"github.com/cryptkeeper-go/cryptkeeper/keyring"
 )
@@ -235,7 +236,7 @@ type streamResult struct {
 
 func (r *report) run(jsRuns int) error {
 	start := time.Now()
-	r.cpu, r.cores, r.goVersion = cpuModel(), runtime.NumCPU(), runtime.Version()
+	r.cpu, r.cores, r.goVersion = benchdoc.CPUModel(), runtime.NumCPU(), runtime.Version()
 	pt := make([]byte, largeSize)
 	_, _ = rand.Read(pt)
 	ctx := context.Background()
@@ -412,17 +413,4 @@ func (r *report) runJS(runs int, dir string, pt []byte) error {
 		r.jsDec[k] = largeSize / medianOf(c.DecryptSeconds)
 	}
 	return nil
-}
-
-func cpuModel() string {
-	b, err := os.ReadFile("/proc/cpuinfo")
-	if err != nil {
-		return runtime.GOARCH
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
-			return strings.TrimSpace(v)
-		}
-	}
-	return runtime.GOARCH
 }

@@ -27,6 +27,7 @@ import (
 	"github.com/tink-crypto/tink-go/v2/keyset"
 
 	"github.com/cryptkeeper-go/cryptkeeper/envelope"
+	"github.com/cryptkeeper-go/cryptkeeper/internal/benchdoc"
 	"github.com/cryptkeeper-go/cryptkeeper/keyring"
 	"github.com/cryptkeeper-go/cryptkeeper/sqlcrypto"
 )
@@ -65,7 +66,7 @@ func main() {
 	if err != nil && !os.IsNotExist(err) {
 		fail(err)
 	}
-	if err := os.WriteFile(*out, []byte(splice(string(old), section)), 0o644); err != nil {
+	if err := os.WriteFile(*out, []byte(benchdoc.Splice(string(old), beginMark, endMark, section)), 0o644); err != nil {
 		fail(err)
 	}
 }
@@ -171,25 +172,6 @@ const ssn = "123-45-6789"
 // aad is the associated data given to Tink, naming the column as
 // sqlcrypto's does.
 var aad = []byte("customers.ssn")
-
-// splice returns doc with its field section replaced by section, or with
-// section appended when doc has none.
-func splice(doc, section string) string {
-	block := beginMark + "\n" + section + endMark + "\n"
-	if i := strings.Index(doc, beginMark); i >= 0 {
-		if j := strings.Index(doc[i:], endMark); j >= 0 {
-			rest := strings.TrimPrefix(doc[i+j+len(endMark):], "\n")
-			return doc[:i] + block + rest
-		}
-	}
-	if doc != "" && !strings.HasSuffix(doc, "\n") {
-		doc += "\n"
-	}
-	if doc != "" {
-		doc += "\n"
-	}
-	return doc + block
-}
 
 func now() string { return time.Now().UTC().Format("2006-01-02 15:04 UTC") }
 

@@ -61,16 +61,15 @@ const (
 
 // job is what a child process does: one operation of one client.
 type job struct {
-	client    string
-	op        string // put, get or range
-	endpoint  string
-	bucket    string
-	key       string
-	kmsKey    string
-	size      int64 // object size (plaintext)
-	from, n   int64 // range: n bytes from offset from
-	partSize  int64 // s3crypto WithPartSize (0: the default)
-	readAhead bool  // read GET bodies ahead of s3crypto (readAheadAPI)
+	client   string
+	op       string // put, get or range
+	endpoint string
+	bucket   string
+	key      string
+	kmsKey   string
+	size     int64 // object size (plaintext)
+	from, n  int64 // range: n bytes from offset from
+	partSize int64 // s3crypto WithPartSize (0: the default)
 }
 
 // result is what a child prints on stdout, as JSON.
@@ -112,11 +111,7 @@ func runChild(ctx context.Context, j job) error {
 		if j.partSize > 0 {
 			opts = append(opts, s3crypto.WithPartSize(j.partSize))
 		}
-		var under s3crypto.API = s3c
-		if j.readAhead {
-			under = readAheadAPI{s3c}
-		}
-		ec, err := s3crypto.New(under, kr, opts...)
+		ec, err := s3crypto.New(s3c, kr, opts...)
 		if err != nil {
 			return err
 		}
@@ -163,88 +158,4 @@ func runChild(ctx context.Context, j job) error {
 	res.Seconds = time.Since(start).Seconds()
 	res.Wire = ct.n.Load()
 	return json.NewEncoder(os.Stdout).Encode(res)
-}
-
-// readAheadAPI reads each GetObject body ahead of its reader, up to
-// readAheadChunks chunks of readAheadChunk bytes, in a goroutine: the
-// -readahead experiment, which shows how much of a GET's time is the
-// reader not reading while it decrypts.
-type readAheadAPI struct {
-	s3crypto.API
-}
-
-const (
-	readAheadChunk  = 256 << 10
-	readAheadChunks = 8
-)
-
-func (a readAheadAPI) GetObject(ctx context.Context, in *s3.GetObjectInput, optFns ...func(*s3.Options)) (*s3.GetObjectOutput, error) {
-	out, err := a.API.GetObject(ctx, in, optFns...)
-	if err != nil || out.Body == nil {
-		return out, err
-	}
-	ra := &readAhead{body: out.Body, chunks: make(chan []byte, readAheadChunks), free: make(chan []byte, readAheadChunks+2)}
-	for range readAheadChunks + 2 {
-		ra.free <- make([]byte, readAheadChunk)
-	}
-	go ra.fill()
-	cp := *out
-	cp.Body = ra
-	return &cp, nil
-}
-
-type readAhead struct {
-	body   io.ReadCloser
-	chunks chan []byte // filled chunks; closed at the end, after err is set
-	free   chan []byte
-	err    error
-	cur    []byte // the unread rest of the chunk being read
-	buf    []byte // cur's whole buffer, returned to free once read
-}
-
-func (r *readAhead) fill() {
-	defer close(r.chunks)
-	for {
-		b := <-r.free
-		n, err := io.ReadFull(r.body, b)
-		if n > 0 {
-			r.chunks <- b[:n]
-		}
-		if err != nil {
-			if errors.Is(err, io.ErrUnexpectedEOF) {
-				err = io.EOF
-			}
-			r.err = err
-			return
-		}
-	}
-}
-
-func (r *readAhead) Read(p []byte) (int, error) {
-	for len(r.cur) == 0 {
-		if r.buf != nil {
-			r.free <- r.buf[:cap(r.buf)]
-			r.buf = nil
-		}
-		b, ok := <-r.chunks
-		if !ok {
-			return 0, r.err
-		}
-		r.cur, r.buf = b, b
-	}
-	n := copy(p, r.cur)
-	r.cur = r.cur[n:]
-	return n, nil
-}
-
-func (r *readAhead) Close() error {
-	err := r.body.Close()
-	for b := range r.chunks { // the filler stops at the closed body
-		_ = b
-		select {
-		case r.free <- b[:cap(b)]:
-		default:
-		}
-	}
-	return err
 }

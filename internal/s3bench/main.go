@@ -59,7 +59,6 @@ func main() {
 	flag.Int64Var(&j.from, "from", 0, "child mode: range start")
 	flag.Int64Var(&j.n, "n", 0, "child mode: range length")
 	flag.Int64Var(&j.partSize, "part-size", 0, "child mode: s3crypto part size (0: the default)")
-	flag.BoolVar(&j.readAhead, "readahead", false, "child mode: read GET bodies ahead of s3crypto in a goroutine (an experiment)")
 	flag.Parse()
 
 	ctx := context.Background()

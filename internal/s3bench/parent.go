@@ -20,6 +20,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/cryptkeeper-go/cryptkeeper/internal/benchdoc"
 )
 
 type config struct {
@@ -57,7 +59,7 @@ type results struct {
 
 func runParent(ctx context.Context, cfg config, out string) error {
 	start := time.Now()
-	res := &results{cfg: cfg, cpu: cpuModel(), cores: runtime.NumCPU(), goVersion: runtime.Version(), loadStart: loadAvg()}
+	res := &results{cfg: cfg, cpu: benchdoc.CPUModel(), cores: runtime.NumCPU(), goVersion: runtime.Version(), loadStart: loadAvg()}
 	tmp, err := os.MkdirTemp("", "s3bench-")
 	if err != nil {
 		return err
@@ -167,7 +169,7 @@ func runParent(ctx context.Context, cfg config, out string) error {
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return err
 	}
-	return os.WriteFile(out, []byte(splice(string(old), section)), 0o644)
+	return os.WriteFile(out, []byte(benchdoc.Splice(string(old), beginMark, endMark, section)), 0o644)
 }
 
 func peerArgs(bin, op, endpoint, bucket, key, kmsKey, input string) []string {
@@ -266,19 +268,6 @@ func (m *measurement) done() measurement {
 func lastLine(s string) string {
 	lines := strings.Split(strings.TrimSpace(s), "\n")
 	return lines[len(lines)-1]
-}
-
-func cpuModel() string {
-	b, err := os.ReadFile("/proc/cpuinfo")
-	if err != nil {
-		return runtime.GOARCH
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
-			return strings.TrimSpace(v)
-		}
-	}
-	return runtime.GOARCH
 }
 
 // loadAvg returns the 1-minute load average.

@@ -16,25 +16,6 @@ const (
 	endMark   = "<!-- s3bench: end -->"
 )
 
-// splice returns doc with its S3 section replaced by section, or with
-// section appended when doc has none.
-func splice(doc, section string) string {
-	block := beginMark + "\n" + section + endMark + "\n"
-	if i := strings.Index(doc, beginMark); i >= 0 {
-		if j := strings.Index(doc[i:], endMark); j >= 0 {
-			rest := strings.TrimPrefix(doc[i+j+len(endMark):], "\n")
-			return doc[:i] + block + rest
-		}
-	}
-	if doc != "" && !strings.HasSuffix(doc, "\n") {
-		doc += "\n"
-	}
-	if doc != "" {
-		doc += "\n"
-	}
-	return doc + block
-}
-
 const (
 	mb  = 1e6
 	mib = 1 << 20

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -11,11 +10,8 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"github.com/cryptkeeper-go/cryptkeeper/s3crypto"
 )
 
 func TestParseSizes(t *testing.T) {
@@ -63,15 +59,6 @@ func TestGenIsSeekableAndChecked(t *testing.T) {
 	_, _ = c.Write(bad)
 	require.Error(t, c.err)
 	assert.Contains(t, c.err.Error(), "offset 1048589")
-}
-
-func TestSplice(t *testing.T) {
-	doc := "# Benchmarks\n\nother sections\n"
-	once := splice(doc, "## S3\n\nold\n")
-	assert.Equal(t, doc+"\n"+beginMark+"\n## S3\n\nold\n"+endMark+"\n", once)
-	twice := splice(once+"\n## later\n", "## S3\n\nnew\n")
-	assert.Equal(t, doc+"\n"+beginMark+"\n## S3\n\nnew\n"+endMark+"\n\n## later\n", twice)
-	assert.Equal(t, beginMark+"\nx\n"+endMark+"\n", splice("", "x\n"))
 }
 
 // TestRouter checks that KMS requests reach the KMS server untouched and
@@ -180,33 +167,4 @@ func TestMeasurementMedianAndFailure(t *testing.T) {
 	got = m.done()
 	assert.Equal(t, "failed", rateCell(got))
 	assert.Equal(t, "exit status 1: boom", got.err)
-}
-
-type fakeGetter struct {
-	s3crypto.API
-	body []byte
-}
-
-func (f fakeGetter) GetObject(context.Context, *s3.GetObjectInput, ...func(*s3.Options)) (*s3.GetObjectOutput, error) {
-	return &s3.GetObjectOutput{Body: io.NopCloser(bytes.NewReader(f.body))}, nil
-}
-
-func TestReadAhead(t *testing.T) {
-	body := make([]byte, 3*readAheadChunk+5)
-	fill(body, 0)
-	api := readAheadAPI{fakeGetter{body: body}}
-	out, err := api.GetObject(context.Background(), &s3.GetObjectInput{})
-	require.NoError(t, err)
-	got, err := io.ReadAll(out.Body)
-	require.NoError(t, err)
-	assert.Equal(t, body, got)
-	require.NoError(t, out.Body.Close())
-
-	// Closed before the end: Close returns (the filler stops).
-	big := make([]byte, (readAheadChunks+5)*readAheadChunk)
-	out, err = readAheadAPI{fakeGetter{body: big}}.GetObject(context.Background(), &s3.GetObjectInput{})
-	require.NoError(t, err)
-	_, err = io.ReadFull(out.Body, make([]byte, 10))
-	require.NoError(t, err)
-	require.NoError(t, out.Body.Close())
 }

@@ -1,0 +1,48 @@
+// Package benchdoc holds what the benchmark programs share when they write
+// their sections of BENCHMARKS.md and describe the machine they ran on.
+package benchdoc
+
+import (
+	"os"
+	"runtime"
+	"strings"
+)
+
+// Splice returns doc with the section between the lines begin and end
+// replaced by section, or with the section appended (after a blank line)
+// when doc has none. section should end with a newline.
+func Splice(doc, begin, end, section string) string {
+	block := begin + "\n" + section + end + "\n"
+	if i := strings.Index(doc, begin); i >= 0 {
+		if j := strings.Index(doc[i:], end); j >= 0 {
+			rest := strings.TrimPrefix(doc[i+j+len(end):], "\n")
+			return doc[:i] + block + rest
+		}
+	}
+	if doc != "" && !strings.HasSuffix(doc, "\n") {
+		doc += "\n"
+	}
+	if doc != "" {
+		doc += "\n"
+	}
+	return doc + block
+}
+
+// CPUModel returns the CPU's model name from /proc/cpuinfo, or GOARCH
+// where that is not available.
+func CPUModel() string {
+	b, err := os.ReadFile("/proc/cpuinfo")
+	if err != nil {
+		return runtime.GOARCH
+	}
+	return cpuModel(string(b))
+}
+
+func cpuModel(cpuinfo string) string {
+	for _, line := range strings.Split(cpuinfo, "\n") {
+		if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+			return strings.TrimSpace(v)
+		}
+	}
+	return runtime.GOARCH
+}
