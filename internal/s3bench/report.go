@@ -97,6 +97,15 @@ func (r *results) markdown() string {
 				ratio(put, plainPut), ratio(get, plainGet))
 		}
 	}
+	for _, size := range r.cfg.sizes {
+		plainGet, _ := r.find("plain", size, "get")
+		for _, c := range clients {
+			if raw, ok := r.find(c.name, size, "raw"); ok {
+				p("\nReference: a plain `*s3.Client` GET of the %s %s object (%d MiB parts), ciphertext counted but not decrypted: %s MB/s, %s of the plain GET of its own single-part object, client CPU %s s. What %s loses beyond this is the client's; below it, the server's.\n",
+					sizeName(size), c.desc, s3crypto.DefaultPartSize>>20, rateCell(raw), ratio(raw, plainGet), cpuCell(raw), c.desc)
+			}
+		}
+	}
 	p("\nCPU time of the client process (user + system seconds, median of the runs): what the client itself costs, whatever the server's speed.\n\n")
 	p("| client | size | put CPU s | get CPU s |\n|---|---:|---:|---:|\n")
 	for _, size := range r.cfg.sizes {
