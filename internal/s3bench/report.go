@@ -207,8 +207,12 @@ func (r *results) whyMissed(p func(string, ...any)) {
 				if q >= rateTarget || q == 0 {
 					continue
 				}
-				slow = append(slow, fmt.Sprintf("%s %s at %.0f%% (%.1f s against %.1f s; client CPU %.2f s against %.2f s)",
-					op, sizeName(size), 100*q, float64(size)/m.rate, float64(size)/base.rate, m.cpu, base.cpu))
+				raw := ""
+				if rm, ok := r.find(c.name, size, "raw"); ok && op == "get" && quotient(rm, base) > 0 {
+					raw = fmt.Sprintf("; the plain client's GET of the same stored object, not decrypted: %.0f%%", 100*quotient(rm, base))
+				}
+				slow = append(slow, fmt.Sprintf("%s %s at %.0f%% (%.1f s against %.1f s; client CPU %.2f s against %.2f s%s)",
+					op, sizeName(size), 100*q, float64(size)/m.rate, float64(size)/base.rate, m.cpu, base.cpu, raw))
 			}
 		}
 		if len(slow) > 0 {
