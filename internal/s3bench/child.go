@@ -28,6 +28,9 @@ type client struct {
 	format s3crypto.Format
 	peer   bool // the official S3 Encryption Client, through the peer CLI
 	ranged bool // measure a 1 MiB ranged GET from the largest object
+	// raw also measures a plain *s3.Client GET of the object this client
+	// stored (ciphertext, not decrypted): the server's share of its GET.
+	raw bool
 }
 
 // clients are measured in this order. Each s3crypto format is one line,
@@ -38,7 +41,7 @@ type client struct {
 // and is then put, got and held to the targets like the others.
 var clients = []client{
 	{name: "plain", desc: "plain `*s3.Client`"},
-	{name: "envelope", desc: "s3crypto FormatEnvelope", format: s3crypto.FormatEnvelope, ranged: true},
+	{name: "envelope", desc: "s3crypto FormatEnvelope", format: s3crypto.FormatEnvelope, ranged: true, raw: true},
 	{name: "s3ec-v3", desc: "s3crypto FormatS3ECv3", format: s3crypto.FormatS3ECv3},
 	{name: "s3ec-v4", desc: "official S3 Encryption Client for Go v4 (peer CLI)", peer: true},
 }
@@ -62,7 +65,7 @@ const (
 // job is what a child process does: one operation of one client.
 type job struct {
 	client   string
-	op       string // put, get or range
+	op       string // put, get, range or raw
 	endpoint string
 	bucket   string
 	key      string
@@ -97,7 +100,7 @@ func runChild(ctx context.Context, j job) error {
 		PutObject(context.Context, *s3.PutObjectInput, ...func(*s3.Options)) (*s3.PutObjectOutput, error)
 		GetObject(context.Context, *s3.GetObjectInput, ...func(*s3.Options)) (*s3.GetObjectOutput, error)
 	} = s3c
-	if c.format != 0 {
+	if c.format != 0 && j.op != "raw" {
 		kmsc := kms.New(kms.Options{
 			BaseEndpoint: aws.String(j.endpoint),
 			Region:       region,
@@ -152,6 +155,19 @@ func runChild(ctx context.Context, j job) error {
 			return fmt.Errorf("read %d bytes, want %d", n, want)
 		}
 		res.Bytes = n
+	case "raw":
+		// The stored object through the plain client: bytes counted, not
+		// decrypted or checked.
+		out, err := s3c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(j.bucket), Key: aws.String(j.key)})
+		if err != nil {
+			return err
+		}
+		_, err = io.Copy(io.Discard, out.Body)
+		out.Body.Close()
+		if err != nil {
+			return err
+		}
+		res.Bytes = j.size // the rate stays per plaintext byte, as for get
 	default:
 		return errors.New("unknown -op " + j.op)
 	}

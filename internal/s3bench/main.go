@@ -6,7 +6,7 @@
 // Usage:
 //
 //	go run ./internal/s3bench [-server minio|moto|gofakes3] [-peer PATH] [-sizes 256MiB,1GiB] [-runs 1] [-out BENCHMARKS.md]
-//	s3bench -child -client NAME -op put|get|range ...   (child mode: one operation)
+//	s3bench -child -client NAME -op put|get|range|raw ...   (child mode: one operation)
 //	s3bench -proxy -listen ADDR -s3 URL                 (server mode: S3 + KMS on one port; -s3 gofakes3: in memory)
 //
 // Every operation of every client runs in a child process of its own, so
@@ -50,7 +50,7 @@ func main() {
 		cpuProf   = flag.String("cpuprofile", "", "child mode: write a CPU profile of the operation to this file")
 	)
 	flag.StringVar(&j.client, "client", "", "child mode: client name")
-	flag.StringVar(&j.op, "op", "", "child mode: put, get or range")
+	flag.StringVar(&j.op, "op", "", "child mode: put, get, range or raw")
 	flag.StringVar(&j.endpoint, "endpoint", "", "child mode: S3 and KMS endpoint")
 	flag.StringVar(&j.bucket, "bucket", "bench", "child mode: bucket")
 	flag.StringVar(&j.key, "key", "", "child mode: object key")

@@ -35,7 +35,7 @@ type config struct {
 type measurement struct {
 	client string
 	size   int64
-	op     string  // put, get, range
+	op     string  // put, get, range, raw
 	rate   float64 // plaintext bytes per second (median of the runs)
 	rssKB  int64   // peak RSS of the client process, KiB (largest of the runs)
 	wire   int64   // response body bytes (range; the largest of the runs)
@@ -119,6 +119,9 @@ func runParent(ctx context.Context, cfg config, out string) error {
 				ops := []string{"put", "get"}
 				if c.ranged && size == largest {
 					ops = append(ops, "range")
+				}
+				if c.raw {
+					ops = append(ops, "raw")
 				}
 				for _, op := range ops {
 					var args []string

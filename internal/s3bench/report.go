@@ -97,6 +97,15 @@ func (r *results) markdown() string {
 				ratio(put, plainPut), ratio(get, plainGet))
 		}
 	}
+	for _, size := range r.cfg.sizes {
+		plainGet, _ := r.find("plain", size, "get")
+		for _, c := range clients {
+			if raw, ok := r.find(c.name, size, "raw"); ok {
+				p("\nReference: a plain `*s3.Client` GET of the %s %s object (%d MiB parts), ciphertext counted but not decrypted: %s MB/s, %s of the plain GET of its own single-part object, client CPU %s s. What %s loses beyond this is the client's; below it, the server's.\n",
+					sizeName(size), c.desc, s3crypto.DefaultPartSize>>20, rateCell(raw), ratio(raw, plainGet), cpuCell(raw), c.desc)
+			}
+		}
+	}
 	p("\nCPU time of the client process (user + system seconds, median of the runs): what the client itself costs, whatever the server's speed.\n\n")
 	p("| client | size | put CPU s | get CPU s |\n|---|---:|---:|---:|\n")
 	for _, size := range r.cfg.sizes {
@@ -198,8 +207,12 @@ func (r *results) whyMissed(p func(string, ...any)) {
 				if q >= rateTarget || q == 0 {
 					continue
 				}
-				slow = append(slow, fmt.Sprintf("%s %s at %.0f%% (%.1f s against %.1f s; client CPU %.2f s against %.2f s)",
-					op, sizeName(size), 100*q, float64(size)/m.rate, float64(size)/base.rate, m.cpu, base.cpu))
+				raw := ""
+				if rm, ok := r.find(c.name, size, "raw"); ok && op == "get" && quotient(rm, base) > 0 {
+					raw = fmt.Sprintf("; the plain client's GET of the same stored object, not decrypted: %.0f%%", 100*quotient(rm, base))
+				}
+				slow = append(slow, fmt.Sprintf("%s %s at %.0f%% (%.1f s against %.1f s; client CPU %.2f s against %.2f s%s)",
+					op, sizeName(size), 100*q, float64(size)/m.rate, float64(size)/base.rate, m.cpu, base.cpu, raw))
 			}
 		}
 		if len(slow) > 0 {
