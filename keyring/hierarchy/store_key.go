@@ -1,0 +1,87 @@
+package hierarchy
+
+import (
+	"fmt"
+	"maps"
+)
+
+// BranchKey is a branch key's plaintext with what identifies it: the
+// materials GetActiveBranchKey and GetBranchKeyVersion return.
+//
+// Key is secret. String and Format print the id and version but never the
+// key; call Zero when done with a BranchKey you own.
+type BranchKey struct {
+	// ID is the branch key id (the item's branch-key-id).
+	ID string
+	// Version is the version: a lowercase v4 UUID text of 36 characters.
+	Version string
+	// Key is the 32-byte branch key.
+	Key []byte
+	// Context is the custom encryption context given to CreateKey, without
+	// the "aws-crypto-ec:" prefix of its item attributes (nil if none).
+	Context map[string]string
+}
+
+// String describes the branch key without its key bytes.
+func (k *BranchKey) String() string {
+	if k == nil {
+		return "hierarchy.BranchKey(nil)"
+	}
+	return fmt.Sprintf("hierarchy.BranchKey{ID:%q Version:%q Key:[REDACTED %d bytes] Context:%v}", k.ID, k.Version, len(k.Key), k.Context)
+}
+
+// GoString is String, so %#v redacts the key too.
+func (k *BranchKey) GoString() string { return k.String() }
+
+// Format prints String for every verb, so no verb prints the key.
+func (k *BranchKey) Format(f fmt.State, verb rune) { _, _ = f.Write([]byte(k.String())) }
+
+// Zero overwrites the key bytes with zeros.
+func (k *BranchKey) Zero() {
+	if k != nil {
+		clear(k.Key)
+	}
+}
+
+// Clone returns a deep copy (its own key bytes and context).
+func (k *BranchKey) Clone() *BranchKey {
+	if k == nil {
+		return nil
+	}
+	return &BranchKey{ID: k.ID, Version: k.Version, Key: append([]byte(nil), k.Key...), Context: maps.Clone(k.Context)}
+}
+
+// BeaconKey is a branch key id's beacon key, the root of its searchable
+// encryption beacons: what GetBeaconKey returns.
+//
+// Key is secret. String and Format never print it; call Zero when done.
+type BeaconKey struct {
+	// ID is the branch key id the beacon key belongs to.
+	ID string
+	// Key is the 32-byte beacon key.
+	Key []byte
+	// Context is the custom encryption context given to CreateKey, without
+	// the "aws-crypto-ec:" prefix (nil if none).
+	Context map[string]string
+}
+
+// String describes the beacon key without its key bytes.
+func (k *BeaconKey) String() string {
+	if k == nil {
+		return "hierarchy.BeaconKey(nil)"
+	}
+	return fmt.Sprintf("hierarchy.BeaconKey{ID:%q Key:[REDACTED %d bytes] Context:%v}", k.ID, len(k.Key), k.Context)
+}
+
+// GoString is String, so %#v redacts the key too.
+func (k *BeaconKey) GoString() string { return k.String() }
+
+// Format prints String for every verb, so no verb prints the key.
+func (k *BeaconKey) Format(f fmt.State, verb rune) { _, _ = f.Write([]byte(k.String())) }
+
+// Zero overwrites the key bytes with zeros.
+func (k *BeaconKey) Zero() {
+	if k != nil {
+		clear(k.Key)
+	}
+}
