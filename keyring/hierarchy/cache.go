@@ -259,3 +259,15 @@ func (c *BranchKeyCache) remove(el *list.Element) {
 func isContextError(err error) bool {
 	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
 }
+
+// String describes the cache without its contents.
+func (c *BranchKeyCache) String() string {
+	m := c.Metrics()
+	return fmt.Sprintf("hierarchy.BranchKeyCache{capacity: %d, entries: %d}", c.capacity, m.Entries)
+}
+
+// GoString is String: no verb prints the cached keys.
+func (c *BranchKeyCache) GoString() string { return c.String() }
+
+// Format prints String for every verb.
+func (c *BranchKeyCache) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(c.String())) }

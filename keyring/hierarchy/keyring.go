@@ -264,3 +264,9 @@ func (k *Keyring) fail(id string, err error) error {
 	}
 	return &keyring.KeyringError{Provider: ProviderID, KeyID: id, Err: err}
 }
+
+// GoString is String.
+func (k *Keyring) GoString() string { return k.String() }
+
+// Format prints String for every verb.
+func (k *Keyring) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(k.String())) }

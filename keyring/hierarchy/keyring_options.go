@@ -155,4 +155,3 @@ func buildConfig(src BranchKeySource, opts []Option) (*config, error) {
 	}
 	return c, nil
 }
-

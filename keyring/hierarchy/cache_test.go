@@ -1,0 +1,191 @@
+package hierarchy
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/cryptkeeper-go/cryptkeeper/keyring"
+)
+
+func TestCacheSingleFlight(t *testing.T) {
+	src := newMemSource()
+	src.add(t, "a")
+	src.delay = 50 * time.Millisecond
+	kr := newTestKeyring(t, src, nil, WithBranchKeyID("a"))
+	var wg sync.WaitGroup
+	for range 32 {
+		wg.Go(func() { encryptMaterials(t, kr, nil) })
+	}
+	wg.Wait()
+	require.Equal(t, int64(1), src.calls.Load(), "32 concurrent misses make one store call")
+	m := kr.Metrics()
+	require.Equal(t, uint64(1), m.StoreCalls)
+	require.Equal(t, uint64(32), m.Hits+m.Misses)
+	require.GreaterOrEqual(t, m.Misses, uint64(2), "the callers that waited count as misses")
+}
+
+func TestCacheWaiterRetriesWhenFetcherGivesUp(t *testing.T) {
+	src := newMemSource()
+	src.add(t, "a")
+	src.delay = 100 * time.Millisecond
+	kr := newTestKeyring(t, src, nil, WithBranchKeyID("a"))
+	ctx, cancel := context.WithCancel(ctxBG)
+	errc := make(chan error, 1)
+	go func() {
+		errc <- kr.OnEncrypt(ctx, &keyring.EncryptionMaterials{Suite: keyring.Suite{DataKeyLength: 32}})
+	}()
+	time.Sleep(20 * time.Millisecond) // the first caller is fetching
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		encryptMaterials(t, kr, nil) // waits, then fetches itself
+	}()
+	time.Sleep(20 * time.Millisecond)
+	cancel()
+	err := <-errc
+	require.ErrorIs(t, err, context.Canceled)
+	<-done
+	require.Equal(t, int64(2), src.calls.Load())
+}
+
+func TestCacheWaiterContext(t *testing.T) {
+	src := newMemSource()
+	src.add(t, "a")
+	src.delay = 200 * time.Millisecond
+	kr := newTestKeyring(t, src, nil, WithBranchKeyID("a"))
+	go encryptMaterials(t, kr, nil)
+	time.Sleep(20 * time.Millisecond)
+	ctx, cancel := context.WithTimeout(ctxBG, 10*time.Millisecond)
+	defer cancel()
+	err := kr.OnEncrypt(ctx, &keyring.EncryptionMaterials{Suite: keyring.Suite{DataKeyLength: 32}})
+	require.ErrorIs(t, err, keyring.ErrTransient)
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+}
+
+func TestCacheTTL(t *testing.T) {
+	clock := newFakeClock()
+	src := newMemSource()
+	src.add(t, "a")
+	kr := newTestKeyring(t, src, clock, WithBranchKeyID("a"), WithTTL(10*time.Second))
+	encryptMaterials(t, kr, nil)
+	clock.advance(9 * time.Second)
+	encryptMaterials(t, kr, nil)
+	require.Equal(t, int64(1), src.calls.Load())
+	clock.advance(time.Second)
+	encryptMaterials(t, kr, nil)
+	require.Equal(t, int64(2), src.calls.Load(), "an entry is expired at exactly its TTL")
+	m := kr.cache.Metrics()
+	require.Equal(t, uint64(1), m.Expired)
+	require.Equal(t, 1, m.Entries)
+}
+
+// cachedKeys returns the cache's entries' key arrays, to check wiping.
+func cachedKeys(c *BranchKeyCache) []*[branchKeyLen]byte {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []*[branchKeyLen]byte
+	for el := c.lru.Front(); el != nil; el = el.Next() {
+		out = append(out, &el.Value.(*cacheEntry).mat.key)
+	}
+	return out
+}
+
+func isZero(k *[branchKeyLen]byte) bool { return *k == [branchKeyLen]byte{} }
+
+func TestCacheLRUEvictionWipes(t *testing.T) {
+	src := newMemSource()
+	for _, id := range []string{"a", "b", "c"} {
+		src.add(t, id)
+	}
+	cache, err := NewBranchKeyCache(2)
+	require.NoError(t, err)
+	kr := func(id string) *Keyring {
+		return newTestKeyring(t, src, nil, WithBranchKeyID(id), WithSharedCache(cache, "p"))
+	}
+	encryptMaterials(t, kr("a"), nil)
+	aKey := cachedKeys(cache)[0]
+	require.False(t, isZero(aKey))
+	encryptMaterials(t, kr("b"), nil)
+	encryptMaterials(t, kr("a"), nil) // a is now the most recently used
+	encryptMaterials(t, kr("c"), nil) // evicts b
+	require.Equal(t, int64(3), src.calls.Load())
+	m := cache.Metrics()
+	require.Equal(t, uint64(1), m.Evicted)
+	require.Equal(t, 2, m.Entries)
+	encryptMaterials(t, kr("a"), nil)
+	require.Equal(t, int64(3), src.calls.Load(), "a stayed")
+	bKeys := cachedKeys(cache)
+	encryptMaterials(t, kr("b"), nil) // evicts c, the least recently used
+	require.Equal(t, int64(4), src.calls.Load())
+	require.True(t, isZero(bKeys[1]), "the evicted entry's key was wiped")
+
+	keys := cachedKeys(cache)
+	cache.Purge()
+	for _, k := range keys {
+		require.True(t, isZero(k))
+	}
+	require.Equal(t, 0, cache.Metrics().Entries)
+}
+
+func TestCacheExpirySweepWipes(t *testing.T) {
+	clock := newFakeClock()
+	src := newMemSource()
+	src.add(t, "a")
+	src.add(t, "b")
+	cache, err := NewBranchKeyCache(10)
+	require.NoError(t, err)
+	cache.now = clock.now
+	ka := newTestKeyring(t, src, nil, WithBranchKeyID("a"), WithSharedCache(cache, "p"), WithTTL(time.Second))
+	kb := newTestKeyring(t, src, nil, WithBranchKeyID("b"), WithSharedCache(cache, "p"), WithTTL(time.Hour))
+	encryptMaterials(t, ka, nil)
+	aKey := cachedKeys(cache)[0]
+	clock.advance(2 * time.Second)
+	encryptMaterials(t, kb, nil) // a miss: the sweep drops a's expired entry
+	require.True(t, isZero(aKey))
+	require.Equal(t, 1, cache.Metrics().Entries)
+	require.Equal(t, uint64(1), cache.Metrics().Expired)
+}
+
+func TestSharedCachePartitions(t *testing.T) {
+	clock := newFakeClock()
+	src := newMemSource()
+	src.add(t, "a")
+	cache, err := NewBranchKeyCache(10)
+	require.NoError(t, err)
+	cache.now = clock.now
+	k1 := newTestKeyring(t, src, nil, WithBranchKeyID("a"), WithSharedCache(cache, "p1"), WithTTL(time.Hour))
+	k1b := newTestKeyring(t, src, nil, WithBranchKeyID("a"), WithSharedCache(cache, "p1"), WithTTL(time.Minute))
+	k2 := newTestKeyring(t, src, nil, WithBranchKeyID("a"), WithSharedCache(cache, "p2"), WithTTL(time.Hour))
+	k3 := newTestKeyring(t, src, nil, WithBranchKeyID("a"), WithSharedCache(cache, "p1"), WithTTL(time.Hour), WithLogicalKeyStoreName("other"))
+
+	encryptMaterials(t, k1, nil)
+	encryptMaterials(t, k1b, nil)
+	require.Equal(t, int64(1), src.calls.Load(), "same partition and store name share entries")
+	encryptMaterials(t, k2, nil)
+	require.Equal(t, int64(2), src.calls.Load(), "another partition does not")
+	encryptMaterials(t, k3, nil)
+	require.Equal(t, int64(3), src.calls.Load(), "another logical store name does not")
+
+	clock.advance(2 * time.Minute)
+	encryptMaterials(t, k1b, nil)
+	require.Equal(t, int64(4), src.calls.Load(), "k1b applies its own TTL to k1's entry")
+	encryptMaterials(t, k1, nil)
+	require.Equal(t, int64(4), src.calls.Load(), "k1 uses the entry k1b refreshed")
+
+	require.Equal(t, uint64(4), cache.Metrics().StoreCalls)
+	require.Equal(t, uint64(1), k1b.Metrics().StoreCalls)
+	require.Equal(t, uint64(1), k1b.Metrics().Hits)
+	require.Equal(t, uint64(1), k1.Metrics().Misses)
+}
+
+func TestOwnCachesAreSeparate(t *testing.T) {
+	src := newMemSource()
+	src.add(t, "a")
+	encryptMaterials(t, newTestKeyring(t, src, nil, WithBranchKeyID("a")), nil)
+	encryptMaterials(t, newTestKeyring(t, src, nil, WithBranchKeyID("a")), nil)
+	require.Equal(t, int64(2), src.calls.Load())
+}
