@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
@@ -39,6 +40,7 @@ type Store struct {
 	arn     string
 	cfg     storeConfig
 	newUUID func() (string, error) // tests replace it
+	now     func() time.Time       // tests replace it
 }
 
 // StoreOption configures NewStore.
@@ -111,7 +113,7 @@ func NewStore(ddb DynamoDB, kmsClient KMS, table, kmsKeyARN string, opts ...Stor
 			return nil, err
 		}
 	}
-	return &Store{ddb: ddb, kms: kmsClient, table: table, arn: kmsKeyARN, cfg: cfg, newUUID: newUUIDv4}, nil
+	return &Store{ddb: ddb, kms: kmsClient, table: table, arn: kmsKeyARN, cfg: cfg, newUUID: newUUIDv4, now: time.Now}, nil
 }
 
 // LogicalName returns the logical key store name (part of every item's

@@ -1,0 +1,291 @@
+package hierarchy_test
+
+import (
+	"context"
+	"regexp"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/cryptkeeper-go/cryptkeeper/keyring/awskms/kmstest"
+	"github.com/cryptkeeper-go/cryptkeeper/keyring/hierarchy"
+)
+
+var uuidV4 = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
+
+// TestStore runs the store against moto (DynamoDB and KMS) and against
+// moto (DynamoDB) with kmstest (KMS), with one moto process.
+func TestStore(t *testing.T) {
+	for _, b := range backends(t) {
+		t.Run(b.name, func(t *testing.T) {
+			t.Run("Lifecycle", func(t *testing.T) { testLifecycle(t, b) })
+			t.Run("ChosenID", func(t *testing.T) { testChosenID(t, b) })
+			t.Run("NotFound", func(t *testing.T) { testNotFound(t, b) })
+			t.Run("Tampered", func(t *testing.T) { testTampered(t, b) })
+			t.Run("Swapped", func(t *testing.T) { testSwapped(t, b) })
+			t.Run("OtherStore", func(t *testing.T) { testOtherStore(t, b) })
+			t.Run("RotationConflict", func(t *testing.T) { testRotationConflict(t, b) })
+			t.Run("KMSAnswers", func(t *testing.T) { testKMSAnswers(t, b) })
+			t.Run("CreateTable", func(t *testing.T) { testCreateTable(t, b) })
+			t.Run("Golden", func(t *testing.T) { testGolden(t, b) })
+			if b.kmsT != nil {
+				t.Run("Transient", func(t *testing.T) { testTransient(t, b) })
+			}
+		})
+	}
+}
+
+func testLifecycle(t *testing.T, b *backend) {
+	ctx := context.Background()
+	s := b.newStore(t, hierarchy.WithLogicalName("lifecycle"))
+	id, err := s.CreateKey(ctx)
+	require.NoError(t, err)
+	assert.Regexp(t, uuidV4, id)
+
+	a1, err := s.GetActiveBranchKey(ctx, id)
+	require.NoError(t, err)
+	assert.Equal(t, id, a1.ID)
+	assert.Regexp(t, uuidV4, a1.Version)
+	assert.Len(t, a1.Key, 32)
+	assert.Nil(t, a1.Context)
+
+	v1, err := s.GetBranchKeyVersion(ctx, id, a1.Version)
+	require.NoError(t, err)
+	assert.Equal(t, a1.Key, v1.Key, "the ACTIVE item and its version item hold the same key")
+	assert.Equal(t, a1.Version, v1.Version)
+
+	bk1, err := s.GetBeaconKey(ctx, id)
+	require.NoError(t, err)
+	assert.Len(t, bk1.Key, 32)
+	assert.NotEqual(t, a1.Key, bk1.Key, "the beacon key is a separate key")
+	raw, err := s.BeaconKey(ctx, id)
+	require.NoError(t, err)
+	assert.Equal(t, bk1.Key, raw)
+
+	require.NoError(t, s.VersionKey(ctx, id))
+	a2, err := s.GetActiveBranchKey(ctx, id)
+	require.NoError(t, err)
+	assert.NotEqual(t, a1.Version, a2.Version)
+	assert.NotEqual(t, a1.Key, a2.Key)
+	old, err := s.GetBranchKeyVersion(ctx, id, a1.Version)
+	require.NoError(t, err)
+	assert.Equal(t, a1.Key, old.Key, "old versions stay readable after a rotation")
+	v2, err := s.GetBranchKeyVersion(ctx, id, a2.Version)
+	require.NoError(t, err)
+	assert.Equal(t, a2.Key, v2.Key)
+	bk2, err := s.GetBeaconKey(ctx, id)
+	require.NoError(t, err)
+	assert.Equal(t, bk1.Key, bk2.Key, "rotation leaves the beacon key alone")
+
+	// A second key is independent.
+	id2, err := s.CreateKey(ctx)
+	require.NoError(t, err)
+	other, err := s.GetActiveBranchKey(ctx, id2)
+	require.NoError(t, err)
+	assert.NotEqual(t, a2.Key, other.Key)
+}
+
+func testChosenID(t *testing.T, b *backend) {
+	ctx := context.Background()
+	s := b.newStore(t)
+	ec := map[string]string{"department": "admin", "Tenant": "acme"}
+	id, err := s.CreateKey(ctx, hierarchy.WithNewKeyID("tenant-b"), hierarchy.WithKeyContext(ec))
+	require.NoError(t, err)
+	assert.Equal(t, "tenant-b", id)
+	ec["department"] = "changed" // the option copied the map
+
+	a, err := s.GetActiveBranchKey(ctx, id)
+	require.NoError(t, err)
+	want := map[string]string{"department": "admin", "Tenant": "acme"}
+	assert.Equal(t, want, a.Context)
+	bk, err := s.GetBeaconKey(ctx, id)
+	require.NoError(t, err)
+	assert.Equal(t, want, bk.Context)
+	require.NoError(t, s.VersionKey(ctx, id))
+	a2, err := s.GetActiveBranchKey(ctx, id)
+	require.NoError(t, err)
+	assert.Equal(t, want, a2.Context, "rotation keeps the custom context")
+
+	item := getItem(t, b, s, id, "branch:ACTIVE")
+	assert.Equal(t, &types.AttributeValueMemberS{Value: "admin"}, item["aws-crypto-ec:department"])
+
+	// The id exists: the conditional write fails, nothing changes.
+	_, err = s.CreateKey(ctx, hierarchy.WithNewKeyID("tenant-b"), hierarchy.WithKeyContext(want))
+	require.ErrorIs(t, err, hierarchy.ErrExists)
+	assert.NotErrorIs(t, err, hierarchy.ErrTransient)
+	a3, err := s.GetActiveBranchKey(ctx, id)
+	require.NoError(t, err)
+	assert.Equal(t, a2.Key, a3.Key)
+
+	// A chosen id needs a custom context (as in the reference).
+	_, err = s.CreateKey(ctx, hierarchy.WithNewKeyID("tenant-c"))
+	require.ErrorIs(t, err, hierarchy.ErrInvalidOption)
+	_, err = s.CreateKey(ctx, hierarchy.WithNewKeyID(""))
+	require.ErrorIs(t, err, hierarchy.ErrInvalidOption)
+	_, err = s.CreateKey(ctx, hierarchy.WithKeyContext(map[string]string{"": "x"}))
+	require.ErrorIs(t, err, hierarchy.ErrInvalidOption)
+}
+
+func testNotFound(t *testing.T, b *backend) {
+	ctx := context.Background()
+	s := b.newStore(t)
+	_, err := s.GetActiveBranchKey(ctx, "nobody")
+	require.ErrorIs(t, err, hierarchy.ErrNotFound)
+	_, err = s.GetBeaconKey(ctx, "nobody")
+	require.ErrorIs(t, err, hierarchy.ErrNotFound)
+	err = s.VersionKey(ctx, "nobody")
+	require.ErrorIs(t, err, hierarchy.ErrNotFound)
+	id, err := s.CreateKey(ctx)
+	require.NoError(t, err)
+	_, err = s.GetBranchKeyVersion(ctx, id, "4a0f4cc5-3b7e-4d4e-9c53-2fcf53f0c2f1")
+	require.ErrorIs(t, err, hierarchy.ErrNotFound)
+	assert.Contains(t, err.Error(), id)
+	_, err = s.GetActiveBranchKey(ctx, "")
+	require.ErrorIs(t, err, hierarchy.ErrInvalidOption)
+}
+
+// testOtherStore reads a table through stores that are not its own: another
+// logical name, another KMS key.
+func testOtherStore(t *testing.T, b *backend) {
+	ctx := context.Background()
+	s := b.newStore(t, hierarchy.WithLogicalName("name-one"))
+	id, err := s.CreateKey(ctx)
+	require.NoError(t, err)
+
+	renamed, err := hierarchy.NewStore(b.ddb, b.kms, s.Table(), b.arn, hierarchy.WithLogicalName("name-two"))
+	require.NoError(t, err)
+	_, err = renamed.GetActiveBranchKey(ctx, id)
+	require.ErrorIs(t, err, hierarchy.ErrInvalidItem, "another logical name changes the context: KMS refuses")
+	assert.Contains(t, err.Error(), "KMS refused")
+	_, err = renamed.GetBeaconKey(ctx, id)
+	require.ErrorIs(t, err, hierarchy.ErrInvalidItem)
+	require.ErrorIs(t, renamed.VersionKey(ctx, id), hierarchy.ErrInvalidItem)
+
+	otherKey, err := hierarchy.NewStore(b.ddb, b.kms, s.Table(), b.arn2, hierarchy.WithLogicalName("name-one"))
+	require.NoError(t, err)
+	_, err = otherKey.GetActiveBranchKey(ctx, id)
+	require.ErrorIs(t, err, hierarchy.ErrInvalidItem)
+	assert.Contains(t, err.Error(), "kms-arn")
+}
+
+// racingDDB runs a hook before the first TransactWriteItems it forwards.
+type racingDDB struct {
+	hierarchy.DynamoDB
+	before func()
+}
+
+func (r *racingDDB) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, o ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
+	if f := r.before; f != nil {
+		r.before = nil
+		f()
+	}
+	return r.DynamoDB.TransactWriteItems(ctx, in, o...)
+}
+
+func testRotationConflict(t *testing.T, b *backend) {
+	ctx := context.Background()
+	s := b.newStore(t)
+	id, err := s.CreateKey(ctx)
+	require.NoError(t, err)
+	var winner *hierarchy.BranchKey
+	race := &racingDDB{DynamoDB: b.ddb, before: func() {
+		// Another writer rotates between our read and our write.
+		require.NoError(t, s.VersionKey(ctx, id))
+		winner, err = s.GetActiveBranchKey(ctx, id)
+		require.NoError(t, err)
+	}}
+	loser, err := hierarchy.NewStore(race, b.kms, s.Table(), b.arn, hierarchy.WithLogicalName(s.LogicalName()))
+	require.NoError(t, err)
+	err = loser.VersionKey(ctx, id)
+	require.ErrorIs(t, err, hierarchy.ErrConflict)
+	assert.NotErrorIs(t, err, hierarchy.ErrTransient)
+	now, err := s.GetActiveBranchKey(ctx, id)
+	require.NoError(t, err)
+	assert.Equal(t, winner.Version, now.Version, "the losing rotation wrote nothing")
+	assert.Equal(t, winner.Key, now.Key)
+	// Without a race the same store rotates.
+	require.NoError(t, loser.VersionKey(ctx, id))
+}
+
+func testKMSAnswers(t *testing.T, b *backend) {
+	ctx := context.Background()
+	s := b.newStore(t)
+	id, err := s.CreateKey(ctx)
+	require.NoError(t, err)
+	for name, change := range map[string]func(*kms.DecryptOutput){
+		"short key": func(o *kms.DecryptOutput) { o.Plaintext = o.Plaintext[:31] },
+		"long key":  func(o *kms.DecryptOutput) { o.Plaintext = append(o.Plaintext, 0) },
+		"other key": func(o *kms.DecryptOutput) { o.KeyId = aws.String(b.arn2) },
+		"no key id": func(o *kms.DecryptOutput) { o.KeyId = nil },
+	} {
+		t.Run(name, func(t *testing.T) {
+			hooked, err := hierarchy.NewStore(b.ddb, &kmsHook{KMS: b.kms, decrypt: change}, s.Table(), b.arn)
+			require.NoError(t, err)
+			_, err = hooked.GetActiveBranchKey(ctx, id)
+			require.ErrorIs(t, err, hierarchy.ErrInvalidItem)
+			_, err = hooked.GetBeaconKey(ctx, id)
+			require.ErrorIs(t, err, hierarchy.ErrInvalidItem)
+		})
+	}
+}
+
+func testCreateTable(t *testing.T, b *backend) {
+	ctx := context.Background()
+	s := b.newStore(t)
+	require.NoError(t, s.CreateTable(ctx), "an existing table with the right keys is fine")
+
+	_, err := b.ddb.CreateTable(ctx, &dynamodb.CreateTableInput{
+		TableName:            aws.String("not-a-keystore-" + b.name),
+		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String("pk"), AttributeType: types.ScalarAttributeTypeS}},
+		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String("pk"), KeyType: types.KeyTypeHash}},
+		BillingMode:          types.BillingModePayPerRequest,
+	})
+	require.NoError(t, err)
+	wrong, err := hierarchy.NewStore(b.ddb, b.kms, "not-a-keystore-"+b.name, b.arn)
+	require.NoError(t, err)
+	require.ErrorIs(t, wrong.CreateTable(ctx), hierarchy.ErrInvalidOption)
+
+	out, err := b.ddb.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(s.Table())})
+	require.NoError(t, err)
+	assert.ElementsMatch(t, []types.KeySchemaElement{
+		{AttributeName: aws.String("branch-key-id"), KeyType: types.KeyTypeHash},
+		{AttributeName: aws.String("type"), KeyType: types.KeyTypeRange},
+	}, out.Table.KeySchema)
+}
+
+func testTransient(t *testing.T, b *backend) {
+	ctx := context.Background()
+	s := b.newStore(t)
+	id, err := s.CreateKey(ctx)
+	require.NoError(t, err)
+	for _, f := range []kmstest.Fault{kmstest.Throttling, kmstest.InternalError, kmstest.Unavailable} {
+		b.kmsT.FailNext("Decrypt", 1, f)
+		_, err = s.GetActiveBranchKey(ctx, id)
+		require.ErrorIs(t, err, hierarchy.ErrTransient)
+		assert.NotErrorIs(t, err, hierarchy.ErrInvalidItem)
+		assert.NotErrorIs(t, err, hierarchy.ErrNotFound)
+	}
+	b.kmsT.FailNext("GenerateDataKeyWithoutPlaintext", 1, kmstest.Throttling)
+	_, err = s.CreateKey(ctx)
+	require.ErrorIs(t, err, hierarchy.ErrTransient)
+	b.kmsT.FailNext("ReEncrypt", 1, kmstest.Throttling)
+	err = s.VersionKey(ctx, id)
+	require.ErrorIs(t, err, hierarchy.ErrTransient)
+	assert.NotErrorIs(t, err, hierarchy.ErrInvalidItem)
+
+	b.kmsT.FailNext("Decrypt", 1, kmstest.AccessDenied)
+	_, err = s.GetActiveBranchKey(ctx, id)
+	require.Error(t, err)
+	assert.NotErrorIs(t, err, hierarchy.ErrTransient, "access denied is permanent")
+
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	_, err = s.GetActiveBranchKey(cctx, id)
+	require.ErrorIs(t, err, hierarchy.ErrTransient)
+	require.ErrorIs(t, err, context.Canceled)
+}
