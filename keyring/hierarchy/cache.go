@@ -155,8 +155,10 @@ type fetchFunc func(ctx context.Context) (materials, error)
 // entry's own expiry and ttl since it was put both hold), fetching them
 // with fetch on a miss. Concurrent misses for id share one fetch. Callers
 // wipe the returned materials when done. kc counts for the calling
-// keyring as well as for the cache.
-func (c *BranchKeyCache) get(ctx context.Context, id cacheID, ttl time.Duration, kc *counters, fetch fetchFunc) (materials, error) {
+// keyring as well as for the cache. When alias is not nil, fetched
+// materials are also stored under alias(materials) unless a fresh entry
+// is there: the active branch key is stored as its version too.
+func (c *BranchKeyCache) get(ctx context.Context, id cacheID, ttl time.Duration, kc *counters, fetch fetchFunc, alias func(*materials) cacheID) (materials, error) {
 	counted := false
 	for {
 		c.mu.Lock()
@@ -208,7 +210,14 @@ func (c *BranchKeyCache) get(ctx context.Context, id cacheID, ttl time.Duration,
 		c.mu.Lock()
 		delete(c.flights, id)
 		if err == nil {
-			c.put(id, mat, c.now(), ttl)
+			now := c.now()
+			c.put(id, mat, now, ttl)
+			if alias != nil {
+				aid := alias(&mat)
+				if el, ok := c.entries[aid]; !ok || !now.Before(el.Value.(*cacheEntry).expires) {
+					c.put(aid, mat, now, ttl)
+				}
+			}
 		}
 		c.mu.Unlock()
 		f.err = err

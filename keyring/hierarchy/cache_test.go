@@ -79,8 +79,8 @@ func TestCacheTTL(t *testing.T) {
 	encryptMaterials(t, kr, nil)
 	require.Equal(t, int64(2), src.calls.Load(), "an entry is expired at exactly its TTL")
 	m := kr.cache.Metrics()
-	require.Equal(t, uint64(1), m.Expired)
-	require.Equal(t, 1, m.Entries)
+	require.Equal(t, uint64(2), m.Expired, "the active entry and its version entry")
+	require.Equal(t, 2, m.Entries)
 }
 
 // cachedKeys returns the cache's entries' key arrays, to check wiping.
@@ -97,31 +97,37 @@ func cachedKeys(c *BranchKeyCache) []*[branchKeyLen]byte {
 func isZero(k *[branchKeyLen]byte) bool { return *k == [branchKeyLen]byte{} }
 
 func TestCacheLRUEvictionWipes(t *testing.T) {
-	src := newMemSource()
-	for _, id := range []string{"a", "b", "c"} {
-		src.add(t, id)
-	}
 	cache, err := NewBranchKeyCache(2)
 	require.NoError(t, err)
-	kr := func(id string) *Keyring {
-		return newTestKeyring(t, src, nil, WithBranchKeyID(id), WithSharedCache(cache, "p"))
+	calls := 0
+	get := func(name string) {
+		t.Helper()
+		id := makeCacheID([]byte("p"), "", name, "")
+		mat, err := cache.get(ctxBG, id, time.Hour, nil, func(context.Context) (materials, error) {
+			calls++
+			m := materials{id: name}
+			m.key[0] = 1
+			return m, nil
+		}, nil)
+		require.NoError(t, err)
+		require.Equal(t, name, mat.id)
 	}
-	encryptMaterials(t, kr("a"), nil)
-	aKey := cachedKeys(cache)[0]
-	require.False(t, isZero(aKey))
-	encryptMaterials(t, kr("b"), nil)
-	encryptMaterials(t, kr("a"), nil) // a is now the most recently used
-	encryptMaterials(t, kr("c"), nil) // evicts b
-	require.Equal(t, int64(3), src.calls.Load())
+	get("a")
+	get("b")
+	get("a") // a is now the most recently used
+	require.Equal(t, 2, calls)
+	bKey := cachedKeys(cache)[1]
+	require.False(t, isZero(bKey))
+	get("c") // evicts b
+	require.Equal(t, 3, calls)
+	require.True(t, isZero(bKey), "the evicted entry's key was wiped")
 	m := cache.Metrics()
 	require.Equal(t, uint64(1), m.Evicted)
 	require.Equal(t, 2, m.Entries)
-	encryptMaterials(t, kr("a"), nil)
-	require.Equal(t, int64(3), src.calls.Load(), "a stayed")
-	bKeys := cachedKeys(cache)
-	encryptMaterials(t, kr("b"), nil) // evicts c, the least recently used
-	require.Equal(t, int64(4), src.calls.Load())
-	require.True(t, isZero(bKeys[1]), "the evicted entry's key was wiped")
+	get("a")
+	require.Equal(t, 3, calls, "a stayed")
+	get("b")
+	require.Equal(t, 4, calls, "b was gone")
 
 	keys := cachedKeys(cache)
 	cache.Purge()
@@ -144,10 +150,10 @@ func TestCacheExpirySweepWipes(t *testing.T) {
 	encryptMaterials(t, ka, nil)
 	aKey := cachedKeys(cache)[0]
 	clock.advance(2 * time.Second)
-	encryptMaterials(t, kb, nil) // a miss: the sweep drops a's expired entry
+	encryptMaterials(t, kb, nil) // a miss: the sweep drops a's expired entries
 	require.True(t, isZero(aKey))
-	require.Equal(t, 1, cache.Metrics().Entries)
-	require.Equal(t, uint64(1), cache.Metrics().Expired)
+	require.Equal(t, 2, cache.Metrics().Entries, "b's active key, stored as its version too")
+	require.Equal(t, uint64(2), cache.Metrics().Expired)
 }
 
 func TestSharedCachePartitions(t *testing.T) {

@@ -85,7 +85,8 @@ func (k *Keyring) String() string {
 func (k *Keyring) Metrics() Metrics { return k.counts.snapshot() }
 
 // OnEncrypt fetches the active version of the message's branch key (from
-// the cache, or from the source on a miss), generates the data key if m
+// the cache, or from the source on a miss; a fetched active key is cached
+// as its version too, for decryption), generates the data key if m
 // has none, and appends it wrapped under a key derived from the branch key
 // with a fresh salt, bound to m.EncryptionContext. On failure m is
 // unchanged.
@@ -108,6 +109,10 @@ func (k *Keyring) OnEncrypt(ctx context.Context, m *keyring.EncryptionMaterials)
 	mat, err := k.cache.get(ctx, cid, k.ttl, &k.counts, func(ctx context.Context) (materials, error) {
 		bk, err := k.src.GetActiveBranchKey(ctx, id)
 		return checkBranchKey(bk, err, id, "")
+	}, func(mat *materials) cacheID {
+		// The active branch key is also its version: messages encrypted
+		// with it decrypt without another store call.
+		return makeCacheID(k.partition, k.storeName, id, mat.version)
 	})
 	if err != nil {
 		return k.fail(id, err)
@@ -200,7 +205,7 @@ func (k *Keyring) unwrap(ctx context.Context, id string, f edkFields, ec map[str
 	mat, err := k.cache.get(ctx, cid, k.ttl, &k.counts, func(ctx context.Context) (materials, error) {
 		bk, err := k.src.GetBranchKeyVersion(ctx, id, version)
 		return checkBranchKey(bk, err, id, version)
-	})
+	}, nil)
 	if err != nil {
 		return nil, err
 	}
