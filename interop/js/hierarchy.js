@@ -17,15 +17,16 @@
 //       {"id": "...", "op": "versionKey", "branchKeyId": "..."},
 //       {"id": "...", "op": "activeVersion", "branchKeyId": "..."},
 //       {"id": "...", "op": "encrypt", "suite": 1144, "context": {...},
-//        "plaintext": "pt.bin", "output": "ct.bin"},
-//       {"id": "...", "op": "decrypt", "input": "ct.bin", "context": {...}}
+//        "plaintext": "pt.bin", "output": "ct.bin", "branchKeyId": "..."},
+//       {"id": "...", "op": "decrypt", "input": "ct.bin", "context": {...},
+//        "branchKeyId": "..."}
 //     ]
 //   }
 //
 // Ops run in order, each encrypt and decrypt with a new keyring (so no
-// branch key is reused from a cache across a rotation). The keyring takes
-// the branch key id from the "tenantKey" pair of the encryption context
-// and sorts the context by UTF-8 bytes (utf8Sorting), as the specification
+// branch key is reused from a cache across a rotation). The keyring uses
+// the op's branchKeyId when given, else takes the branch key id from the
+// "tenantKey" pair of the encryption context; it sorts the context by UTF-8 bytes (utf8Sorting), as the specification
 // does. The script writes DIR/NAME.results.json, keyed by op id: {ok,
 // error} plus, for activeVersion, the version; for encrypt and decrypt, the
 // provider ids and infos of the encrypted data keys; for decrypt, the
@@ -81,9 +82,10 @@ async function main() {
     kmsConfiguration: { identifier: m.kmsKeyArn },
   })
   const tenantKey = m.tenantKey || 'tenant'
-  const newKeyring = () =>
+  const newKeyring = (branchKeyId) =>
     new KmsHierarchicalKeyRingNode({
-      branchKeyIdSupplier: {
+      branchKeyId,
+      branchKeyIdSupplier: branchKeyId ? undefined : {
         getBranchKeyId(ec) {
           if (!ec[tenantKey]) throw new Error(`no ${tenantKey} in the encryption context`)
           return ec[tenantKey]
@@ -126,7 +128,7 @@ async function runOp(dir, keyStore, newKeyring, op) {
     case 'encrypt': {
       const client = committing.has(op.suite) ? requireClient : forbidClient
       const plaintext = fs.readFileSync(path.join(dir, op.plaintext))
-      const { result, messageHeader } = await client.encrypt(newKeyring(), plaintext, {
+      const { result, messageHeader } = await client.encrypt(newKeyring(op.branchKeyId), plaintext, {
         suiteId: op.suite,
         encryptionContext: op.context || {},
       })
@@ -135,7 +137,7 @@ async function runOp(dir, keyStore, newKeyring, op) {
     }
     case 'decrypt': {
       const ciphertext = fs.readFileSync(path.join(dir, op.input))
-      const { plaintext, messageHeader } = await requireClient.decrypt(newKeyring(), ciphertext)
+      const { plaintext, messageHeader } = await requireClient.decrypt(newKeyring(op.branchKeyId), ciphertext)
       for (const [k, v] of Object.entries(op.context || {})) {
         if (messageHeader.encryptionContext[k] !== v) throw new Error(`context ${k} differs`)
       }
