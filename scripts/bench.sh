@@ -24,11 +24,17 @@
 # SQLite, plaintext and with one encrypted, blind-indexed column. It
 # replaces the field section of BENCHMARKS.md and leaves the rest alone.
 #
+# Then the hierarchical keyring section (internal/hierbench): 1 KiB messages
+# per core with the AWS KMS hierarchical keyring (branch key cached) next to
+# the raw AES keyring and the data-key cache. It replaces that section of
+# BENCHMARKS.md and leaves the rest alone.
+#
 # Environment:
 #   BENCH_RUNS          runs per Go measurement, median reported (default 5)
 #   BENCH_JS_RUNS       runs per JavaScript measurement (default 3; 0 skips)
 #   BENCH_OUT           report file (default BENCHMARKS.md)
 #   BENCH_ONLY          "s3": only the S3 section; "field": only the field
+#                       section; "hierarchy": only the hierarchical keyring
 #                       section; "envelope": only the envelope sections (the
 #                       generated sections already in the report are kept)
 #   BENCH_S3_SERVER     minio (MinIO behind a proxy that also serves KMS) or
@@ -114,4 +120,10 @@ if [ -z "$only" ] || [ "$only" = field ]; then
 		go run . -in "$tmp/field.txt,$tmp/insert.txt" -out "$out" >/dev/null
 	)
 	echo "wrote the field section of $out" >&2
+fi
+
+if [ -z "$only" ] || [ "$only" = hierarchy ]; then
+	go build -o "$tmp/hierbench" ./internal/hierbench
+	"$tmp/hierbench" -runs "$((runs * 8))" -slice 50ms -out "$out" >/dev/null
+	echo "wrote the hierarchical keyring section of $out" >&2
 fi

@@ -48,6 +48,7 @@ type Keyring struct {
 	partition   []byte
 	storeName   string
 	ttl         time.Duration
+	encryptID   cacheID // the encrypt cache id of branchKeyID, when configured
 	counts      counters
 }
 
@@ -65,10 +66,14 @@ func NewKeyring(src BranchKeySource, opts ...Option) (*Keyring, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Keyring{
+	k := &Keyring{
 		src: src, branchKeyID: c.branchKeyID, supplier: c.supplier,
 		cache: c.cache, partition: c.partition, storeName: *c.storeName, ttl: c.ttl,
-	}, nil
+	}
+	if k.supplier == nil {
+		k.encryptID = makeCacheID(k.partition, k.storeName, k.branchKeyID, "")
+	}
+	return k, nil
 }
 
 // String describes the keyring without secrets.
@@ -105,7 +110,10 @@ func (k *Keyring) OnEncrypt(ctx context.Context, m *keyring.EncryptionMaterials)
 	if err != nil {
 		return k.fail("", err)
 	}
-	cid := makeCacheID(k.partition, k.storeName, id, "")
+	cid := k.encryptID
+	if k.supplier != nil {
+		cid = makeCacheID(k.partition, k.storeName, id, "")
+	}
 	mat, err := k.cache.get(ctx, cid, k.ttl, &k.counts, func(ctx context.Context) (materials, error) {
 		bk, err := k.src.GetActiveBranchKey(ctx, id)
 		return checkBranchKey(bk, err, id, "")
@@ -123,17 +131,17 @@ func (k *Keyring) OnEncrypt(ctx context.Context, m *keyring.EncryptionMaterials)
 	if err != nil {
 		return k.fail(id, err)
 	}
-	var saltIV [saltLen + ivLen]byte
-	if _, err := rand.Read(saltIV[:]); err != nil {
-		return k.fail(id, err)
-	}
+	// One read for the salt, the IV and, when m has none, the data key.
+	random := make([]byte, saltLen+ivLen, saltLen+ivLen+n)
 	pdk, generated := m.PlaintextDataKey, false
 	if pdk == nil {
-		pdk, generated = make([]byte, n), true
-		if _, err := rand.Read(pdk); err != nil {
-			return k.fail(id, err)
-		}
+		random = random[:saltLen+ivLen+n]
+		pdk, generated = random[saltLen+ivLen:], true
 	}
+	if _, err := rand.Read(random); err != nil {
+		return k.fail(id, err)
+	}
+	saltIV := random[:saltLen+ivLen : saltLen+ivLen]
 	ct, err := sealEDK(mat.key[:], saltIV[:saltLen], saltIV[saltLen:], mat.versionRaw, aad, pdk)
 	if err != nil {
 		if generated {
