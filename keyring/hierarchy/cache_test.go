@@ -195,3 +195,14 @@ func TestOwnCachesAreSeparate(t *testing.T) {
 	encryptMaterials(t, newTestKeyring(t, src, nil, WithBranchKeyID("a")), nil)
 	require.Equal(t, int64(2), src.calls.Load())
 }
+
+func TestDecryptIDMemo(t *testing.T) {
+	src := newMemSource()
+	kr := newTestKeyring(t, src, nil, WithBranchKeyID("a"), WithLogicalKeyStoreName("store"))
+	for i := range idMemoMax + 10 {
+		var v [versionLen]byte
+		v[0], v[1] = byte(i), byte(i>>8)
+		require.Equal(t, makeCacheID(kr.partition, "store", "a", versionText(v)), kr.decryptIDs.get(kr, "a", v))
+		require.LessOrEqual(t, len(kr.decryptIDs.ids), idMemoMax)
+	}
+}

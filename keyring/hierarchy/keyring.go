@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -49,7 +50,40 @@ type Keyring struct {
 	storeName   string
 	ttl         time.Duration
 	encryptID   cacheID // the encrypt cache id of branchKeyID, when configured
+	decryptIDs  idMemo
 	counts      counters
+}
+
+// idMemo remembers the decrypt cache ids of recent branch key versions, so
+// that a message costs no SHA-384. It forgets everything when full.
+type idMemo struct {
+	mu  sync.Mutex
+	ids map[idMemoKey]cacheID
+}
+
+type idMemoKey struct {
+	id      string
+	version [versionLen]byte
+}
+
+const idMemoMax = 4096
+
+func (m *idMemo) get(k *Keyring, id string, version [versionLen]byte) cacheID {
+	key := idMemoKey{id, version}
+	m.mu.Lock()
+	cid, ok := m.ids[key]
+	m.mu.Unlock()
+	if ok {
+		return cid
+	}
+	cid = makeCacheID(k.partition, k.storeName, id, versionText(version))
+	m.mu.Lock()
+	if m.ids == nil || len(m.ids) >= idMemoMax {
+		m.ids = make(map[idMemoKey]cacheID)
+	}
+	m.ids[key] = cid
+	m.mu.Unlock()
+	return cid
 }
 
 var _ keyring.Keyring = (*Keyring)(nil)
@@ -208,9 +242,9 @@ func (k *Keyring) OnDecrypt(ctx context.Context, m *keyring.DecryptionMaterials,
 
 // unwrap fetches the version f names and opens f with it.
 func (k *Keyring) unwrap(ctx context.Context, id string, f edkFields, ec map[string]string) ([]byte, error) {
-	version := versionText(f.version)
-	cid := makeCacheID(k.partition, k.storeName, id, version)
+	cid := k.decryptIDs.get(k, id, f.version)
 	mat, err := k.cache.get(ctx, cid, k.ttl, &k.counts, func(ctx context.Context) (materials, error) {
+		version := versionText(f.version)
 		bk, err := k.src.GetBranchKeyVersion(ctx, id, version)
 		return checkBranchKey(bk, err, id, version)
 	}, nil)
