@@ -175,7 +175,7 @@ func (k *Keyring) OnEncrypt(ctx context.Context, m *keyring.EncryptionMaterials)
 	if _, err := rand.Read(random); err != nil {
 		return k.fail(id, err)
 	}
-	saltIV := random[:saltLen+ivLen : saltLen+ivLen]
+	saltIV := random[: saltLen+ivLen : saltLen+ivLen]
 	ct, err := sealEDK(mat.key[:], saltIV[:saltLen], saltIV[saltLen:], mat.versionRaw, aad, pdk)
 	if err != nil {
 		if generated {
