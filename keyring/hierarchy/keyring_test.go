@@ -311,3 +311,33 @@ func TestNothingPrintsKeys(t *testing.T) {
 	}
 	require.Contains(t, fmt.Sprint(kr.cache), "entries: 2")
 }
+
+// namedSource has a logical key store name, as *Store does.
+type namedSource struct{ *memSource }
+
+func (namedSource) LogicalName() string { return "named-store" }
+
+// nilSource answers without a branch key and without an error.
+type nilSource struct{}
+
+func (nilSource) GetActiveBranchKey(context.Context, string) (*BranchKey, error) { return nil, nil }
+func (nilSource) GetBranchKeyVersion(context.Context, string, string) (*BranchKey, error) {
+	return nil, nil
+}
+
+func TestLogicalNameFromSource(t *testing.T) {
+	src := namedSource{newMemSource()}
+	src.add(t, "a")
+	kr := newTestKeyring(t, src, nil, WithBranchKeyID("a"))
+	require.Equal(t, "named-store", kr.storeName)
+	require.Equal(t, makeCacheID(kr.partition, "named-store", "a", ""), kr.encryptID)
+	kr = newTestKeyring(t, src, nil, WithBranchKeyID("a"), WithLogicalKeyStoreName("override"))
+	require.Equal(t, "override", kr.storeName)
+	require.Contains(t, kr.String(), `"override"`)
+}
+
+func TestNilBranchKeyRefused(t *testing.T) {
+	kr := newTestKeyring(t, nilSource{}, nil, WithBranchKeyID("a"))
+	e := &keyring.EncryptionMaterials{Suite: keyring.Suite{DataKeyLength: 32}}
+	require.ErrorIs(t, kr.OnEncrypt(ctxBG, e), ErrBranchKey)
+}
