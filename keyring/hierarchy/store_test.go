@@ -35,6 +35,7 @@ func TestStore(t *testing.T) {
 			t.Run("Golden", func(t *testing.T) { testGolden(t, b) })
 			if b.kmsT != nil {
 				t.Run("Transient", func(t *testing.T) { testTransient(t, b) })
+				t.Run("MultiRegion", func(t *testing.T) { testMultiRegion(t, b) })
 			}
 		})
 	}
@@ -66,6 +67,12 @@ func testLifecycle(t *testing.T, b *backend) {
 	raw, err := s.BeaconKey(ctx, id)
 	require.NoError(t, err)
 	assert.Equal(t, bk1.Key, raw)
+
+	// Each read returns bytes of its own: zeroing one leaves the others.
+	again, err := s.GetActiveBranchKey(ctx, id)
+	require.NoError(t, err)
+	again.Zero()
+	assert.NotEqual(t, make([]byte, 32), a1.Key)
 
 	require.NoError(t, s.VersionKey(ctx, id))
 	a2, err := s.GetActiveBranchKey(ctx, id)
@@ -165,6 +172,21 @@ func testOtherStore(t *testing.T, b *backend) {
 	_, err = renamed.GetBeaconKey(ctx, id)
 	require.ErrorIs(t, err, hierarchy.ErrInvalidItem)
 	require.ErrorIs(t, renamed.VersionKey(ctx, id), hierarchy.ErrInvalidItem)
+
+	// A copy of the items in another table, read under the same logical
+	// name, still reads: the physical table name is not bound.
+	want, err := s.GetActiveBranchKey(ctx, id)
+	require.NoError(t, err)
+	restored := b.newStore(t, hierarchy.WithLogicalName("name-one"))
+	for _, typ := range []string{"branch:ACTIVE", "branch:version:" + want.Version, "beacon:ACTIVE"} {
+		putItem(t, b, restored, getItem(t, b, s, id, typ))
+	}
+	got, err := restored.GetActiveBranchKey(ctx, id)
+	require.NoError(t, err)
+	assert.Equal(t, want.Key, got.Key)
+	_, err = restored.GetBeaconKey(ctx, id)
+	require.NoError(t, err)
+	require.NoError(t, restored.VersionKey(ctx, id))
 
 	otherKey, err := hierarchy.NewStore(b.ddb, b.kms, s.Table(), b.arn2, hierarchy.WithLogicalName("name-one"))
 	require.NoError(t, err)
@@ -288,4 +310,38 @@ func testTransient(t *testing.T, b *backend) {
 	_, err = s.GetActiveBranchKey(cctx, id)
 	require.ErrorIs(t, err, hierarchy.ErrTransient)
 	require.ErrorIs(t, err, context.Canceled)
+}
+
+// testMultiRegion reads and rotates, through the replica of a multi-Region
+// key in another Region, a branch key created with the primary.
+func testMultiRegion(t *testing.T, b *backend) {
+	ctx := context.Background()
+	west, err := b.kmsT.CreateKey(kmstest.MultiRegion())
+	require.NoError(t, err)
+	east, err := b.kmsT.ReplicateKey(west, "us-east-1")
+	require.NoError(t, err)
+	primary, err := hierarchy.NewStore(b.ddb, b.kms, b.newStore(t).Table(), west)
+	require.NoError(t, err)
+	id, err := primary.CreateKey(ctx)
+	require.NoError(t, err)
+	want, err := primary.GetActiveBranchKey(ctx, id)
+	require.NoError(t, err)
+
+	eastKMS := b.kmsT.Client(kmstest.ClientRegion("us-east-1"), kmstest.ClientRetries(1))
+	strict, err := hierarchy.NewStore(b.ddb, eastKMS, primary.Table(), east)
+	require.NoError(t, err)
+	_, err = strict.GetActiveBranchKey(ctx, id)
+	require.ErrorIs(t, err, hierarchy.ErrInvalidItem, "without WithMultiRegionKey the ARNs must be equal")
+
+	replica, err := hierarchy.NewStore(b.ddb, eastKMS, primary.Table(), east, hierarchy.WithMultiRegionKey())
+	require.NoError(t, err)
+	got, err := replica.GetActiveBranchKey(ctx, id)
+	require.NoError(t, err)
+	assert.Equal(t, want.Key, got.Key)
+	require.NoError(t, replica.VersionKey(ctx, id))
+	item := getItem(t, b, replica, id, "branch:ACTIVE")
+	assert.Equal(t, s(west), item["kms-arn"], "rotation keeps the item's kms-arn")
+	rotated, err := primary.GetActiveBranchKey(ctx, id)
+	require.NoError(t, err)
+	assert.NotEqual(t, want.Version, rotated.Version)
 }
