@@ -246,6 +246,9 @@ func (s *Store) parseItem(k kind, id, wantType string, item map[string]types.Att
 		if !ok || v == "" {
 			return nil, itemError(k, id, "version %q does not name a version", p.ec[attrVersion])
 		}
+		if !validVersion(v) {
+			return nil, itemError(k, id, "version %q is not a lowercase v4 UUID", v)
+		}
 		p.version = v
 	case kindVersion:
 		p.version = strings.TrimPrefix(gotType, versionPrefix)

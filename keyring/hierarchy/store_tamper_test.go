@@ -3,6 +3,7 @@ package hierarchy_test
 import (
 	"context"
 	"maps"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -98,6 +99,11 @@ func testTampered(t *testing.T, b *backend) {
 		{"tablename stored", "active", set("tablename", s("keystore")), "tablename"},
 		{"version without prefix", "active", set("version", s("v1")), "does not name a version"},
 		{"version prefix only", "active", set("version", s("branch:version:")), "does not name a version"},
+		{"version not a UUID", "active", set("version", s("branch:version:v1")), "not a lowercase v4 UUID"},
+		{"version in upper case", "active", func(e tamperEnv, it item) {
+			v := strings.TrimPrefix(it["version"].(*types.AttributeValueMemberS).Value, "branch:version:")
+			it["version"] = s("branch:version:" + strings.ToUpper(v))
+		}, "not a lowercase v4 UUID"},
 		{"kms-arn of another key", "active", set("kms-arn", s(b.arn2)), "kms-arn"},
 		{"kms-arn an alias", "active", set("kms-arn", s("arn:aws:kms:us-west-2:123456789012:alias/x")), "not a KMS key ARN"},
 		{"kms-arn garbage", "active", set("kms-arn", s("key")), "not a KMS key ARN"},

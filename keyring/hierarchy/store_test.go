@@ -154,6 +154,10 @@ func testNotFound(t *testing.T, b *backend) {
 	assert.Contains(t, err.Error(), id)
 	_, err = s.GetActiveBranchKey(ctx, "")
 	require.ErrorIs(t, err, hierarchy.ErrInvalidOption)
+	for _, v := range []string{"", "v1", "4A0F4CC5-3B7E-4D4E-9C53-2FCF53F0C2F1", "4a0f4cc5-3b7e-1d4e-9c53-2fcf53f0c2f1"} {
+		_, err = s.GetBranchKeyVersion(ctx, id, v)
+		require.ErrorIs(t, err, hierarchy.ErrInvalidOption, v)
+	}
 }
 
 // testOtherStore reads a table through stores that are not its own: another
