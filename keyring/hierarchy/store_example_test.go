@@ -15,7 +15,7 @@ import (
 	"github.com/cryptkeeper-go/cryptkeeper/keyring/hierarchy"
 )
 
-func Example() {
+func ExampleStore() {
 	ctx := context.Background()
 	// With AWS:
 	//   cfg, _ := config.LoadDefaultConfig(ctx)
