@@ -10,6 +10,7 @@ package interop_test
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"os"
@@ -98,7 +99,7 @@ func TestHierarchyStore(t *testing.T) {
 		{"kmstest", srv.URL, kmstest.DefaultAccessKey, tk, srv.Client()},
 	} {
 		t.Run(kc.name, func(t *testing.T) {
-			table := "hierarchy-interop-" + kc.name
+			table := "hierarchy-interop-" + kc.name + "-" + rand.Text()[:8]
 			st, err := hierarchy.NewStore(ddb, kc.client, table, kc.arn, hierarchy.WithLogicalName("interop-logical"))
 			require.NoError(t, err)
 			require.NoError(t, st.CreateTable(t.Context()))

@@ -2,6 +2,7 @@ package hierarchy_test
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
 	"testing"
 
@@ -36,13 +37,18 @@ type backend struct {
 	arn2 string          // another KMS key ARN
 }
 
-var tableSeq int
+var (
+	tableSeq int
+	// runID keeps table names apart when moto outlives a run
+	// (CRYPTKEEPER_MOTO_URL).
+	runID = rand.Text()[:8]
+)
 
 // newStore makes a fresh table and a store on it.
 func (b *backend) newStore(t *testing.T, opts ...hierarchy.StoreOption) *hierarchy.Store {
 	t.Helper()
 	tableSeq++
-	s, err := hierarchy.NewStore(b.ddb, b.kms, fmt.Sprintf("keystore-%s-%d", b.name, tableSeq), b.arn, opts...)
+	s, err := hierarchy.NewStore(b.ddb, b.kms, fmt.Sprintf("keystore-%s-%s-%d", runID, b.name, tableSeq), b.arn, opts...)
 	require.NoError(t, err)
 	require.NoError(t, s.CreateTable(context.Background()))
 	return s

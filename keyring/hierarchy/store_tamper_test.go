@@ -40,9 +40,10 @@ func testTampered(t *testing.T, b *backend) {
 	ec := map[string]string{"tenant": "acme"}
 
 	fresh := func(t *testing.T) tamperEnv {
+		t.Helper()
 		var e tamperEnv
 		var err error
-		e.id, err = st.CreateKey(ctx, hierarchy.WithNewKeyID(t.Name()), hierarchy.WithKeyContext(ec))
+		e.id, err = st.CreateKey(ctx, hierarchy.WithNewKeyID("tampered-"+runID), hierarchy.WithKeyContext(ec))
 		require.NoError(t, err)
 		a, err := st.GetActiveBranchKey(ctx, e.id)
 		require.NoError(t, err)
@@ -114,9 +115,10 @@ func testTampered(t *testing.T, b *backend) {
 		{"beacon item with a version", "beacon", func(e tamperEnv, it item) { it["version"] = e.active["version"] }, "non-ACTIVE"},
 		{"beacon item with the version enc", "beacon", func(e tamperEnv, it item) { it["enc"] = e.version["enc"] }, "KMS refused"},
 	}
+	// One branch key; each case edits one item and puts it back after.
+	e := fresh(t)
 	for _, tc := range tampers {
 		t.Run(tc.name, func(t *testing.T) {
-			e := fresh(t)
 			var it item
 			var read func() error
 			switch tc.target {
@@ -130,6 +132,8 @@ func testTampered(t *testing.T, b *backend) {
 				it = maps.Clone(e.beacon)
 				read = func() error { _, err := st.GetBeaconKey(ctx, e.id); return err }
 			}
+			original := maps.Clone(it)
+			t.Cleanup(func() { putItem(t, b, st, original) })
 			tc.edit(e, it)
 			putItem(t, b, st, it)
 			err := read()
@@ -145,6 +149,13 @@ func testTampered(t *testing.T, b *backend) {
 			require.NoError(t, err)
 		})
 	}
+	// Put back, every item reads again (the edits were the faults).
+	_, err := st.GetActiveBranchKey(ctx, e.id)
+	require.NoError(t, err)
+	_, err = st.GetBranchKeyVersion(ctx, e.id, e.oldVersion)
+	require.NoError(t, err)
+	_, err = st.GetBeaconKey(ctx, e.id)
+	require.NoError(t, err)
 }
 
 // swapDDB answers GetItem with another item than the one asked for, as a

@@ -266,13 +266,13 @@ func testCreateTable(t *testing.T, b *backend) {
 	require.NoError(t, s.CreateTable(ctx), "an existing table with the right keys is fine")
 
 	_, err := b.ddb.CreateTable(ctx, &dynamodb.CreateTableInput{
-		TableName:            aws.String("not-a-keystore-" + b.name),
+		TableName:            aws.String("not-a-keystore-" + runID + b.name),
 		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String("pk"), AttributeType: types.ScalarAttributeTypeS}},
 		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String("pk"), KeyType: types.KeyTypeHash}},
 		BillingMode:          types.BillingModePayPerRequest,
 	})
 	require.NoError(t, err)
-	wrong, err := hierarchy.NewStore(b.ddb, b.kms, "not-a-keystore-"+b.name, b.arn)
+	wrong, err := hierarchy.NewStore(b.ddb, b.kms, "not-a-keystore-"+runID+b.name, b.arn)
 	require.NoError(t, err)
 	require.ErrorIs(t, wrong.CreateTable(ctx), hierarchy.ErrInvalidOption)
 
