@@ -130,8 +130,17 @@ func deleteItem(t *testing.T, b *backend, s *hierarchy.Store, id, typ string) {
 // kmsHook wraps a real KMS client and lets a test change what it answers.
 type kmsHook struct {
 	hierarchy.KMS
-	decrypt func(*kms.DecryptOutput)
-	calls   map[string][]map[string]string // op → encryption contexts sent
+	decrypt   func(*kms.DecryptOutput)
+	reEncrypt func(*kms.ReEncryptOutput)
+	calls     map[string][]map[string]string // op → encryption contexts sent
+	grants    map[string][][]string          // op → grant tokens sent
+}
+
+func (h *kmsHook) grant(op string, tokens []string) {
+	if h.grants == nil {
+		h.grants = map[string][][]string{}
+	}
+	h.grants[op] = append(h.grants[op], tokens)
 }
 
 func (h *kmsHook) record(op string, ec map[string]string) {
@@ -143,17 +152,24 @@ func (h *kmsHook) record(op string, ec map[string]string) {
 
 func (h *kmsHook) GenerateDataKeyWithoutPlaintext(ctx context.Context, in *kms.GenerateDataKeyWithoutPlaintextInput, o ...func(*kms.Options)) (*kms.GenerateDataKeyWithoutPlaintextOutput, error) {
 	h.record("GenerateDataKeyWithoutPlaintext", in.EncryptionContext)
+	h.grant("GenerateDataKeyWithoutPlaintext", in.GrantTokens)
 	return h.KMS.GenerateDataKeyWithoutPlaintext(ctx, in, o...)
 }
 
 func (h *kmsHook) ReEncrypt(ctx context.Context, in *kms.ReEncryptInput, o ...func(*kms.Options)) (*kms.ReEncryptOutput, error) {
 	h.record("ReEncrypt.Source", in.SourceEncryptionContext)
 	h.record("ReEncrypt.Destination", in.DestinationEncryptionContext)
-	return h.KMS.ReEncrypt(ctx, in, o...)
+	h.grant("ReEncrypt", in.GrantTokens)
+	out, err := h.KMS.ReEncrypt(ctx, in, o...)
+	if err == nil && h.reEncrypt != nil {
+		h.reEncrypt(out)
+	}
+	return out, err
 }
 
 func (h *kmsHook) Decrypt(ctx context.Context, in *kms.DecryptInput, o ...func(*kms.Options)) (*kms.DecryptOutput, error) {
 	h.record("Decrypt", in.EncryptionContext)
+	h.grant("Decrypt", in.GrantTokens)
 	out, err := h.KMS.Decrypt(ctx, in, o...)
 	if err == nil && h.decrypt != nil {
 		h.decrypt(out)

@@ -31,6 +31,8 @@ func TestStore(t *testing.T) {
 			t.Run("OtherStore", func(t *testing.T) { testOtherStore(t, b) })
 			t.Run("RotationConflict", func(t *testing.T) { testRotationConflict(t, b) })
 			t.Run("KMSAnswers", func(t *testing.T) { testKMSAnswers(t, b) })
+			t.Run("ReEncryptAnswers", func(t *testing.T) { testReEncryptAnswers(t, b) })
+			t.Run("GrantTokens", func(t *testing.T) { testGrantTokens(t, b) })
 			t.Run("CreateTable", func(t *testing.T) { testCreateTable(t, b) })
 			t.Run("Golden", func(t *testing.T) { testGolden(t, b) })
 			if b.kmsT != nil {
@@ -257,6 +259,55 @@ func testKMSAnswers(t *testing.T, b *backend) {
 			_, err = hooked.GetBeaconKey(ctx, id)
 			require.ErrorIs(t, err, hierarchy.ErrInvalidItem)
 		})
+	}
+}
+
+// testReEncryptAnswers: CreateKey and VersionKey refuse a ReEncrypt that
+// answers for another key, and write nothing.
+func testReEncryptAnswers(t *testing.T, b *backend) {
+	ctx := context.Background()
+	s := b.newStore(t)
+	id, err := s.CreateKey(ctx)
+	require.NoError(t, err)
+	before, err := s.GetActiveBranchKey(ctx, id)
+	require.NoError(t, err)
+	for name, change := range map[string]func(*kms.ReEncryptOutput){
+		"destination": func(o *kms.ReEncryptOutput) { o.KeyId = aws.String(b.arn2) },
+		"source":      func(o *kms.ReEncryptOutput) { o.SourceKeyId = aws.String(b.arn2) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			hooked, err := hierarchy.NewStore(b.ddb, &kmsHook{KMS: b.kms, reEncrypt: change}, s.Table(), b.arn)
+			require.NoError(t, err)
+			_, err = hooked.CreateKey(ctx, hierarchy.WithNewKeyID("refused-"+name), hierarchy.WithKeyContext(map[string]string{"a": "b"}))
+			require.ErrorContains(t, err, "KMS ReEncrypt answered")
+			_, err = s.GetActiveBranchKey(ctx, "refused-"+name)
+			require.ErrorIs(t, err, hierarchy.ErrNotFound)
+			require.ErrorContains(t, hooked.VersionKey(ctx, id), "KMS ReEncrypt answered")
+		})
+	}
+	after, err := s.GetActiveBranchKey(ctx, id)
+	require.NoError(t, err)
+	assert.Equal(t, before.Version, after.Version)
+}
+
+// testGrantTokens: every KMS call carries the grant tokens.
+func testGrantTokens(t *testing.T, b *backend) {
+	ctx := context.Background()
+	hook := &kmsHook{KMS: b.kms}
+	s, err := hierarchy.NewStore(b.ddb, hook, b.newStore(t).Table(), b.arn, hierarchy.WithGrantTokens("g1", "g2"))
+	require.NoError(t, err)
+	id, err := s.CreateKey(ctx)
+	require.NoError(t, err)
+	require.NoError(t, s.VersionKey(ctx, id))
+	_, err = s.GetActiveBranchKey(ctx, id)
+	require.NoError(t, err)
+	_, err = s.GetBeaconKey(ctx, id)
+	require.NoError(t, err)
+	for _, op := range []string{"GenerateDataKeyWithoutPlaintext", "ReEncrypt", "Decrypt"} {
+		require.NotEmpty(t, hook.grants[op], op)
+		for _, g := range hook.grants[op] {
+			assert.Equal(t, []string{"g1", "g2"}, g, op)
+		}
 	}
 }
 
