@@ -26,8 +26,8 @@ type createConfig struct {
 // non-empty custom encryption context (WithKeyContext).
 func WithNewKeyID(id string) CreateKeyOption {
 	return func(c *createConfig) error {
-		if id == "" {
-			return fmt.Errorf("%w: empty branch key id", ErrInvalidOption)
+		if err := checkID(id); err != nil {
+			return err
 		}
 		c.id = id
 		return nil

@@ -3,6 +3,7 @@ package hierarchy_test
 import (
 	"context"
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -136,8 +137,14 @@ func testChosenID(t *testing.T, b *backend) {
 	require.ErrorIs(t, err, hierarchy.ErrInvalidOption)
 	_, err = s.CreateKey(ctx, hierarchy.WithNewKeyID(""))
 	require.ErrorIs(t, err, hierarchy.ErrInvalidOption)
-	_, err = s.CreateKey(ctx, hierarchy.WithKeyContext(map[string]string{"": "x"}))
-	require.ErrorIs(t, err, hierarchy.ErrInvalidOption)
+	for _, bad := range []map[string]string{{"": "x"}, {"a\xff": "x"}, {"a": "\xff"}} {
+		_, err = s.CreateKey(ctx, hierarchy.WithKeyContext(bad))
+		require.ErrorIs(t, err, hierarchy.ErrInvalidOption)
+	}
+	for _, bad := range []string{"\xff", strings.Repeat("x", 2049)} {
+		_, err = s.CreateKey(ctx, hierarchy.WithNewKeyID(bad), hierarchy.WithKeyContext(want))
+		require.ErrorIs(t, err, hierarchy.ErrInvalidOption)
+	}
 }
 
 func testNotFound(t *testing.T, b *backend) {
