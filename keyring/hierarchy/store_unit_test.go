@@ -1,6 +1,7 @@
 package hierarchy_test
 
 import (
+	"context"
 	"encoding/hex"
 	"fmt"
 	"testing"
@@ -8,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/cryptkeeper-go/cryptkeeper/keyring/awskms/kmstest"
 	"github.com/cryptkeeper-go/cryptkeeper/keyring/hierarchy"
 )
 
@@ -81,4 +83,29 @@ func TestKeysRedacted(t *testing.T) {
 	nilKey.Zero()
 	assert.Nil(t, nilKey.Clone())
 	assert.Equal(t, "<nil>", fmt.Sprint(nilKey))
+}
+
+// TestUnreachable: a DynamoDB or KMS that cannot be reached is a failure
+// that may pass.
+func TestUnreachable(t *testing.T) {
+	srv := kmstest.NewServer(kmstest.WithRegion(region))
+	defer srv.Close()
+	arn, err := srv.CreateKey()
+	require.NoError(t, err)
+	down := ddbClient("http://127.0.0.1:1")
+	s, err := hierarchy.NewStore(down, srv.Client(), "t", arn)
+	require.NoError(t, err)
+	ctx := context.Background()
+	_, err = s.GetActiveBranchKey(ctx, "id")
+	require.ErrorIs(t, err, hierarchy.ErrTransient)
+	assert.Contains(t, err.Error(), "DynamoDB GetItem")
+	_, err = s.CreateKey(ctx)
+	require.ErrorIs(t, err, hierarchy.ErrTransient)
+	require.ErrorIs(t, s.CreateTable(ctx), hierarchy.ErrTransient)
+
+	s, err = hierarchy.NewStore(down, motoKMS("http://127.0.0.1:1"), "t", arn)
+	require.NoError(t, err)
+	_, err = s.CreateKey(ctx)
+	require.ErrorIs(t, err, hierarchy.ErrTransient)
+	assert.Contains(t, err.Error(), "KMS GenerateDataKeyWithoutPlaintext")
 }
