@@ -7,6 +7,7 @@ import (
 	"maps"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -246,6 +247,9 @@ func (s *Store) parseItem(k kind, id, wantType string, item map[string]types.Att
 		if !ok || v == "" {
 			return nil, itemError(k, id, "version %q does not name a version", p.ec[attrVersion])
 		}
+		if !validVersion(v) {
+			return nil, itemError(k, id, "version %q is not a lowercase v4 UUID", v)
+		}
 		p.version = v
 	case kindVersion:
 		p.version = strings.TrimPrefix(gotType, versionPrefix)
@@ -264,13 +268,27 @@ func (s *Store) arnCompatible(itemARN string) bool {
 
 // checkCustomContext validates a custom encryption context for CreateKey.
 func checkCustomContext(ec map[string]string) error {
-	for k := range ec {
+	for k, v := range ec {
 		if k == "" {
 			return fmt.Errorf("%w: empty custom encryption context key", ErrInvalidOption)
+		}
+		if !utf8.ValidString(k) || !utf8.ValidString(v) {
+			return fmt.Errorf("%w: custom encryption context pair %q is not UTF-8", ErrInvalidOption, k)
 		}
 		if len(customPrefix)+len(k) > 65535 {
 			return fmt.Errorf("%w: custom encryption context key too long for a DynamoDB attribute name", ErrInvalidOption)
 		}
+	}
+	return nil
+}
+
+// maxIDLen is DynamoDB's limit on a partition key value.
+const maxIDLen = 2048
+
+// checkID validates a caller-chosen branch key id.
+func checkID(id string) error {
+	if id == "" || len(id) > maxIDLen || !utf8.ValidString(id) {
+		return fmt.Errorf("%w: branch key id must be 1 to %d bytes of UTF-8", ErrInvalidOption, maxIDLen)
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package hierarchy_test
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
 	"testing"
 
@@ -36,13 +37,18 @@ type backend struct {
 	arn2 string          // another KMS key ARN
 }
 
-var tableSeq int
+var (
+	tableSeq int
+	// runID keeps table names apart when moto outlives a run
+	// (CRYPTKEEPER_MOTO_URL).
+	runID = rand.Text()[:8]
+)
 
 // newStore makes a fresh table and a store on it.
 func (b *backend) newStore(t *testing.T, opts ...hierarchy.StoreOption) *hierarchy.Store {
 	t.Helper()
 	tableSeq++
-	s, err := hierarchy.NewStore(b.ddb, b.kms, fmt.Sprintf("keystore-%s-%d", b.name, tableSeq), b.arn, opts...)
+	s, err := hierarchy.NewStore(b.ddb, b.kms, fmt.Sprintf("keystore-%s-%s-%d", runID, b.name, tableSeq), b.arn, opts...)
 	require.NoError(t, err)
 	require.NoError(t, s.CreateTable(context.Background()))
 	return s
@@ -124,8 +130,17 @@ func deleteItem(t *testing.T, b *backend, s *hierarchy.Store, id, typ string) {
 // kmsHook wraps a real KMS client and lets a test change what it answers.
 type kmsHook struct {
 	hierarchy.KMS
-	decrypt func(*kms.DecryptOutput)
-	calls   map[string][]map[string]string // op → encryption contexts sent
+	decrypt   func(*kms.DecryptOutput)
+	reEncrypt func(*kms.ReEncryptOutput)
+	calls     map[string][]map[string]string // op → encryption contexts sent
+	grants    map[string][][]string          // op → grant tokens sent
+}
+
+func (h *kmsHook) grant(op string, tokens []string) {
+	if h.grants == nil {
+		h.grants = map[string][][]string{}
+	}
+	h.grants[op] = append(h.grants[op], tokens)
 }
 
 func (h *kmsHook) record(op string, ec map[string]string) {
@@ -137,17 +152,24 @@ func (h *kmsHook) record(op string, ec map[string]string) {
 
 func (h *kmsHook) GenerateDataKeyWithoutPlaintext(ctx context.Context, in *kms.GenerateDataKeyWithoutPlaintextInput, o ...func(*kms.Options)) (*kms.GenerateDataKeyWithoutPlaintextOutput, error) {
 	h.record("GenerateDataKeyWithoutPlaintext", in.EncryptionContext)
+	h.grant("GenerateDataKeyWithoutPlaintext", in.GrantTokens)
 	return h.KMS.GenerateDataKeyWithoutPlaintext(ctx, in, o...)
 }
 
 func (h *kmsHook) ReEncrypt(ctx context.Context, in *kms.ReEncryptInput, o ...func(*kms.Options)) (*kms.ReEncryptOutput, error) {
 	h.record("ReEncrypt.Source", in.SourceEncryptionContext)
 	h.record("ReEncrypt.Destination", in.DestinationEncryptionContext)
-	return h.KMS.ReEncrypt(ctx, in, o...)
+	h.grant("ReEncrypt", in.GrantTokens)
+	out, err := h.KMS.ReEncrypt(ctx, in, o...)
+	if err == nil && h.reEncrypt != nil {
+		h.reEncrypt(out)
+	}
+	return out, err
 }
 
 func (h *kmsHook) Decrypt(ctx context.Context, in *kms.DecryptInput, o ...func(*kms.Options)) (*kms.DecryptOutput, error) {
 	h.record("Decrypt", in.EncryptionContext)
+	h.grant("Decrypt", in.GrantTokens)
 	out, err := h.KMS.Decrypt(ctx, in, o...)
 	if err == nil && h.decrypt != nil {
 		h.decrypt(out)

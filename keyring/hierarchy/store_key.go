@@ -22,19 +22,17 @@ type BranchKey struct {
 	Context map[string]string
 }
 
-// String describes the branch key without its key bytes.
-func (k *BranchKey) String() string {
-	if k == nil {
-		return "hierarchy.BranchKey(nil)"
-	}
+// String describes the branch key without its key bytes. Values and
+// pointers print the same way.
+func (k BranchKey) String() string {
 	return fmt.Sprintf("hierarchy.BranchKey{ID:%q Version:%q Key:[REDACTED %d bytes] Context:%v}", k.ID, k.Version, len(k.Key), k.Context)
 }
 
 // GoString is String, so %#v redacts the key too.
-func (k *BranchKey) GoString() string { return k.String() }
+func (k BranchKey) GoString() string { return k.String() }
 
 // Format prints String for every verb, so no verb prints the key.
-func (k *BranchKey) Format(f fmt.State, verb rune) { _, _ = f.Write([]byte(k.String())) }
+func (k BranchKey) Format(f fmt.State, verb rune) { _, _ = f.Write([]byte(k.String())) }
 
 // Zero overwrites the key bytes with zeros.
 func (k *BranchKey) Zero() {
@@ -66,18 +64,15 @@ type BeaconKey struct {
 }
 
 // String describes the beacon key without its key bytes.
-func (k *BeaconKey) String() string {
-	if k == nil {
-		return "hierarchy.BeaconKey(nil)"
-	}
+func (k BeaconKey) String() string {
 	return fmt.Sprintf("hierarchy.BeaconKey{ID:%q Key:[REDACTED %d bytes] Context:%v}", k.ID, len(k.Key), k.Context)
 }
 
 // GoString is String, so %#v redacts the key too.
-func (k *BeaconKey) GoString() string { return k.String() }
+func (k BeaconKey) GoString() string { return k.String() }
 
 // Format prints String for every verb, so no verb prints the key.
-func (k *BeaconKey) Format(f fmt.State, verb rune) { _, _ = f.Write([]byte(k.String())) }
+func (k BeaconKey) Format(f fmt.State, verb rune) { _, _ = f.Write([]byte(k.String())) }
 
 // Zero overwrites the key bytes with zeros.
 func (k *BeaconKey) Zero() {

@@ -26,8 +26,8 @@ type createConfig struct {
 // non-empty custom encryption context (WithKeyContext).
 func WithNewKeyID(id string) CreateKeyOption {
 	return func(c *createConfig) error {
-		if id == "" {
-			return fmt.Errorf("%w: empty branch key id", ErrInvalidOption)
+		if err := checkID(id); err != nil {
+			return err
 		}
 		c.id = id
 		return nil
@@ -105,7 +105,7 @@ func (s *Store) CreateKey(ctx context.Context, opts ...CreateKeyOption) (string,
 		if conditionFailed(err) {
 			return "", fmt.Errorf("%w: %q (table %s)", ErrExists, id, s.table)
 		}
-		return "", callErr("DynamoDB TransactWriteItems", err)
+		return "", txErr(err)
 	}
 	return id, nil
 }
@@ -224,7 +224,7 @@ func (s *Store) VersionKey(ctx context.Context, branchKeyID string) error {
 		if conditionFailed(err) {
 			return fmt.Errorf("%w: %q (table %s)", ErrConflict, branchKeyID, s.table)
 		}
-		return callErr("DynamoDB TransactWriteItems", err)
+		return txErr(err)
 	}
 	return nil
 }
@@ -242,6 +242,22 @@ func conditionFailed(err error) bool {
 	}
 	var cc *types.ConditionalCheckFailedException
 	return errors.As(err, &cc)
+}
+
+// txErr wraps a failed TransactWriteItems: a transaction cancelled by a
+// conflicting transaction or by throttling may pass (ErrTransient), the
+// SDK's own classification applies to the rest.
+func txErr(err error) error {
+	var tc *types.TransactionCanceledException
+	if errors.As(err, &tc) {
+		for _, r := range tc.CancellationReasons {
+			switch aws.ToString(r.Code) {
+			case "TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded":
+				return fmt.Errorf("hierarchy: DynamoDB TransactWriteItems: %w: %w", ErrTransient, err)
+			}
+		}
+	}
+	return callErr("DynamoDB TransactWriteItems", err)
 }
 
 // refused reports whether KMS refused a ciphertext for its context or key

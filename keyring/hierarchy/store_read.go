@@ -22,12 +22,16 @@ func (s *Store) GetActiveBranchKey(ctx context.Context, branchKeyID string) (*Br
 	return s.branchKey(ctx, kindActive, branchKeyID, typeActive)
 }
 
-// GetBranchKeyVersion returns one version of a branch key (version is the
-// version's UUID text, as BranchKey.Version holds it), with the checks of
-// GetActiveBranchKey.
+// GetBranchKeyVersion returns one version of a branch key, with the
+// checks of GetActiveBranchKey. version is the version's text as
+// BranchKey.Version holds it: a lowercase v4 UUID (the only form the
+// official SDKs write and can carry in a message), else ErrInvalidOption.
 func (s *Store) GetBranchKeyVersion(ctx context.Context, branchKeyID, version string) (*BranchKey, error) {
-	if branchKeyID == "" || version == "" {
-		return nil, fmt.Errorf("%w: empty branch key id or version", ErrInvalidOption)
+	if branchKeyID == "" {
+		return nil, fmt.Errorf("%w: empty branch key id", ErrInvalidOption)
+	}
+	if !validVersion(version) {
+		return nil, fmt.Errorf("%w: version %q is not a lowercase v4 UUID", ErrInvalidOption, version)
 	}
 	return s.branchKey(ctx, kindVersion, branchKeyID, versionPrefix+version)
 }

@@ -3,6 +3,7 @@ package hierarchy_test
 import (
 	"context"
 	"maps"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -39,9 +40,10 @@ func testTampered(t *testing.T, b *backend) {
 	ec := map[string]string{"tenant": "acme"}
 
 	fresh := func(t *testing.T) tamperEnv {
+		t.Helper()
 		var e tamperEnv
 		var err error
-		e.id, err = st.CreateKey(ctx, hierarchy.WithNewKeyID(t.Name()), hierarchy.WithKeyContext(ec))
+		e.id, err = st.CreateKey(ctx, hierarchy.WithNewKeyID("tampered-"+runID), hierarchy.WithKeyContext(ec))
 		require.NoError(t, err)
 		a, err := st.GetActiveBranchKey(ctx, e.id)
 		require.NoError(t, err)
@@ -98,6 +100,11 @@ func testTampered(t *testing.T, b *backend) {
 		{"tablename stored", "active", set("tablename", s("keystore")), "tablename"},
 		{"version without prefix", "active", set("version", s("v1")), "does not name a version"},
 		{"version prefix only", "active", set("version", s("branch:version:")), "does not name a version"},
+		{"version not a UUID", "active", set("version", s("branch:version:v1")), "not a lowercase v4 UUID"},
+		{"version in upper case", "active", func(e tamperEnv, it item) {
+			v := strings.TrimPrefix(it["version"].(*types.AttributeValueMemberS).Value, "branch:version:")
+			it["version"] = s("branch:version:" + strings.ToUpper(v))
+		}, "not a lowercase v4 UUID"},
 		{"kms-arn of another key", "active", set("kms-arn", s(b.arn2)), "kms-arn"},
 		{"kms-arn an alias", "active", set("kms-arn", s("arn:aws:kms:us-west-2:123456789012:alias/x")), "not a KMS key ARN"},
 		{"kms-arn garbage", "active", set("kms-arn", s("key")), "not a KMS key ARN"},
@@ -108,9 +115,10 @@ func testTampered(t *testing.T, b *backend) {
 		{"beacon item with a version", "beacon", func(e tamperEnv, it item) { it["version"] = e.active["version"] }, "non-ACTIVE"},
 		{"beacon item with the version enc", "beacon", func(e tamperEnv, it item) { it["enc"] = e.version["enc"] }, "KMS refused"},
 	}
+	// One branch key; each case edits one item and puts it back after.
+	e := fresh(t)
 	for _, tc := range tampers {
 		t.Run(tc.name, func(t *testing.T) {
-			e := fresh(t)
 			var it item
 			var read func() error
 			switch tc.target {
@@ -124,6 +132,8 @@ func testTampered(t *testing.T, b *backend) {
 				it = maps.Clone(e.beacon)
 				read = func() error { _, err := st.GetBeaconKey(ctx, e.id); return err }
 			}
+			original := maps.Clone(it)
+			t.Cleanup(func() { putItem(t, b, st, original) })
 			tc.edit(e, it)
 			putItem(t, b, st, it)
 			err := read()
@@ -139,6 +149,13 @@ func testTampered(t *testing.T, b *backend) {
 			require.NoError(t, err)
 		})
 	}
+	// Put back, every item reads again (the edits were the faults).
+	_, err := st.GetActiveBranchKey(ctx, e.id)
+	require.NoError(t, err)
+	_, err = st.GetBranchKeyVersion(ctx, e.id, e.oldVersion)
+	require.NoError(t, err)
+	_, err = st.GetBeaconKey(ctx, e.id)
+	require.NoError(t, err)
 }
 
 // swapDDB answers GetItem with another item than the one asked for, as a

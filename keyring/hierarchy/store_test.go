@@ -3,6 +3,7 @@ package hierarchy_test
 import (
 	"context"
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -31,10 +32,13 @@ func TestStore(t *testing.T) {
 			t.Run("OtherStore", func(t *testing.T) { testOtherStore(t, b) })
 			t.Run("RotationConflict", func(t *testing.T) { testRotationConflict(t, b) })
 			t.Run("KMSAnswers", func(t *testing.T) { testKMSAnswers(t, b) })
+			t.Run("ReEncryptAnswers", func(t *testing.T) { testReEncryptAnswers(t, b) })
+			t.Run("GrantTokens", func(t *testing.T) { testGrantTokens(t, b) })
 			t.Run("CreateTable", func(t *testing.T) { testCreateTable(t, b) })
 			t.Run("Golden", func(t *testing.T) { testGolden(t, b) })
 			if b.kmsT != nil {
 				t.Run("Transient", func(t *testing.T) { testTransient(t, b) })
+				t.Run("MultiRegion", func(t *testing.T) { testMultiRegion(t, b) })
 			}
 		})
 	}
@@ -66,6 +70,12 @@ func testLifecycle(t *testing.T, b *backend) {
 	raw, err := s.BeaconKey(ctx, id)
 	require.NoError(t, err)
 	assert.Equal(t, bk1.Key, raw)
+
+	// Each read returns bytes of its own: zeroing one leaves the others.
+	again, err := s.GetActiveBranchKey(ctx, id)
+	require.NoError(t, err)
+	again.Zero()
+	assert.NotEqual(t, make([]byte, 32), a1.Key)
 
 	require.NoError(t, s.VersionKey(ctx, id))
 	a2, err := s.GetActiveBranchKey(ctx, id)
@@ -127,8 +137,14 @@ func testChosenID(t *testing.T, b *backend) {
 	require.ErrorIs(t, err, hierarchy.ErrInvalidOption)
 	_, err = s.CreateKey(ctx, hierarchy.WithNewKeyID(""))
 	require.ErrorIs(t, err, hierarchy.ErrInvalidOption)
-	_, err = s.CreateKey(ctx, hierarchy.WithKeyContext(map[string]string{"": "x"}))
-	require.ErrorIs(t, err, hierarchy.ErrInvalidOption)
+	for _, bad := range []map[string]string{{"": "x"}, {"a\xff": "x"}, {"a": "\xff"}} {
+		_, err = s.CreateKey(ctx, hierarchy.WithKeyContext(bad))
+		require.ErrorIs(t, err, hierarchy.ErrInvalidOption)
+	}
+	for _, bad := range []string{"\xff", strings.Repeat("x", 2049)} {
+		_, err = s.CreateKey(ctx, hierarchy.WithNewKeyID(bad), hierarchy.WithKeyContext(want))
+		require.ErrorIs(t, err, hierarchy.ErrInvalidOption)
+	}
 }
 
 func testNotFound(t *testing.T, b *backend) {
@@ -147,6 +163,10 @@ func testNotFound(t *testing.T, b *backend) {
 	assert.Contains(t, err.Error(), id)
 	_, err = s.GetActiveBranchKey(ctx, "")
 	require.ErrorIs(t, err, hierarchy.ErrInvalidOption)
+	for _, v := range []string{"", "v1", "4A0F4CC5-3B7E-4D4E-9C53-2FCF53F0C2F1", "4a0f4cc5-3b7e-1d4e-9c53-2fcf53f0c2f1"} {
+		_, err = s.GetBranchKeyVersion(ctx, id, v)
+		require.ErrorIs(t, err, hierarchy.ErrInvalidOption, v)
+	}
 }
 
 // testOtherStore reads a table through stores that are not its own: another
@@ -165,6 +185,21 @@ func testOtherStore(t *testing.T, b *backend) {
 	_, err = renamed.GetBeaconKey(ctx, id)
 	require.ErrorIs(t, err, hierarchy.ErrInvalidItem)
 	require.ErrorIs(t, renamed.VersionKey(ctx, id), hierarchy.ErrInvalidItem)
+
+	// A copy of the items in another table, read under the same logical
+	// name, still reads: the physical table name is not bound.
+	want, err := s.GetActiveBranchKey(ctx, id)
+	require.NoError(t, err)
+	restored := b.newStore(t, hierarchy.WithLogicalName("name-one"))
+	for _, typ := range []string{"branch:ACTIVE", "branch:version:" + want.Version, "beacon:ACTIVE"} {
+		putItem(t, b, restored, getItem(t, b, s, id, typ))
+	}
+	got, err := restored.GetActiveBranchKey(ctx, id)
+	require.NoError(t, err)
+	assert.Equal(t, want.Key, got.Key)
+	_, err = restored.GetBeaconKey(ctx, id)
+	require.NoError(t, err)
+	require.NoError(t, restored.VersionKey(ctx, id))
 
 	otherKey, err := hierarchy.NewStore(b.ddb, b.kms, s.Table(), b.arn2, hierarchy.WithLogicalName("name-one"))
 	require.NoError(t, err)
@@ -234,19 +269,68 @@ func testKMSAnswers(t *testing.T, b *backend) {
 	}
 }
 
+// testReEncryptAnswers: CreateKey and VersionKey refuse a ReEncrypt that
+// answers for another key, and write nothing.
+func testReEncryptAnswers(t *testing.T, b *backend) {
+	ctx := context.Background()
+	s := b.newStore(t)
+	id, err := s.CreateKey(ctx)
+	require.NoError(t, err)
+	before, err := s.GetActiveBranchKey(ctx, id)
+	require.NoError(t, err)
+	for name, change := range map[string]func(*kms.ReEncryptOutput){
+		"destination": func(o *kms.ReEncryptOutput) { o.KeyId = aws.String(b.arn2) },
+		"source":      func(o *kms.ReEncryptOutput) { o.SourceKeyId = aws.String(b.arn2) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			hooked, err := hierarchy.NewStore(b.ddb, &kmsHook{KMS: b.kms, reEncrypt: change}, s.Table(), b.arn)
+			require.NoError(t, err)
+			_, err = hooked.CreateKey(ctx, hierarchy.WithNewKeyID("refused-"+name), hierarchy.WithKeyContext(map[string]string{"a": "b"}))
+			require.ErrorContains(t, err, "KMS ReEncrypt answered")
+			_, err = s.GetActiveBranchKey(ctx, "refused-"+name)
+			require.ErrorIs(t, err, hierarchy.ErrNotFound)
+			require.ErrorContains(t, hooked.VersionKey(ctx, id), "KMS ReEncrypt answered")
+		})
+	}
+	after, err := s.GetActiveBranchKey(ctx, id)
+	require.NoError(t, err)
+	assert.Equal(t, before.Version, after.Version)
+}
+
+// testGrantTokens: every KMS call carries the grant tokens.
+func testGrantTokens(t *testing.T, b *backend) {
+	ctx := context.Background()
+	hook := &kmsHook{KMS: b.kms}
+	s, err := hierarchy.NewStore(b.ddb, hook, b.newStore(t).Table(), b.arn, hierarchy.WithGrantTokens("g1", "g2"))
+	require.NoError(t, err)
+	id, err := s.CreateKey(ctx)
+	require.NoError(t, err)
+	require.NoError(t, s.VersionKey(ctx, id))
+	_, err = s.GetActiveBranchKey(ctx, id)
+	require.NoError(t, err)
+	_, err = s.GetBeaconKey(ctx, id)
+	require.NoError(t, err)
+	for _, op := range []string{"GenerateDataKeyWithoutPlaintext", "ReEncrypt", "Decrypt"} {
+		require.NotEmpty(t, hook.grants[op], op)
+		for _, g := range hook.grants[op] {
+			assert.Equal(t, []string{"g1", "g2"}, g, op)
+		}
+	}
+}
+
 func testCreateTable(t *testing.T, b *backend) {
 	ctx := context.Background()
 	s := b.newStore(t)
 	require.NoError(t, s.CreateTable(ctx), "an existing table with the right keys is fine")
 
 	_, err := b.ddb.CreateTable(ctx, &dynamodb.CreateTableInput{
-		TableName:            aws.String("not-a-keystore-" + b.name),
+		TableName:            aws.String("not-a-keystore-" + runID + b.name),
 		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String("pk"), AttributeType: types.ScalarAttributeTypeS}},
 		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String("pk"), KeyType: types.KeyTypeHash}},
 		BillingMode:          types.BillingModePayPerRequest,
 	})
 	require.NoError(t, err)
-	wrong, err := hierarchy.NewStore(b.ddb, b.kms, "not-a-keystore-"+b.name, b.arn)
+	wrong, err := hierarchy.NewStore(b.ddb, b.kms, "not-a-keystore-"+runID+b.name, b.arn)
 	require.NoError(t, err)
 	require.ErrorIs(t, wrong.CreateTable(ctx), hierarchy.ErrInvalidOption)
 
@@ -288,4 +372,38 @@ func testTransient(t *testing.T, b *backend) {
 	_, err = s.GetActiveBranchKey(cctx, id)
 	require.ErrorIs(t, err, hierarchy.ErrTransient)
 	require.ErrorIs(t, err, context.Canceled)
+}
+
+// testMultiRegion reads and rotates, through the replica of a multi-Region
+// key in another Region, a branch key created with the primary.
+func testMultiRegion(t *testing.T, b *backend) {
+	ctx := context.Background()
+	west, err := b.kmsT.CreateKey(kmstest.MultiRegion())
+	require.NoError(t, err)
+	east, err := b.kmsT.ReplicateKey(west, "us-east-1")
+	require.NoError(t, err)
+	primary, err := hierarchy.NewStore(b.ddb, b.kms, b.newStore(t).Table(), west)
+	require.NoError(t, err)
+	id, err := primary.CreateKey(ctx)
+	require.NoError(t, err)
+	want, err := primary.GetActiveBranchKey(ctx, id)
+	require.NoError(t, err)
+
+	eastKMS := b.kmsT.Client(kmstest.ClientRegion("us-east-1"), kmstest.ClientRetries(1))
+	strict, err := hierarchy.NewStore(b.ddb, eastKMS, primary.Table(), east)
+	require.NoError(t, err)
+	_, err = strict.GetActiveBranchKey(ctx, id)
+	require.ErrorIs(t, err, hierarchy.ErrInvalidItem, "without WithMultiRegionKey the ARNs must be equal")
+
+	replica, err := hierarchy.NewStore(b.ddb, eastKMS, primary.Table(), east, hierarchy.WithMultiRegionKey())
+	require.NoError(t, err)
+	got, err := replica.GetActiveBranchKey(ctx, id)
+	require.NoError(t, err)
+	assert.Equal(t, want.Key, got.Key)
+	require.NoError(t, replica.VersionKey(ctx, id))
+	item := getItem(t, b, replica, id, "branch:ACTIVE")
+	assert.Equal(t, s(west), item["kms-arn"], "rotation keeps the item's kms-arn")
+	rotated, err := primary.GetActiveBranchKey(ctx, id)
+	require.NoError(t, err)
+	assert.NotEqual(t, want.Version, rotated.Version)
 }
