@@ -201,7 +201,9 @@ func (k *Keyring) OnEncrypt(ctx context.Context, m *keyring.EncryptionMaterials)
 // was this keyring's), keyring.ErrTransient (a store call failed in a way
 // that may pass, or ctx ended) and keyring.ErrUnwrapLimit (see
 // keyring.WithUnwrapBudget: every attempt counts against it, store calls
-// included).
+// included). A supplier that finds no branch key id fails the same way
+// (keyring.ErrTransient if its error is transient, else
+// keyring.ErrNoDecryptionKey).
 func (k *Keyring) OnDecrypt(ctx context.Context, m *keyring.DecryptionMaterials, edks []keyring.EncryptedDataKey) error {
 	switch {
 	case m == nil:
@@ -215,7 +217,9 @@ func (k *Keyring) OnDecrypt(ctx context.Context, m *keyring.DecryptionMaterials,
 	}
 	id, err := k.branchKeyFor(ctx, m.EncryptionContext)
 	if err != nil {
-		return k.fail("", err)
+		// No branch key id, no key to try: a failure of one category,
+		// like any other unwrap failure.
+		return k.fail("", keyring.UnwrapFailure(err))
 	}
 	var errs []error
 	for i, edk := range edks {

@@ -257,6 +257,13 @@ func TestSupplierPerTenant(t *testing.T) {
 	require.ErrorIs(t, kr.OnEncrypt(ctxBG, e), ErrUnknownTenant)
 	_, err := decryptWith(kr, nil)
 	require.ErrorIs(t, err, ErrUnknownTenant)
+	require.ErrorIs(t, err, keyring.ErrNoDecryptionKey, "a decrypt failure has a category")
+	transientSupplier := newTestKeyring(t, src, nil, WithBranchKeyIDSupplier(func(context.Context, map[string]string) (string, error) {
+		return "", fmt.Errorf("%w: tenant directory down", keyring.ErrTransient)
+	}))
+	_, err = decryptWith(transientSupplier, nil)
+	require.ErrorIs(t, err, keyring.ErrTransient)
+	require.NotErrorIs(t, err, keyring.ErrNoDecryptionKey)
 
 	// With a nil map the tenant is the branch key id.
 	direct := newTestKeyring(t, src, nil, WithBranchKeyIDSupplier(ContextKeySupplier("tenant", nil)))
