@@ -38,9 +38,23 @@ var ErrBranchKey = errors.New("hierarchy: unusable branch key materials")
 //
 // Its encrypted data keys are those of the AWS Encryption SDK's
 // hierarchical keyring: the official SDKs (KmsHierarchicalKeyRingNode in
-// JavaScript, with utf8Sorting enabled) read them and the reverse.
+// JavaScript, with utf8Sorting enabled) read them and the reverse. An
+// encrypted data key has the provider id "aws-kms-hierarchy", the branch
+// key id as provider info, and the ciphertext salt[16] ‖ iv[12] ‖
+// version[16] ‖ AES-256-GCM(data key) ‖ tag[16], under the key
+// HMAC-SHA256(branch key, 00000001 ‖ "aws-kms-hierarchy" ‖ 00 ‖ salt ‖
+// 00000100) and with the additional data "aws-kms-hierarchy" ‖ branch key
+// id ‖ version ‖ the encryption context serialized in byte order.
 //
-// A Keyring is safe for concurrent use.
+// Unlike the official SDKs' caches, a fetched active branch key is cached
+// as its version too (so a keyring decrypts its own messages without a
+// second store call), and there is no early refresh before expiry: when
+// an entry expires, one caller fetches it again while the others for the
+// same branch key wait.
+//
+// Plaintext branch keys live only in the cache, which wipes them when they
+// expire or are evicted; the keyring copies a key for the message at hand
+// and wipes the copy. A Keyring is safe for concurrent use.
 type Keyring struct {
 	src         BranchKeySource
 	branchKeyID string
