@@ -152,3 +152,18 @@ func TestVersionText(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, golden.version, versionText(v))
 }
+
+// The JS-written encrypted data key of the reference decrypts through the
+// whole keyring, with the version looked up by the text of its bytes.
+func TestGoldenOnDecrypt(t *testing.T) {
+	src := newMemSource()
+	src.versions[golden.branchKeyID] = []*BranchKey{{ID: golden.branchKeyID, Version: golden.version, Key: golden.branchKey}}
+	kr := newTestKeyring(t, src, nil, WithBranchKeyID(golden.branchKeyID), WithLogicalKeyStoreName(golden.storeName))
+	edk := keyring.EncryptedDataKey{ProviderID: ProviderID, ProviderInfo: []byte(golden.branchKeyID), Ciphertext: unhex(t, golden.edk)}
+	m := &keyring.DecryptionMaterials{Suite: keyring.Suite{ID: 0x0478, DataKeyLength: 32}, EncryptionContext: golden.ec}
+	require.NoError(t, kr.OnDecrypt(ctxBG, m, []keyring.EncryptedDataKey{edk}))
+	require.Equal(t, golden.dataKey, m.PlaintextDataKey)
+
+	m = &keyring.DecryptionMaterials{Suite: keyring.Suite{ID: 0x0478, DataKeyLength: 32}}
+	require.ErrorIs(t, kr.OnDecrypt(ctxBG, m, []keyring.EncryptedDataKey{edk}), keyring.ErrNoDecryptionKey, "the tag binds the context")
+}
