@@ -211,13 +211,13 @@ func (c *BranchKeyCache) get(ctx context.Context, id cacheID, ttl time.Duration,
 		delete(c.flights, id)
 		if err == nil {
 			now := c.now()
-			c.put(id, mat, now, ttl)
-			if alias != nil {
+			if alias != nil { // first, so that id is the most recently used
 				aid := alias(&mat)
 				if el, ok := c.entries[aid]; !ok || !now.Before(el.Value.(*cacheEntry).expires) {
 					c.put(aid, mat, now, ttl)
 				}
 			}
+			c.put(id, mat, now, ttl)
 		}
 		c.mu.Unlock()
 		f.err = err
@@ -236,6 +236,9 @@ func (c *BranchKeyCache) count(kc *counters, add func(*counters)) {
 // put stores a copy of mat under id; c.mu is held.
 func (c *BranchKeyCache) put(id cacheID, mat materials, now time.Time, ttl time.Duration) {
 	if el, ok := c.entries[id]; ok {
+		if !now.Before(el.Value.(*cacheEntry).expires) {
+			c.counts.expired.Add(1)
+		}
 		c.remove(el)
 	}
 	e := &cacheEntry{id: id, mat: mat, created: now, expires: now.Add(ttl)}

@@ -206,3 +206,13 @@ func TestDecryptIDMemo(t *testing.T) {
 		require.LessOrEqual(t, len(kr.decryptIDs.ids), idMemoMax)
 	}
 }
+
+func TestCapacityOneKeepsActiveKey(t *testing.T) {
+	src := newMemSource()
+	src.add(t, "a")
+	kr := newTestKeyring(t, src, nil, WithBranchKeyID("a"), WithCacheCapacity(1))
+	for range 5 {
+		encryptMaterials(t, kr, nil)
+	}
+	require.Equal(t, int64(1), src.calls.Load(), "the active entry is not evicted by its own version entry")
+}
