@@ -31,7 +31,8 @@ FUZZ_TARGETS="${FUZZ_TARGETS:-./envelope:FuzzParseHeader:300000x
 	./keyring/awskms/kmstest:FuzzBlob:80000x
 	./envelope:FuzzOpenFrame:200000x
 	./s3crypto:FuzzParseMeta:200000x ./s3crypto:FuzzPlainLength:200000x
-	./s3crypto:FuzzRange:200000x ./s3crypto:FuzzParseS3ECMeta:200000x ./s3crypto:FuzzS3ECBody:60000x}"
+	./s3crypto:FuzzRange:200000x ./s3crypto:FuzzParseS3ECMeta:200000x ./s3crypto:FuzzS3ECBody:60000x
+	./keyring/hierarchy:FuzzParseItem:60000x ./keyring/hierarchy:FuzzEDK:200000x}"
 FUZZ_TIME="${FUZZ_TIME:-}"
 
 step() { printf '\n==> %s\n' "$*"; }
