@@ -197,8 +197,8 @@ func (c *Client) encrypt(ctx context.Context, t *table, item map[string]types.At
 	out[headerAttr] = &types.AttributeValueMemberB{Value: hb}
 
 	sw := newSigWriter(keys.mac, t.suite)
-	if err := sw.stream(hb, t.name, signed, out, pb); err != nil {
-		return nil, &Error{Op: op, Table: t.name, Err: fmt.Errorf("%w: %v", ErrInvalidItem, err)}
+	if name, err := sw.stream(hb, t.name, signed, out, pb); err != nil {
+		return nil, errAttr(op, t.name, name, ErrInvalidItem, "%v", err)
 	}
 	mac := sw.mac.Sum(make([]byte, 0, macLen))
 	var sig []byte
@@ -238,7 +238,8 @@ func (w *sigWriter) digest() []byte { return w.sha.Sum(nil) }
 // stream writes the footer's input: the header, the table name and every
 // signed attribute of the header's list with its stored value in the
 // canonical encoding (FORMAT.md, "Footer"). pb is scratch space.
-func (w *sigWriter) stream(hb []byte, table string, attrs []signedAttr, item map[string]types.AttributeValue, pb *[]byte) error {
+// On an encoding failure it returns the attribute's name.
+func (w *sigWriter) stream(hb []byte, table string, attrs []signedAttr, item map[string]types.AttributeValue, pb *[]byte) (string, error) {
 	b := appendBytes((*pb)[:0], hb)
 	b = appendString(b, table)
 	w.write(b)
@@ -255,12 +256,12 @@ func (w *sigWriter) stream(hb []byte, table string, attrs []signedAttr, item map
 		}
 		if b, err = appendValue(b, v, true, 0); err != nil {
 			*pb = b
-			return fmt.Errorf("attribute %q: %w", a.name, err)
+			return a.name, err
 		}
 		w.write(b)
 	}
 	*pb = b
-	return nil
+	return "", nil
 }
 
 // contextValue returns the encryption-context text of a
