@@ -115,3 +115,15 @@ func TestEncodingRejects(t *testing.T) {
 		}
 	}
 }
+
+func TestBodySizeMatchesEncoding(t *testing.T) {
+	for name, v := range sampleItem() {
+		b, err := appendBody(nil, v, false, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bodySize(v) != len(b) {
+			t.Errorf("%s: bodySize %d, encoding %d bytes", name, bodySize(v), len(b))
+		}
+	}
+}
