@@ -27,7 +27,7 @@
 //
 // Each item gets a data key from the keyring (through a cache.Cache when
 // TableConfig.Cache is set) and a random 256-bit item id; one HKDF-SHA-512
-// call derives the item's AES-256-GCM key, nonce key, MAC key and key
+// call derives the item's AES-256-GCM key, MAC key and key
 // commitment from both. Each encrypted attribute becomes a B value holding
 // its type tag and the AES-256-GCM ciphertext of its value (any type,
 // nested ones included), with the attribute name and type as associated

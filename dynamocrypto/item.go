@@ -159,10 +159,9 @@ func (c *Client) encrypt(ctx context.Context, t *table, item map[string]types.At
 	if err != nil {
 		return nil, &Error{Op: op, Table: t.name, Err: err}
 	}
-	defer ac.wipe()
 	backing := make([]byte, 0, stored)
 	var adBuf [256]byte
-	for _, a := range signed {
+	for i, a := range signed {
 		if a.action != EncryptAndSign {
 			continue
 		}
@@ -180,7 +179,7 @@ func (c *Client) encrypt(ctx context.Context, t *table, item map[string]types.At
 			return nil, errAttr(op, t.name, a.name, ErrInvalidItem, "value changed while it was encrypted")
 		}
 		// In place: the plaintext's storage becomes the ciphertext's.
-		sealed := ac.gcm.Seal(backing[start:start], ac.nonce(a.name), backing[start:], aad(adBuf[:0], tag, a.name))
+		sealed := ac.gcm.Seal(backing[start:start], ac.nonceFor(i), backing[start:], aad(adBuf[:0], tag, a.name))
 		backing = backing[:start+len(sealed)]
 		out[a.name] = &types.AttributeValueMemberB{Value: backing[off:len(backing):len(backing)]}
 	}

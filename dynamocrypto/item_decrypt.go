@@ -143,15 +143,14 @@ func (c *Client) decrypt(ctx context.Context, t *table, item map[string]types.At
 	if err != nil {
 		return nil, &Error{Op: op, Table: t.name, Err: err}
 	}
-	defer ac.wipe()
 	var adBuf [256]byte
-	for _, a := range h.attrs {
+	for i, a := range h.attrs {
 		if a.action != EncryptAndSign {
 			continue
 		}
 		stored := item[a.name].(*types.AttributeValueMemberB).Value
 		tag := stored[0]
-		body, err := ac.gcm.Open((*pb)[:0], ac.nonce(a.name), stored[1:], aad(adBuf[:0], tag, a.name))
+		body, err := ac.gcm.Open((*pb)[:0], ac.nonceFor(i), stored[1:], aad(adBuf[:0], tag, a.name))
 		if err != nil {
 			return nil, authErr(a.name, "encrypted value does not authenticate")
 		}
