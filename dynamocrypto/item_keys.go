@@ -23,7 +23,6 @@ import (
 // Labels of the key derivation (FORMAT.md, "Keys").
 const (
 	itemLabel   = "ck-dynamodb-item-v1"
-	attrLabel   = "ck-dynamodb-attr-v1"
 	dataKeyLen  = 32
 	itemKeysLen = 32 + macKeyLen + commitLen
 	macKeyLen   = 32

@@ -213,3 +213,34 @@ func TestConcurrentUse(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestPlaintextReads(t *testing.T) {
+	ctx := context.Background()
+	legacy := sampleItem()
+	strict := newTestClient(t, nil)
+	if _, err := strict.DecryptItem(ctx, "customers", legacy); !errors.Is(err, ErrFormat) {
+		t.Fatalf("plaintext item without PlaintextReads: %v", err)
+	}
+	c := newTestClient(t, func(tc *TableConfig) { tc.PlaintextReads = true })
+	got, err := c.DecryptItem(ctx, "customers", legacy)
+	if err != nil || len(got) != len(legacy) || got["ssn"] != legacy["ssn"] {
+		t.Fatalf("legacy item: %v", err)
+	}
+	// Encrypted items still verify, and an item with only one of header
+	// and footer is not a legacy item.
+	enc, err := c.EncryptItem(ctx, "customers", sampleItem())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.DecryptItem(ctx, "customers", enc); err != nil {
+		t.Fatal(err)
+	}
+	delete(enc, footerAttr)
+	if _, err := c.DecryptItem(ctx, "customers", enc); !errors.Is(err, ErrFormat) {
+		t.Fatalf("footer removed: %v", err)
+	}
+	legacy["stranger"] = &types.AttributeValueMemberS{Value: "x"}
+	if _, err := c.DecryptItem(ctx, "customers", legacy); !errors.Is(err, ErrUnknownAttribute) {
+		t.Fatalf("legacy item with an unknown attribute: %v", err)
+	}
+}
