@@ -62,11 +62,13 @@ var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 2048); return &b 
 
 func getBuf() *[]byte { return bufPool.Get().(*[]byte) }
 
+// putBuf wipes a buffer (it may have held plaintext) and returns it to the
+// pool unless it is large.
 func putBuf(b *[]byte) {
-	if cap(*b) > 1<<16 {
-		return // do not keep large item buffers around
-	}
 	clear((*b)[:cap(*b)])
+	if cap(*b) > 1<<16 {
+		return
+	}
 	*b = (*b)[:0]
 	bufPool.Put(b)
 }

@@ -16,6 +16,7 @@ import (
 	"maps"
 
 	"github.com/cryptkeeper-go/cryptkeeper/cache"
+	"github.com/cryptkeeper-go/cryptkeeper/envelope"
 	"github.com/cryptkeeper-go/cryptkeeper/internal/matcache"
 	"github.com/cryptkeeper-go/cryptkeeper/keyring"
 )
@@ -28,6 +29,10 @@ const (
 	macKeyLen   = 32
 	nonceLen    = 12
 )
+
+// maxUnwrapAttempts bounds the failed unwrap attempts per item, as
+// envelope does per message.
+const maxUnwrapAttempts = envelope.DefaultMaxUnwrapAttempts
 
 // lookups returns the implementation behind a cache (nil stays nil: every
 // lookup then calls the keyring).
@@ -160,6 +165,9 @@ func checkMaterials(m *keyring.EncryptionMaterials) error {
 func (c *Client) decryptionMaterials(ctx context.Context, t *table, h *header) (*keyring.DecryptionMaterials, error) {
 	ks := keyringSuite(h.suite)
 	load := func(ctx context.Context) (*keyring.DecryptionMaterials, error) {
+		// Nothing is authenticated before the data key is unwrapped: bound
+		// the failed attempts (remote calls) one hostile header can cause.
+		ctx = keyring.WithUnwrapBudget(ctx, maxUnwrapAttempts)
 		m := &keyring.DecryptionMaterials{Suite: ks, EncryptionContext: maps.Clone(h.context)}
 		if err := c.kr.OnDecrypt(ctx, m, h.edks); err != nil {
 			m.Zero()
