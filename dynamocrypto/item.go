@@ -12,6 +12,7 @@ import (
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/cryptkeeper-go/cryptkeeper/keyring"
 )
 
 // Encryption context keys this package adds (FORMAT.md, "Encryption
@@ -124,6 +125,12 @@ func (c *Client) encrypt(ctx context.Context, t *table, item map[string]types.At
 			}
 			ec[contextAttr+a.name] = s
 		}
+		if err := keyring.ValidateContext(ec); err != nil {
+			return nil, errAttr(op, t.name, "", ErrInvalidItem, "SignAndIncludeInContext values: %v", err)
+		}
+	}
+	if len(signed) > 0xffff {
+		return nil, errAttr(op, t.name, "", ErrInvalidItem, "%d signed attributes, more than the header's 65535", len(signed))
 	}
 
 	// Sizes first, so that every encrypted value is encoded and sealed in

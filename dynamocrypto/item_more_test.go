@@ -166,7 +166,10 @@ func TestEncryptRejectsInvalidItems(t *testing.T) {
 		"bad enc number": {func(m map[string]types.AttributeValue) { m["name"] = &types.AttributeValueMemberN{Value: "1..2"} }, "name", ErrInvalidItem},
 		"NULL false":     {func(m map[string]types.AttributeValue) { m["ssn"] = &types.AttributeValueMemberNULL{} }, "ssn", ErrInvalidItem},
 		"context type":   {func(m map[string]types.AttributeValue) { m["tenant"] = &types.AttributeValueMemberL{} }, "tenant", ErrInvalidItem},
-		"unknown":        {func(m map[string]types.AttributeValue) { m["x"] = &types.AttributeValueMemberS{} }, "x", ErrUnknownAttribute},
+		"huge context value": {func(m map[string]types.AttributeValue) {
+			m["tenant"] = &types.AttributeValueMemberS{Value: string(bytes.Repeat([]byte{'a'}, 70000))}
+		}, "", ErrInvalidItem},
+		"unknown": {func(m map[string]types.AttributeValue) { m["x"] = &types.AttributeValueMemberS{} }, "x", ErrUnknownAttribute},
 	} {
 		item := sampleItem()
 		tc.mod(item)
