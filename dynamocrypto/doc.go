@@ -46,7 +46,10 @@
 // item's, replayed from an older version, or an item moved to another key
 // or table, fails with [ErrAuthentication], naming the attribute where the
 // format can tell which (removed, added, context-bound values; a value
-// changed in place shows only as a MAC mismatch of the item).
+// changed in place shows only as a MAC mismatch of the item). A whole
+// older version of an item, stored back as it was, still verifies: that
+// is a matter of conditional writes (a condition on the footer), not of
+// the item format.
 //
 // Attribute names starting with "ck$" are reserved.
 //
