@@ -125,12 +125,22 @@ func (c *Client) decrypt(ctx context.Context, t *table, item map[string]types.At
 	pb := getBuf()
 	defer putBuf(pb)
 	sw := newSigWriter(keys.mac, h.suite)
-	if name, err := sw.stream(hv.Value, t.name, h.attrs, item, pb); err != nil {
+	changed := -1 // the first attribute whose checksum differs from the header's
+	if name, err := sw.streamAttrs(t.name, h.attrs, item, pb, func(i int, sum uint32) {
+		if changed < 0 && sum != h.attrs[i].check {
+			changed = i
+		}
+	}); err != nil {
 		return nil, authErr(name, "signed value cannot be encoded: %v", err)
 	}
+	sw.writeHeader(hv.Value, pb)
 	var sum [macLen]byte
 	if !hmac.Equal(sw.mac.Sum(sum[:0]), f.mac) {
-		return nil, authErr("", "footer MAC does not match: a signed attribute was altered, swapped or replayed, or the item was moved to another key")
+		if changed >= 0 {
+			// The checksums only point at the culprit; the MAC decided.
+			return nil, authErr(h.attrs[changed].name, "value is not the one the item was signed with (altered, swapped from another item, replayed, or the item moved to another key)")
+		}
+		return nil, authErr("", "footer MAC does not match: the header or a signed attribute was altered")
 	}
 	if pub != nil && !ecdsa.VerifyASN1(pub, sw.digest(), f.sig) {
 		return nil, authErr(footerAttr, "signature does not verify")
