@@ -5,6 +5,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/cryptkeeper-go/cryptkeeper/keyring"
@@ -46,6 +48,16 @@ type signedAttr struct {
 	// security (the MAC is), only to name the attribute a failed MAC is
 	// about.
 	check uint32
+}
+
+// action returns the action the header lists for attribute name (the list
+// is sorted: a binary search).
+func (h *header) action(name string) (Action, bool) {
+	i, ok := slices.BinarySearchFunc(h.attrs, name, func(a signedAttr, n string) int { return strings.Compare(a.name, n) })
+	if !ok {
+		return 0, false
+	}
+	return h.attrs[i].action, true
 }
 
 func actionCode(a Action) byte {

@@ -54,9 +54,8 @@ func (c *Client) decrypt(ctx context.Context, t *table, item map[string]types.At
 
 	// The attribute lists: everything the header signs must be present,
 	// nothing the configuration signs may be present unsigned.
-	inHeader := make(map[string]Action, len(h.attrs))
+	inHeader := h.action
 	for _, a := range h.attrs {
-		inHeader[a.name] = a.action
 		v, present := item[a.name]
 		if !present {
 			return nil, authErr(a.name, "signed attribute was removed")
@@ -75,12 +74,12 @@ func (c *Client) decrypt(ctx context.Context, t *table, item map[string]types.At
 		}
 	}
 	for _, k := range []string{t.pk, t.sk} {
-		if a, ok := inHeader[k]; k != "" && (!ok || a == EncryptAndSign) {
+		if a, ok := inHeader(k); k != "" && (!ok || a == EncryptAndSign) {
 			return nil, authErr(k, "key attribute is not signed in plaintext by the item")
 		}
 	}
 	for name := range item {
-		if _, ok := inHeader[name]; ok || strings.HasPrefix(name, ReservedPrefix) {
+		if _, ok := inHeader(name); ok || strings.HasPrefix(name, ReservedPrefix) {
 			continue
 		}
 		a, known := t.action(name)
@@ -93,7 +92,7 @@ func (c *Client) decrypt(ctx context.Context, t *table, item map[string]types.At
 	}
 	for k := range h.context {
 		if strings.HasPrefix(k, contextAttr) {
-			if a := inHeader[strings.TrimPrefix(k, contextAttr)]; a != SignAndIncludeInContext {
+			if a, _ := inHeader(strings.TrimPrefix(k, contextAttr)); a != SignAndIncludeInContext {
 				return nil, authErr("", "encryption context names attribute %q that the item does not bind", strings.TrimPrefix(k, contextAttr))
 			}
 		}
