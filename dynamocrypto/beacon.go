@@ -2,10 +2,7 @@ package dynamocrypto
 
 import (
 	"context"
-	"fmt"
 	"strings"
-
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
 
 // Beacon configures a searchable beacon: a plaintext attribute, written by
@@ -165,12 +162,4 @@ func (t *table) checkBeaconName(name string, bad func(string, string, ...any) er
 		return bad(name, "beacon attribute collides with a configured attribute")
 	}
 	return nil
-}
-
-// beaconValue returns the stored value of beacon b for the plaintext value
-// v under the beacon key keyID ("" for the table's fixed key). For a
-// compound beacon v is an M of part names to plaintext values; the value
-// covers the leading parts present (a prefix for begins_with).
-func (c *Client) beaconValue(ctx context.Context, t *table, b *beacon, v types.AttributeValue, keyID string) (types.AttributeValue, error) {
-	return nil, fmt.Errorf("%w: beacons not implemented", ErrUnsupported)
 }

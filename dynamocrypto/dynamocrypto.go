@@ -2,6 +2,7 @@ package dynamocrypto
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -127,6 +128,9 @@ type table struct {
 	suite   Suite
 	cache   *cache.Cache
 	context map[string]string
+	// baseContext is context plus the table name: the encryption context
+	// of items without SignAndIncludeInContext attributes (never modified).
+	baseContext map[string]string
 
 	beacons      []*beacon
 	beaconByName map[string]*beacon
@@ -200,6 +204,8 @@ func newTable(tc *TableConfig) (*table, error) {
 	if err := keyring.ValidateContext(t.context); err != nil {
 		return nil, bad("", "encryption context: %v", err)
 	}
+	t.baseContext = maps.Clone(t.context)
+	t.baseContext[contextTable] = t.name
 	for name, a := range tc.Actions {
 		switch {
 		case name == "":

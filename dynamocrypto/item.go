@@ -2,18 +2,31 @@ package dynamocrypto
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha512"
 	"fmt"
+	"hash"
+	"slices"
+	"strings"
+	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
 
-// contextPrefix starts the encryption context keys this package adds.
-const contextPrefix = "ck-dynamodb-"
+// Encryption context keys this package adds (FORMAT.md, "Encryption
+// context").
+const (
+	contextPrefix = "ck-dynamodb-"
+	contextTable  = contextPrefix + "table"
+	contextAttr   = contextPrefix + "attr:"
+)
 
 // EncryptItem returns the item as it is stored in table: EncryptAndSign
 // attributes encrypted, signed ones covered by the footer, beacons added,
-// the header and footer attributes added. item is not modified. Items of a
-// table that is not configured are returned unchanged (a copy).
+// the header and footer attributes added. item is not modified; the
+// result shares the plaintext attribute values with it. Items of a table
+// that is not configured are returned unchanged (a shallow copy).
 func (c *Client) EncryptItem(ctx context.Context, table string, item map[string]types.AttributeValue) (map[string]types.AttributeValue, error) {
 	t := c.table(table)
 	if t == nil {
@@ -23,8 +36,9 @@ func (c *Client) EncryptItem(ctx context.Context, table string, item map[string]
 }
 
 // DecryptItem verifies a stored item of table and returns its plaintext,
-// without the header, footer and beacon attributes. item is not modified.
-// Items of a table that is not configured are returned unchanged (a copy).
+// without the header, footer and beacon attributes. Nothing is decrypted
+// before the whole item verified. item is not modified. Items of a table
+// that is not configured are returned unchanged (a shallow copy).
 func (c *Client) DecryptItem(ctx context.Context, table string, item map[string]types.AttributeValue) (map[string]types.AttributeValue, error) {
 	t := c.table(table)
 	if t == nil {
@@ -44,12 +58,231 @@ func cloneItem(item map[string]types.AttributeValue) map[string]types.AttributeV
 	return out
 }
 
-// encrypt returns a new map holding the stored form of item.
-func (c *Client) encrypt(ctx context.Context, t *table, item map[string]types.AttributeValue) (map[string]types.AttributeValue, error) {
-	return nil, fmt.Errorf("%w: not implemented", ErrUnsupported)
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 2048); return &b }}
+
+func getBuf() *[]byte { return bufPool.Get().(*[]byte) }
+
+func putBuf(b *[]byte) {
+	if cap(*b) > 1<<16 {
+		return // do not keep large item buffers around
+	}
+	clear((*b)[:cap(*b)])
+	*b = (*b)[:0]
+	bufPool.Put(b)
 }
 
-// decrypt verifies item and returns a new map of its plaintext.
-func (c *Client) decrypt(ctx context.Context, t *table, item map[string]types.AttributeValue) (map[string]types.AttributeValue, error) {
-	return nil, fmt.Errorf("%w: not implemented", ErrUnsupported)
+// encrypt returns a new map holding the stored form of item.
+func (c *Client) encrypt(ctx context.Context, t *table, item map[string]types.AttributeValue) (map[string]types.AttributeValue, error) {
+	const op = "encrypt"
+	signed := make([]signedAttr, 0, len(item))
+	hasContext := false
+	for name, v := range item {
+		if strings.HasPrefix(name, ReservedPrefix) {
+			return nil, errAttr(op, t.name, name, ErrInvalidItem, "attribute name uses the reserved prefix %q", ReservedPrefix)
+		}
+		a, ok := t.action(name)
+		if !ok {
+			return nil, errAttr(op, t.name, name, ErrUnknownAttribute, "not listed in the table's actions")
+		}
+		if typeTag(v) == 0 {
+			return nil, errAttr(op, t.name, name, ErrInvalidItem, "nil or unsupported attribute value")
+		}
+		if a.signed() {
+			signed = append(signed, signedAttr{name: name, action: a})
+			hasContext = hasContext || a == SignAndIncludeInContext
+		}
+	}
+	for _, k := range []string{t.pk, t.sk} {
+		if k == "" {
+			continue
+		}
+		switch item[k].(type) {
+		case *types.AttributeValueMemberS, *types.AttributeValueMemberN, *types.AttributeValueMemberB:
+		case nil:
+			return nil, errAttr(op, t.name, k, ErrInvalidItem, "key attribute missing")
+		default:
+			return nil, errAttr(op, t.name, k, ErrInvalidItem, "key attribute must be S, N or B")
+		}
+	}
+	slices.SortFunc(signed, func(a, b signedAttr) int { return strings.Compare(a.name, b.name) })
+
+	ec := t.baseContext
+	if hasContext {
+		ec = make(map[string]string, len(t.baseContext)+4)
+		for k, v := range t.baseContext {
+			ec[k] = v
+		}
+		for _, a := range signed {
+			if a.action != SignAndIncludeInContext {
+				continue
+			}
+			s, err := contextValue(item[a.name])
+			if err != nil {
+				return nil, errAttr(op, t.name, a.name, ErrInvalidItem, "%v", err)
+			}
+			ec[contextAttr+a.name] = s
+		}
+	}
+
+	// Plaintext bodies of the encrypted attributes, one after another.
+	pb := getBuf()
+	defer putBuf(pb)
+	bodies := *pb
+	ends := make([]int, len(signed))
+	stored := 0
+	for i, a := range signed {
+		if a.action == EncryptAndSign {
+			var err error
+			if bodies, err = appendBody(bodies, item[a.name], false, 0); err != nil {
+				*pb = bodies
+				return nil, errAttr(op, t.name, a.name, ErrInvalidItem, "%v", err)
+			}
+			stored += 1 + 16
+		}
+		ends[i] = len(bodies)
+	}
+	*pb = bodies
+	stored += len(bodies)
+
+	m, err := c.encryptionMaterials(ctx, t, ec, len(bodies))
+	if err != nil {
+		return nil, keyErr(op, t.name, err)
+	}
+	defer m.Zero()
+	h := header{suite: t.suite, context: m.EncryptionContext, edks: m.EncryptedDataKeys, attrs: signed}
+	if _, err := rand.Read(h.itemID[:]); err != nil {
+		return nil, &Error{Op: op, Table: t.name, Err: fmt.Errorf("%w: random item id: %w", ErrTransient, err)}
+	}
+	var keys itemKeys
+	if err := deriveItemKeys(&keys, m.PlaintextDataKey, t.suite, h.itemID[:]); err != nil {
+		return nil, &Error{Op: op, Table: t.name, Err: err}
+	}
+	defer keys.wipe()
+	copy(h.commit[:], keys.commit)
+
+	out := make(map[string]types.AttributeValue, len(item)+2+len(t.beacons))
+	for name, v := range item {
+		out[name] = v
+	}
+	// One backing array for all encrypted values.
+	backing := make([]byte, 0, stored)
+	ac := newAttrCipher(keys.attrPRK)
+	defer ac.wipe()
+	var adBuf [256]byte
+	start := 0
+	for i, a := range signed {
+		if a.action != EncryptAndSign {
+			continue
+		}
+		tag := typeTag(item[a.name])
+		g, nonce, err := ac.aead(a.name)
+		if err != nil {
+			return nil, &Error{Op: op, Table: t.name, Attribute: a.name, Err: err}
+		}
+		off := len(backing)
+		backing = append(backing, tag)
+		backing = g.Seal(backing, nonce, bodies[start:ends[i]], aad(adBuf[:0], tag, a.name))
+		out[a.name] = &types.AttributeValueMemberB{Value: backing[off:len(backing):len(backing)]}
+		start = ends[i]
+	}
+	if err := c.addBeacons(ctx, t, item, out); err != nil {
+		return nil, err
+	}
+
+	keysSorted := make([]string, 0, len(h.context))
+	for k := range h.context {
+		keysSorted = append(keysSorted, k)
+	}
+	slices.Sort(keysSorted)
+	hb := h.marshal(make([]byte, 0, 256), keysSorted)
+	out[headerAttr] = &types.AttributeValueMemberB{Value: hb}
+
+	sw := newSigWriter(keys.mac, t.suite)
+	if err := sw.stream(hb, t.name, signed, out, pb); err != nil {
+		return nil, &Error{Op: op, Table: t.name, Err: fmt.Errorf("%w: %v", ErrInvalidItem, err)}
+	}
+	mac := sw.mac.Sum(make([]byte, 0, macLen))
+	var sig []byte
+	if m.SigningKey != nil {
+		if sig, err = signDigest(m.SigningKey, sw.digest()); err != nil {
+			return nil, &Error{Op: op, Table: t.name, Err: fmt.Errorf("signing: %w", err)}
+		}
+	}
+	out[footerAttr] = &types.AttributeValueMemberB{Value: marshalFooter(mac, sig)}
+	return out, nil
+}
+
+// sigWriter feeds the footer's input to the MAC and, on signed suites, to
+// the SHA-384 digest that is signed.
+type sigWriter struct {
+	mac hash.Hash
+	sha hash.Hash
+}
+
+func newSigWriter(macKey []byte, s Suite) *sigWriter {
+	w := &sigWriter{mac: hmac.New(sha512.New384, macKey)}
+	if s == SuiteCommitHMACECDSA {
+		w.sha = sha512.New384()
+	}
+	return w
+}
+
+func (w *sigWriter) write(b []byte) {
+	w.mac.Write(b)
+	if w.sha != nil {
+		w.sha.Write(b)
+	}
+}
+
+func (w *sigWriter) digest() []byte { return w.sha.Sum(nil) }
+
+// stream writes the footer's input: the header, the table name and every
+// signed attribute of the header's list with its stored value in the
+// canonical encoding (FORMAT.md, "Footer"). pb is scratch space.
+func (w *sigWriter) stream(hb []byte, table string, attrs []signedAttr, item map[string]types.AttributeValue, pb *[]byte) error {
+	b := appendBytes((*pb)[:0], hb)
+	b = appendString(b, table)
+	w.write(b)
+	var err error
+	for _, a := range attrs {
+		b = appendString(b[:0], a.name)
+		v := item[a.name]
+		if bv, ok := v.(*types.AttributeValueMemberB); ok {
+			// Large values go to the hash without a copy.
+			b = appendLen(append(b, tagB), len(bv.Value))
+			w.write(b)
+			w.write(bv.Value)
+			continue
+		}
+		if b, err = appendValue(b, v, true, 0); err != nil {
+			*pb = b
+			return fmt.Errorf("attribute %q: %w", a.name, err)
+		}
+		w.write(b)
+	}
+	*pb = b
+	return nil
+}
+
+// contextValue returns the encryption-context text of a
+// SignAndIncludeInContext value: its type and its canonical text.
+func contextValue(v types.AttributeValue) (string, error) {
+	switch v := v.(type) {
+	case *types.AttributeValueMemberS:
+		return "S:" + v.Value, nil
+	case *types.AttributeValueMemberN:
+		b, err := appendNumber(nil, v.Value, true)
+		if err != nil {
+			return "", err
+		}
+		return "N:" + string(b[4:]), nil
+	case *types.AttributeValueMemberB:
+		return "B:" + base64Std(v.Value), nil
+	case *types.AttributeValueMemberBOOL:
+		if v.Value {
+			return "BOOL:true", nil
+		}
+		return "BOOL:false", nil
+	}
+	return "", fmt.Errorf("SignAndIncludeInContext takes S, N, B or BOOL values")
 }

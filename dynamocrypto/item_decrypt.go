@@ -1,0 +1,167 @@
+package dynamocrypto
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/hmac"
+	"crypto/rand"
+	"encoding/base64"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/cryptkeeper-go/cryptkeeper/keyring"
+)
+
+func base64Std(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
+
+func signDigest(priv *ecdsa.PrivateKey, digest []byte) ([]byte, error) {
+	return ecdsa.SignASN1(rand.Reader, priv, digest)
+}
+
+// decrypt verifies item and returns a new map of its plaintext.
+func (c *Client) decrypt(ctx context.Context, t *table, item map[string]types.AttributeValue) (map[string]types.AttributeValue, error) {
+	const op = "decrypt"
+	authErr := func(attr, format string, args ...any) error {
+		return errAttr(op, t.name, attr, ErrAuthentication, format, args...)
+	}
+	hv, ok := item[headerAttr].(*types.AttributeValueMemberB)
+	if !ok {
+		return nil, errAttr(op, t.name, headerAttr, ErrFormat, "no header attribute (B): not an encrypted item")
+	}
+	fv, ok := item[footerAttr].(*types.AttributeValueMemberB)
+	if !ok {
+		return nil, errAttr(op, t.name, footerAttr, ErrFormat, "no footer attribute (B): not an encrypted item")
+	}
+	h, err := parseHeader(hv.Value)
+	if err != nil {
+		return nil, &Error{Op: op, Table: t.name, Attribute: headerAttr, Err: err}
+	}
+	f, err := parseFooter(fv.Value, h.suite)
+	if err != nil {
+		return nil, &Error{Op: op, Table: t.name, Attribute: footerAttr, Err: err}
+	}
+	if got := h.context[contextTable]; got != t.name {
+		return nil, authErr("", "the item was written for table %q", got)
+	}
+	for k, v := range t.context {
+		if h.context[k] != v {
+			return nil, authErr("", "encryption context value of %q differs from the table's", k)
+		}
+	}
+
+	// The attribute lists: everything the header signs must be present,
+	// nothing the configuration signs may be present unsigned.
+	inHeader := make(map[string]Action, len(h.attrs))
+	for _, a := range h.attrs {
+		inHeader[a.name] = a.action
+		v, present := item[a.name]
+		if !present {
+			return nil, authErr(a.name, "signed attribute was removed")
+		}
+		switch a.action {
+		case EncryptAndSign:
+			b, isB := v.(*types.AttributeValueMemberB)
+			if !isB || len(b.Value) < 1+16 {
+				return nil, authErr(a.name, "encrypted attribute was replaced by a value that is not an encrypted value")
+			}
+		case SignAndIncludeInContext:
+			s, err := contextValue(v)
+			if err != nil || !hmac.Equal([]byte(s), []byte(h.context[contextAttr+a.name])) {
+				return nil, authErr(a.name, "value differs from the one bound into the encryption context")
+			}
+		}
+	}
+	for _, k := range []string{t.pk, t.sk} {
+		if a, ok := inHeader[k]; k != "" && (!ok || a == EncryptAndSign) {
+			return nil, authErr(k, "key attribute is not signed in plaintext by the item")
+		}
+	}
+	for name := range item {
+		if _, ok := inHeader[name]; ok || strings.HasPrefix(name, ReservedPrefix) {
+			continue
+		}
+		a, known := t.action(name)
+		switch {
+		case !known:
+			return nil, errAttr(op, t.name, name, ErrUnknownAttribute, "not listed in the table's actions")
+		case a.signed():
+			return nil, authErr(name, "attribute was added: the configuration signs it but the item does not")
+		}
+	}
+	for k := range h.context {
+		if strings.HasPrefix(k, contextAttr) {
+			if a := inHeader[strings.TrimPrefix(k, contextAttr)]; a != SignAndIncludeInContext {
+				return nil, authErr("", "encryption context names attribute %q that the item does not bind", strings.TrimPrefix(k, contextAttr))
+			}
+		}
+	}
+	var pub *ecdsa.PublicKey
+	if h.suite == SuiteCommitHMACECDSA {
+		if pub, err = parsePublicKey(h.context[keyring.PublicKeyContextKey]); err != nil {
+			return nil, errAttr(op, t.name, headerAttr, ErrFormat, "%v", err)
+		}
+	} else if _, has := h.context[keyring.PublicKeyContextKey]; has {
+		return nil, errAttr(op, t.name, headerAttr, ErrFormat, "unsigned suite with a verification key")
+	}
+
+	m, err := c.decryptionMaterials(ctx, t, h)
+	if err != nil {
+		return nil, keyErr(op, t.name, err)
+	}
+	var keys itemKeys
+	err = deriveItemKeys(&keys, m.PlaintextDataKey, h.suite, h.itemID[:])
+	m.Zero()
+	if err != nil {
+		return nil, &Error{Op: op, Table: t.name, Err: err}
+	}
+	defer keys.wipe()
+	if !hmac.Equal(keys.commit, h.commit[:]) {
+		return nil, authErr(headerAttr, "key commitment does not match the data key")
+	}
+
+	pb := getBuf()
+	defer putBuf(pb)
+	sw := newSigWriter(keys.mac, h.suite)
+	if err := sw.stream(hv.Value, t.name, h.attrs, item, pb); err != nil {
+		return nil, errAttr(op, t.name, "", ErrAuthentication, "%v", err)
+	}
+	var sum [macLen]byte
+	if !hmac.Equal(sw.mac.Sum(sum[:0]), f.mac) {
+		return nil, authErr("", "footer MAC does not match: a signed attribute was altered, swapped or replayed, or the item was moved to another key")
+	}
+	if pub != nil && !ecdsa.VerifyASN1(pub, sw.digest(), f.sig) {
+		return nil, authErr(footerAttr, "signature does not verify")
+	}
+
+	out := make(map[string]types.AttributeValue, len(item))
+	for name, v := range item {
+		if !strings.HasPrefix(name, ReservedPrefix) {
+			out[name] = v
+		}
+	}
+	ac := newAttrCipher(keys.attrPRK)
+	defer ac.wipe()
+	var adBuf [256]byte
+	for _, a := range h.attrs {
+		if a.action != EncryptAndSign {
+			continue
+		}
+		stored := item[a.name].(*types.AttributeValueMemberB).Value
+		g, nonce, err := ac.aead(a.name)
+		if err != nil {
+			return nil, &Error{Op: op, Table: t.name, Attribute: a.name, Err: err}
+		}
+		tag := stored[0]
+		body, err := g.Open((*pb)[:0], nonce, stored[1:], aad(adBuf[:0], tag, a.name))
+		if err != nil {
+			return nil, authErr(a.name, "encrypted value does not authenticate")
+		}
+		*pb = body
+		v, err := decodeValue(tag, body)
+		if err != nil {
+			return nil, errAttr(op, t.name, a.name, ErrFormat, "decrypted value: %v", err)
+		}
+		out[a.name] = v
+	}
+	return out, nil
+}
