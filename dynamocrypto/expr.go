@@ -217,11 +217,11 @@ func parseCondition(s string, names map[string]string) (cond, *parser, error) {
 	return c, p, err
 }
 
-// maxDepth bounds the nesting of conditions and operands.
-const maxDepth = 64
+// maxExprDepth bounds the nesting of conditions and operands.
+const maxExprDepth = 64
 
 func (p *parser) or(depth int) (cond, error) {
-	if depth > maxDepth {
+	if depth > maxExprDepth {
 		return nil, p.errorf("nested too deeply")
 	}
 	l, err := p.and(depth)
@@ -250,7 +250,7 @@ func (p *parser) and(depth int) (cond, error) {
 func (p *parser) not(depth int) (cond, error) {
 	if p.isKeyword("NOT") {
 		p.pos++
-		if depth > maxDepth {
+		if depth > maxExprDepth {
 			return nil, p.errorf("nested too deeply")
 		}
 		c, err := p.not(depth + 1)
@@ -316,7 +316,7 @@ func (p *parser) primary(depth int) (cond, error) {
 
 // function parses name(args...).
 func (p *parser) function(depth int) (*funcCall, error) {
-	if depth > maxDepth {
+	if depth > maxExprDepth {
 		return nil, p.errorf("nested too deeply")
 	}
 	f := &funcCall{name: p.next().text}
