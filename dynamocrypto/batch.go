@@ -74,10 +74,12 @@ func (c *Client) BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemInpu
 	}
 	for name, plan := range plans {
 		t := c.table(name)
-		items := out.Responses[name]
-		if items == nil {
-			continue
+		if un, ok := out.UnprocessedKeys[name]; ok {
+			orig := in.RequestItems[name]
+			orig.Keys = un.Keys
+			out.UnprocessedKeys[name] = orig
 		}
+		items := out.Responses[name]
 		pts := make([]map[string]types.AttributeValue, len(items))
 		for i, it := range items {
 			pt, err := c.open(ctx, op, t, it)
@@ -89,11 +91,8 @@ func (c *Client) BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemInpu
 			}
 			pts[i] = pt
 		}
-		out.Responses[name] = pts
-		if un, ok := out.UnprocessedKeys[name]; ok {
-			orig := in.RequestItems[name]
-			orig.Keys = un.Keys
-			out.UnprocessedKeys[name] = orig
+		if items != nil {
+			out.Responses[name] = pts
 		}
 	}
 	return out, nil
