@@ -269,5 +269,3 @@ func testUpdateRefused(t *testing.T, env *motoEnv) {
 		UpdateExpression: aws.String("SET unknown = :c"), ExpressionAttributeValues: map[string]types.AttributeValue{":c": s("ok")}})
 	require.ErrorIs(t, err, ErrUnknownAttribute)
 }
-
-func testTransact(t *testing.T, env *motoEnv) {}
