@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/cryptkeeper-go/cryptkeeper/cache"
@@ -63,7 +64,7 @@ func newTestClient(t testing.TB, mod func(*TableConfig)) *Client {
 
 func newTestCache(t testing.TB) *cache.Cache {
 	t.Helper()
-	ch, err := cache.New()
+	ch, err := cache.New(cache.MaxAge(time.Minute))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -166,7 +166,10 @@ func (c *Client) encrypt(ctx context.Context, t *table, item map[string]types.At
 	}
 	// One backing array for all encrypted values.
 	backing := make([]byte, 0, stored)
-	ac := newAttrCipher(keys.attrPRK)
+	ac, err := newAttrCipher(&keys)
+	if err != nil {
+		return nil, &Error{Op: op, Table: t.name, Err: err}
+	}
 	defer ac.wipe()
 	var adBuf [256]byte
 	start := 0
@@ -175,13 +178,9 @@ func (c *Client) encrypt(ctx context.Context, t *table, item map[string]types.At
 			continue
 		}
 		tag := typeTag(item[a.name])
-		g, nonce, err := ac.aead(a.name)
-		if err != nil {
-			return nil, &Error{Op: op, Table: t.name, Attribute: a.name, Err: err}
-		}
 		off := len(backing)
 		backing = append(backing, tag)
-		backing = g.Seal(backing, nonce, bodies[start:ends[i]], aad(adBuf[:0], tag, a.name))
+		backing = ac.gcm.Seal(backing, ac.nonce(a.name), bodies[start:ends[i]], aad(adBuf[:0], tag, a.name))
 		out[a.name] = &types.AttributeValueMemberB{Value: backing[off:len(backing):len(backing)]}
 		start = ends[i]
 	}

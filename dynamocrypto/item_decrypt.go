@@ -139,7 +139,10 @@ func (c *Client) decrypt(ctx context.Context, t *table, item map[string]types.At
 			out[name] = v
 		}
 	}
-	ac := newAttrCipher(keys.attrPRK)
+	ac, err := newAttrCipher(&keys)
+	if err != nil {
+		return nil, &Error{Op: op, Table: t.name, Err: err}
+	}
 	defer ac.wipe()
 	var adBuf [256]byte
 	for _, a := range h.attrs {
@@ -147,12 +150,8 @@ func (c *Client) decrypt(ctx context.Context, t *table, item map[string]types.At
 			continue
 		}
 		stored := item[a.name].(*types.AttributeValueMemberB).Value
-		g, nonce, err := ac.aead(a.name)
-		if err != nil {
-			return nil, &Error{Op: op, Table: t.name, Attribute: a.name, Err: err}
-		}
 		tag := stored[0]
-		body, err := g.Open((*pb)[:0], nonce, stored[1:], aad(adBuf[:0], tag, a.name))
+		body, err := ac.gcm.Open((*pb)[:0], ac.nonce(a.name), stored[1:], aad(adBuf[:0], tag, a.name))
 		if err != nil {
 			return nil, authErr(a.name, "encrypted value does not authenticate")
 		}

@@ -27,8 +27,8 @@ const (
 	itemLabel   = "ck-dynamodb-item-v1"
 	attrLabel   = "ck-dynamodb-attr-v1"
 	dataKeyLen  = 32
-	itemKeysLen = 32 + macLen + commitLen
-	attrKeyLen  = 32 + 12 // AES-256 key and GCM nonce
+	itemKeysLen = 32 + 32 + macLen + commitLen
+	nonceLen    = 12
 )
 
 // lookups returns the implementation behind a cache (nil stays nil: every
@@ -43,10 +43,11 @@ func keyringSuite(s Suite) keyring.Suite {
 // itemKeys are the keys of one item, derived from the data key and the
 // item id with one HKDF-SHA-512 call.
 type itemKeys struct {
-	attrPRK []byte // HMAC-SHA-512 key of the attribute key derivation
-	mac     []byte // HMAC-SHA-384 key of the footer
-	commit  []byte // the key commitment stored in the header
-	buf     [itemKeysLen]byte
+	enc    []byte // AES-256-GCM key of the item's encrypted attributes
+	nonce  []byte // HMAC-SHA-512 key of the per-attribute nonces
+	mac    []byte // HMAC-SHA-384 key of the footer
+	commit []byte // the key commitment stored in the header
+	buf    [itemKeysLen]byte
 }
 
 func deriveItemKeys(k *itemKeys, dataKey []byte, s Suite, itemID []byte) error {
@@ -59,40 +60,43 @@ func deriveItemKeys(k *itemKeys, dataKey []byte, s Suite, itemID []byte) error {
 	}
 	copy(k.buf[:], out)
 	clear(out)
-	k.attrPRK, k.mac, k.commit = k.buf[:32], k.buf[32:32+macLen], k.buf[32+macLen:]
+	k.enc, k.nonce, k.mac, k.commit = k.buf[:32], k.buf[32:64], k.buf[64:64+macLen], k.buf[64+macLen:]
 	return nil
 }
 
 func (k *itemKeys) wipe() { clear(k.buf[:]) }
 
-// attrCipher derives the key and nonce of each attribute:
-// HKDF-Expand(SHA-512, PRK = attrPRK, info = attrLabel || name, 44 bytes),
-// which for 44 ≤ 64 bytes is the single HMAC-SHA-512(attrPRK, info || 0x01),
-// computed here with one reused HMAC state.
+// attrCipher encrypts the attributes of one item: AES-256-GCM under the
+// item's key, with a nonce per attribute derived from its name,
+// HKDF-Expand(SHA-512, PRK = nonce key, info = attrLabel || name, 12),
+// which is the first 12 bytes of the single HMAC-SHA-512(nonce key,
+// info || 0x01), computed with one reused HMAC state.
 type attrCipher struct {
+	gcm cipher.AEAD
 	h   hash.Hash
 	sum [sha512.Size]byte
 }
 
-func newAttrCipher(prk []byte) *attrCipher {
-	return &attrCipher{h: hmac.New(sha512.New, prk)}
+func newAttrCipher(k *itemKeys) (*attrCipher, error) {
+	block, err := aes.NewCipher(k.enc)
+	if err != nil {
+		return nil, err
+	}
+	g, err := cipher.NewGCM(block)
+	if err != nil {
+		return nil, err
+	}
+	return &attrCipher{gcm: g, h: hmac.New(sha512.New, k.nonce)}, nil
 }
 
-// aead returns the AES-256-GCM of attribute name and its nonce (a slice of
-// a's buffer, valid until the next call).
-func (a *attrCipher) aead(name string) (cipher.AEAD, []byte, error) {
+// nonce returns the GCM nonce of attribute name (a slice of a's buffer,
+// valid until the next call).
+func (a *attrCipher) nonce(name string) []byte {
 	a.h.Reset()
 	a.h.Write([]byte(attrLabel))
 	a.h.Write([]byte(name))
 	a.h.Write([]byte{1})
-	sum := a.h.Sum(a.sum[:0])
-	block, err := aes.NewCipher(sum[:32])
-	clear(sum[:32])
-	if err != nil {
-		return nil, nil, err
-	}
-	g, err := cipher.NewGCM(block)
-	return g, sum[32:attrKeyLen], err
+	return a.h.Sum(a.sum[:0])[:nonceLen]
 }
 
 func (a *attrCipher) wipe() { clear(a.sum[:]) }
