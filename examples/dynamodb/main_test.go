@@ -1,0 +1,35 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestRun(t *testing.T) {
+	if _, err := exec.LookPath("moto_server"); err != nil && os.Getenv("CRYPTKEEPER_NO_MOTO") == "1" {
+		t.Skip("moto_server not on PATH and CRYPTKEEPER_NO_MOTO=1")
+	}
+	var out bytes.Buffer
+	require.NoError(t, run(context.Background(), &out, nil))
+	require.Equal(t, `table cryptkeeper-example-customers: index email-index on the 10-bit email beacon (attribute ck$b_email)
+put 3 customers: 2 KMS calls (one data key for all three through the cache, one to unwrap the beacon key)
+get c2: name Grace, email grace@example.com, city London
+stored c2: 9 attributes, email stored as ciphertext: true, city in plaintext: London
+update c2: email grace.hopper@example.com, visits 1
+query email = grace.hopper@example.com: [c2]
+query email = grace@example.com: []
+scan begins_with(email, ...): refused: true
+`, out.String())
+}
+
+func TestNoMoto(t *testing.T) {
+	t.Setenv("PATH", t.TempDir())
+	err := run(context.Background(), &bytes.Buffer{}, nil)
+	require.ErrorIs(t, err, errNoMoto)
+	require.Contains(t, err.Error(), "pip install 'moto[server]==5.2.1'")
+}
