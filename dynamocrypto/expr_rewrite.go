@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -27,6 +29,23 @@ type readPlan struct {
 	// paths, when not nil, is the caller's projection, applied to the
 	// plaintext.
 	paths []*docPath
+	// virtual are the compound beacons the check reads, by name.
+	virtual map[string]*beacon
+}
+
+// checkItem reports whether a plaintext item satisfies the caller's
+// condition; compound beacons named in it read as their plaintext form.
+func (plan *readPlan) checkItem(pt map[string]types.AttributeValue) (bool, error) {
+	item := pt
+	if len(plan.virtual) > 0 {
+		item = maps.Clone(pt)
+		for name, b := range plan.virtual {
+			if s, ok := compoundPlain(b, pt); ok {
+				item[name] = &types.AttributeValueMemberS{Value: s}
+			}
+		}
+	}
+	return (&evaluator{item: item, values: plan.checkValues}).eval(plan.check)
 }
 
 // unsupported returns an *Error wrapping ErrUnsupported.
@@ -95,6 +114,7 @@ func (c *Client) planRead(ctx context.Context, op string, t *table, keyCond, fil
 			plan.check = &logicCond{and: true, l: plan.check, r: cd}
 		}
 		plan.checkValues = values
+		plan.virtual = rw.virtual
 	}
 	if keyCond != nil {
 		plan.keyCond = aws.String(e.cond(out[0]))
@@ -124,7 +144,7 @@ func (c *Client) planRead(ctx context.Context, op string, t *table, keyCond, fil
 		}
 		if plan.check != nil {
 			condPaths(plan.check, func(p *docPath) {
-				if !seen[p.top()] {
+				if !seen[p.top()] && rw.virtual[p.top()] == nil {
 					add(e.namePath(p.top()))
 				}
 			})
@@ -146,6 +166,94 @@ type rewriter struct {
 	keyID       string
 	haveKeyID   bool
 	rewritten   bool
+	virtual     map[string]*beacon // compound beacons named in conditions
+}
+
+// compound returns the compound beacon o names, when o is a top-level path
+// that is not an attribute of the table but a compound beacon's name.
+func (rw *rewriter) compound(o operand) *beacon {
+	p, ok := o.(*docPath)
+	if !ok || p.nested() {
+		return nil
+	}
+	if _, attr := rw.t.action(p.top()); attr {
+		return nil
+	}
+	if b := rw.t.beaconNamed(p.top()); b != nil && b.compound() {
+		return b
+	}
+	return nil
+}
+
+// compoundValue turns a :value written as the compound beacon's
+// plaintext (each part's prefix and value, joined by its split, parts in
+// order; a standard beacon's part as the S value of its source) into the
+// beacon attribute and a placeholder of its stored value. Equality needs
+// every part; begins_with the leading ones.
+func (rw *rewriter) compoundValue(ctx context.Context, b *beacon, v valueRef, all bool) (*docPath, valueRef, error) {
+	if rw.t.beaconKeyAttr() != "" && !rw.haveKeyID {
+		return nil, "", rw.refuse(b.name, fmt.Sprintf("beacons use per-item keys: the condition needs %s = :value", rw.t.beaconKeyAttr()))
+	}
+	sv, ok := rw.values[string(v)].(*types.AttributeValueMemberS)
+	if !ok {
+		return nil, "", rw.refuse(b.name, "the value of a compound beacon is an S of its parts")
+	}
+	parts, err := splitCompound(b, sv.Value)
+	if err != nil || all && len(parts.Value) != len(b.parts) {
+		return nil, "", rw.refuse(b.name, fmt.Sprintf("the value must be the parts %s in order, each behind its prefix, joined by %q", partNames(b), b.split))
+	}
+	bv, err := rw.c.beaconValue(ctx, rw.t, b, parts, rw.keyID)
+	if err != nil {
+		return nil, "", err
+	}
+	rw.rewritten = true
+	if rw.virtual == nil {
+		rw.virtual = map[string]*beacon{}
+	}
+	rw.virtual[b.name] = b
+	return rw.e.namePath(b.attribute()), rw.e.value(bv), nil
+}
+
+// splitCompound parses the plaintext form of a compound beacon value
+// into an M of part names to S values (the leading parts present).
+func splitCompound(b *beacon, s string) (*types.AttributeValueMemberM, error) {
+	m := &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{}}
+	for i, piece := range strings.Split(s, b.split) {
+		if i >= len(b.parts) || !strings.HasPrefix(piece, b.parts[i].prefix) {
+			return nil, errSyntax
+		}
+		m.Value[b.parts[i].name] = &types.AttributeValueMemberS{Value: piece[len(b.parts[i].prefix):]}
+	}
+	return m, nil
+}
+
+func partNames(b *beacon) string {
+	var names []string
+	for _, p := range b.parts {
+		names = append(names, p.prefix+"<"+p.name+">")
+	}
+	return strings.Join(names, b.split)
+}
+
+// compoundPlain is the plaintext form of compound beacon b over a
+// plaintext item, as splitCompound reads it; false when a part is missing.
+func compoundPlain(b *beacon, item map[string]types.AttributeValue) (string, bool) {
+	var sb strings.Builder
+	for i, p := range b.parts {
+		src := p.name
+		if p.std != nil {
+			src = p.std.src
+		}
+		text, ok := partText(item[src])
+		if !ok {
+			return "", false
+		}
+		if i > 0 {
+			sb.WriteString(b.split)
+		}
+		sb.WriteString(p.prefix + text)
+	}
+	return sb.String(), true
 }
 
 func (rw *rewriter) refuse(attr, why string) error {
@@ -209,6 +317,17 @@ func (rw *rewriter) cond(ctx context.Context, c cond, positive bool) (cond, erro
 		x, err := rw.cond(ctx, c.c, !positive)
 		return &notCond{x}, err
 	case *funcCall:
+		if b := rw.compound(c.args[0]); b != nil && c.name == "begins_with" {
+			v, isVal := c.args[1].(valueRef)
+			if !isVal || !positive {
+				return nil, rw.refuse(b.name, "begins_with on a compound beacon takes a :value, and not under NOT")
+			}
+			bp, bv, err := rw.compoundValue(ctx, b, v, false)
+			if err != nil {
+				return nil, err
+			}
+			return &funcCall{name: "begins_with", args: []operand{bp, bv}}, nil
+		}
 		if p, enc := rw.encrypted(c.args[0]); enc {
 			if (c.name == "attribute_exists" || c.name == "attribute_not_exists") && !p.nested() {
 				return c, nil // stored under the same name
@@ -217,6 +336,17 @@ func (rw *rewriter) cond(ctx context.Context, c cond, positive bool) (cond, erro
 		}
 		return c, rw.noEncrypted(c)
 	case *cmpCond:
+		if b := rw.compound(c.l); b != nil {
+			v, isVal := c.r.(valueRef)
+			if c.op != "=" || !isVal || !positive {
+				return nil, rw.refuse(b.name, "a compound beacon takes = :value or begins_with, and not under NOT")
+			}
+			bp, bv, err := rw.compoundValue(ctx, b, v, true)
+			if err != nil {
+				return nil, err
+			}
+			return &cmpCond{op: "=", l: bp, r: bv}, nil
+		}
 		p, enc := rw.encrypted(c.l)
 		v, isVal := c.r.(valueRef)
 		if !enc {

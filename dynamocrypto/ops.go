@@ -195,7 +195,7 @@ func (c *Client) readPages(ctx context.Context, op string, t *table, plan *readP
 				return nil, err
 			}
 			if plan.check != nil {
-				ok, err := (&evaluator{item: pt, values: plan.checkValues}).eval(plan.check)
+				ok, err := plan.checkItem(pt)
 				if err != nil {
 					return nil, apiErr(op, t, err)
 				}

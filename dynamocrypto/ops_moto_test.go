@@ -26,6 +26,7 @@ const (
 	peopleTable = "people"
 	plainTable  = "plain"
 	emailIndex  = "email-index"
+	cityIndex   = "email-city-index"
 )
 
 // peopleConfig has a 2-bit beacon on email, so that beacon collisions are
@@ -38,7 +39,8 @@ func peopleConfig() TableConfig {
 			"city": SignOnly, "n": SignOnly, "note": DoNothing,
 		},
 		UnsignedPrefix: "u_",
-		Beacons:        []Beacon{{Name: "email", Source: "email", Bits: 2}},
+		Beacons: []Beacon{{Name: "email", Source: "email", Bits: 2},
+			{Name: "email_city", Parts: []BeaconPart{{Prefix: "E-", Name: "email"}, {Prefix: "C-", Name: "city"}}}},
 		BeaconKeys:     staticBeaconKeys{"b1": bytes.Repeat([]byte{9}, 32)},
 		BeaconKeyID:    "b1",
 	}
@@ -57,6 +59,7 @@ func createTables(t *testing.T, raw *dynamodb.Client) {
 			{AttributeName: aws.String("pk"), AttributeType: types.ScalarAttributeTypeS},
 			{AttributeName: aws.String("sk"), AttributeType: types.ScalarAttributeTypeS},
 			{AttributeName: aws.String(BeaconAttribute("email")), AttributeType: types.ScalarAttributeTypeS},
+			{AttributeName: aws.String(BeaconAttribute("email_city")), AttributeType: types.ScalarAttributeTypeS},
 		},
 		KeySchema: []types.KeySchemaElement{
 			{AttributeName: aws.String("pk"), KeyType: types.KeyTypeHash},
@@ -68,6 +71,10 @@ func createTables(t *testing.T, raw *dynamodb.Client) {
 				{AttributeName: aws.String(BeaconAttribute("email")), KeyType: types.KeyTypeHash},
 				{AttributeName: aws.String("pk"), KeyType: types.KeyTypeRange},
 			},
+			Projection: &types.Projection{ProjectionType: types.ProjectionTypeAll},
+		}, {
+			IndexName:  aws.String(cityIndex),
+			KeySchema:  []types.KeySchemaElement{{AttributeName: aws.String(BeaconAttribute("email_city")), KeyType: types.KeyTypeHash}},
 			Projection: &types.Projection{ProjectionType: types.ProjectionTypeAll},
 		}},
 		BillingMode: types.BillingModePayPerRequest,
@@ -100,6 +107,7 @@ func TestMoto(t *testing.T) {
 		{"QueryBeacon", testQueryBeacon},
 		{"QueryLimit", testQueryLimit},
 		{"ScanFilter", testScanFilter},
+		{"Compound", testCompound},
 		{"Refused", testRefused},
 		{"Tamper", testTamper},
 		{"Transient", testTransient},
@@ -340,4 +348,31 @@ func testTransient(t *testing.T, env *motoEnv) {
 	var e *Error
 	require.True(t, errors.As(err, &e))
 	require.Equal(t, "GetItem", e.Op)
+}
+
+func testCompound(t *testing.T, env *motoEnv) {
+	ctx := context.Background()
+	a := person("cmp", "1", "cmp@example.com")
+	b := person("cmp", "2", "cmp@example.com")
+	b["city"] = s("Paris")
+	put(t, env, a)
+	put(t, env, b)
+	out, err := env.c.Query(ctx, &dynamodb.QueryInput{TableName: aws.String(peopleTable), IndexName: aws.String(cityIndex),
+		KeyConditionExpression:    aws.String("email_city = :v"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":v": s("E-cmp@example.com#C-Paris")}})
+	require.NoError(t, err)
+	require.Len(t, out.Items, 1)
+	require.Equal(t, s("2"), out.Items[0]["sk"])
+	require.NotContains(t, out.Items[0], "email_city")
+
+	sc, err := env.c.Scan(ctx, &dynamodb.ScanInput{TableName: aws.String(peopleTable),
+		FilterExpression:          aws.String("begins_with(email_city, :p)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":p": s("E-cmp@example.com")}})
+	require.NoError(t, err)
+	require.Len(t, sc.Items, 2)
+
+	_, err = env.c.Query(ctx, &dynamodb.QueryInput{TableName: aws.String(peopleTable), IndexName: aws.String(cityIndex),
+		KeyConditionExpression:    aws.String("email_city = :v"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":v": s("E-cmp@example.com")}})
+	require.ErrorIs(t, err, ErrUnsupported, "equality needs every part")
 }
