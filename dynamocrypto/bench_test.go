@@ -1,9 +1,9 @@
 package dynamocrypto
 
 import (
-	"bytes"
 	"context"
 	"fmt"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -98,4 +98,38 @@ func BenchmarkDecryptItem(b *testing.B) {
 	}
 }
 
-var _ = bytes.Equal
+// BenchmarkItem100KB reports the bytes one call allocates for a 100 KB
+// item, and that as a multiple of the item size (x-item), an upper bound of
+// the memory a call adds at its peak.
+func BenchmarkItem100KB(b *testing.B) {
+	const size = 100 * 1024
+	tc := benchConfig()
+	tc.Cache = newTestCache(b)
+	c, err := New(nil, testKeyring(b), tc)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	item := benchItem(size)
+	enc, err := c.EncryptItem(ctx, "bench", item)
+	if err != nil {
+		b.Fatal(err)
+	}
+	run := func(name string, fn func() error) {
+		b.Run(name, func(b *testing.B) {
+			b.SetBytes(size)
+			b.ReportAllocs()
+			var ms0, ms1 runtime.MemStats
+			runtime.ReadMemStats(&ms0)
+			for b.Loop() {
+				if err := fn(); err != nil {
+					b.Fatal(err)
+				}
+			}
+			runtime.ReadMemStats(&ms1)
+			b.ReportMetric(float64(ms1.TotalAlloc-ms0.TotalAlloc)/float64(b.N)/size, "x-item")
+		})
+	}
+	run("encrypt", func() error { _, err := c.EncryptItem(ctx, "bench", item); return err })
+	run("decrypt", func() error { _, err := c.DecryptItem(ctx, "bench", enc); return err })
+}

@@ -248,3 +248,50 @@ func allDigits(s string) bool {
 	}
 	return true
 }
+
+// bodySize returns the length of the plain-mode body of v (appendBody with
+// canonical false), without encoding it; an invalid value gives a size
+// that appendBody will then refuse.
+func bodySize(v types.AttributeValue) int {
+	switch v := v.(type) {
+	case *types.AttributeValueMemberS:
+		return 4 + len(v.Value)
+	case *types.AttributeValueMemberN:
+		return 4 + len(v.Value)
+	case *types.AttributeValueMemberB:
+		return 4 + len(v.Value)
+	case *types.AttributeValueMemberBOOL:
+		return 1
+	case *types.AttributeValueMemberL:
+		n := 4
+		for _, e := range v.Value {
+			n += 1 + bodySize(e)
+		}
+		return n
+	case *types.AttributeValueMemberM:
+		n := 4
+		for k, e := range v.Value {
+			n += 4 + len(k) + 1 + bodySize(e)
+		}
+		return n
+	case *types.AttributeValueMemberSS:
+		n := 4
+		for _, e := range v.Value {
+			n += 4 + len(e)
+		}
+		return n
+	case *types.AttributeValueMemberNS:
+		n := 4
+		for _, e := range v.Value {
+			n += 4 + len(e)
+		}
+		return n
+	case *types.AttributeValueMemberBS:
+		n := 4
+		for _, e := range v.Value {
+			n += 4 + len(e)
+		}
+		return n
+	}
+	return 0
+}

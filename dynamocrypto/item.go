@@ -124,27 +124,18 @@ func (c *Client) encrypt(ctx context.Context, t *table, item map[string]types.At
 		}
 	}
 
-	// Plaintext bodies of the encrypted attributes, one after another.
-	pb := getBuf()
-	defer putBuf(pb)
-	bodies := *pb
-	ends := make([]int, len(signed))
-	stored := 0
-	for i, a := range signed {
+	// Sizes first, so that every encrypted value is encoded and sealed in
+	// place in one backing array of the exact size.
+	plainLen, stored := 0, 0
+	for _, a := range signed {
 		if a.action == EncryptAndSign {
-			var err error
-			if bodies, err = appendBody(bodies, item[a.name], false, 0); err != nil {
-				*pb = bodies
-				return nil, errAttr(op, t.name, a.name, ErrInvalidItem, "%v", err)
-			}
-			stored += 1 + 16
+			n := bodySize(item[a.name])
+			plainLen += n
+			stored += 1 + n + 16
 		}
-		ends[i] = len(bodies)
 	}
-	*pb = bodies
-	stored += len(bodies)
 
-	m, err := c.encryptionMaterials(ctx, t, ec, len(bodies))
+	m, err := c.encryptionMaterials(ctx, t, ec, plainLen)
 	if err != nil {
 		return nil, keyErr(op, t.name, err)
 	}
@@ -164,25 +155,34 @@ func (c *Client) encrypt(ctx context.Context, t *table, item map[string]types.At
 	for name, v := range item {
 		out[name] = v
 	}
-	// One backing array for all encrypted values.
-	backing := make([]byte, 0, stored)
 	ac, err := newAttrCipher(&keys)
 	if err != nil {
 		return nil, &Error{Op: op, Table: t.name, Err: err}
 	}
 	defer ac.wipe()
+	backing := make([]byte, 0, stored)
 	var adBuf [256]byte
-	start := 0
-	for i, a := range signed {
+	for _, a := range signed {
 		if a.action != EncryptAndSign {
 			continue
 		}
-		tag := typeTag(item[a.name])
+		v := item[a.name]
+		tag := typeTag(v)
 		off := len(backing)
 		backing = append(backing, tag)
-		backing = ac.gcm.Seal(backing, ac.nonce(a.name), bodies[start:ends[i]], aad(adBuf[:0], tag, a.name))
+		start := len(backing)
+		if backing, err = appendBody(backing, v, false, 0); err != nil {
+			clear(backing[start:])
+			return nil, errAttr(op, t.name, a.name, ErrInvalidItem, "%v", err)
+		}
+		if len(backing)+16 > cap(backing) {
+			clear(backing[start:])
+			return nil, errAttr(op, t.name, a.name, ErrInvalidItem, "value changed while it was encrypted")
+		}
+		// In place: the plaintext's storage becomes the ciphertext's.
+		sealed := ac.gcm.Seal(backing[start:start], ac.nonce(a.name), backing[start:], aad(adBuf[:0], tag, a.name))
+		backing = backing[:start+len(sealed)]
 		out[a.name] = &types.AttributeValueMemberB{Value: backing[off:len(backing):len(backing)]}
-		start = ends[i]
 	}
 	if err := c.addBeacons(ctx, t, item, out); err != nil {
 		return nil, err
@@ -196,9 +196,11 @@ func (c *Client) encrypt(ctx context.Context, t *table, item map[string]types.At
 	hb := h.marshal(make([]byte, 0, 256), keysSorted)
 	out[headerAttr] = &types.AttributeValueMemberB{Value: hb}
 
+	pb := getBuf()
+	defer putBuf(pb)
 	sw := newSigWriter(keys.mac, t.suite)
-	if err := sw.stream(hb, t.name, signed, out, pb); err != nil {
-		return nil, &Error{Op: op, Table: t.name, Err: fmt.Errorf("%w: %v", ErrInvalidItem, err)}
+	if name, err := sw.stream(hb, t.name, signed, out, pb); err != nil {
+		return nil, errAttr(op, t.name, name, ErrInvalidItem, "%v", err)
 	}
 	mac := sw.mac.Sum(make([]byte, 0, macLen))
 	var sig []byte
@@ -238,7 +240,8 @@ func (w *sigWriter) digest() []byte { return w.sha.Sum(nil) }
 // stream writes the footer's input: the header, the table name and every
 // signed attribute of the header's list with its stored value in the
 // canonical encoding (FORMAT.md, "Footer"). pb is scratch space.
-func (w *sigWriter) stream(hb []byte, table string, attrs []signedAttr, item map[string]types.AttributeValue, pb *[]byte) error {
+// On an encoding failure it returns the attribute's name.
+func (w *sigWriter) stream(hb []byte, table string, attrs []signedAttr, item map[string]types.AttributeValue, pb *[]byte) (string, error) {
 	b := appendBytes((*pb)[:0], hb)
 	b = appendString(b, table)
 	w.write(b)
@@ -255,12 +258,12 @@ func (w *sigWriter) stream(hb []byte, table string, attrs []signedAttr, item map
 		}
 		if b, err = appendValue(b, v, true, 0); err != nil {
 			*pb = b
-			return fmt.Errorf("attribute %q: %w", a.name, err)
+			return a.name, err
 		}
 		w.write(b)
 	}
 	*pb = b
-	return nil
+	return "", nil
 }
 
 // contextValue returns the encryption-context text of a

@@ -122,8 +122,8 @@ func (c *Client) decrypt(ctx context.Context, t *table, item map[string]types.At
 	pb := getBuf()
 	defer putBuf(pb)
 	sw := newSigWriter(keys.mac, h.suite)
-	if err := sw.stream(hv.Value, t.name, h.attrs, item, pb); err != nil {
-		return nil, errAttr(op, t.name, "", ErrAuthentication, "%v", err)
+	if name, err := sw.stream(hv.Value, t.name, h.attrs, item, pb); err != nil {
+		return nil, authErr(name, "signed value cannot be encoded: %v", err)
 	}
 	var sum [macLen]byte
 	if !hmac.Equal(sw.mac.Sum(sum[:0]), f.mac) {
