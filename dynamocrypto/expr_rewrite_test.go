@@ -107,3 +107,36 @@ func TestCompoundPlain(t *testing.T) {
 	_, ok = compoundPlain(b, map[string]types.AttributeValue{"email": s("x@y")})
 	require.False(t, ok)
 }
+
+// FuzzRewrite checks that planning any filter and projection never
+// panics, and that what is sent parses with the names and values sent.
+func FuzzRewrite(f *testing.F) {
+	for _, s := range []string{"email = :e AND city = :c", "#e IN (:e, :c) OR NOT attribute_exists(note)", "email_city = :v",
+		"begins_with(email_city, :v)", "size(name) > :n", "email = :e OR email = :c"} {
+		f.Add(s, "email, note")
+	}
+	c, err := New(nil, testKeyring(f), peopleConfig())
+	if err != nil {
+		f.Fatal(err)
+	}
+	tb := c.table(peopleTable)
+	names := map[string]string{"#e": "email"}
+	values := map[string]types.AttributeValue{":e": s("a@b"), ":c": s("Rome"), ":v": s("E-a@b#C-Rome"), ":n": n("3")}
+	f.Fuzz(func(t *testing.T, filter, projection string) {
+		plan, err := c.planRead(context.Background(), "Scan", tb, nil, &filter, &projection, names, values)
+		if err != nil {
+			return
+		}
+		if _, _, err := parseCondition(*plan.filter, plan.names); err != nil {
+			t.Fatalf("filter %q sent as %q: %v", filter, *plan.filter, err)
+		}
+		if plan.projection != nil {
+			if _, _, err := parseProjection(*plan.projection, plan.names); err != nil {
+				t.Fatalf("projection %q sent as %q: %v", projection, *plan.projection, err)
+			}
+		}
+		if plan.check != nil {
+			_, _ = plan.checkItem(map[string]types.AttributeValue{"email": s("a@b"), "city": s("Rome")})
+		}
+	})
+}

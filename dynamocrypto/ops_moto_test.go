@@ -41,8 +41,8 @@ func peopleConfig() TableConfig {
 		UnsignedPrefix: "u_",
 		Beacons: []Beacon{{Name: "email", Source: "email", Bits: 2},
 			{Name: "email_city", Parts: []BeaconPart{{Prefix: "E-", Name: "email"}, {Prefix: "C-", Name: "city"}}}},
-		BeaconKeys:     staticBeaconKeys{"b1": bytes.Repeat([]byte{9}, 32)},
-		BeaconKeyID:    "b1",
+		BeaconKeys:  staticBeaconKeys{"b1": bytes.Repeat([]byte{9}, 32)},
+		BeaconKeyID: "b1",
 	}
 }
 
