@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"sync"
 	"testing"
 
@@ -132,10 +133,12 @@ func testUpdateRMW(t *testing.T, env *motoEnv) {
 		ExpressionAttributeNames:  map[string]string{"#nm": "name"},
 		ExpressionAttributeValues: map[string]types.AttributeValue{":e": s("after@example.com"), ":nm": s("Ada"), ":one": n("2"), ":note": s("rmw"), ":t": ss("c"), ":a": ss("a"), ":old": s("before@example.com")},
 		ReturnValues:              types.ReturnValueUpdatedOld}
-	before := *in
+	before, valuesBefore, namesBefore := *in, copyItem(in.ExpressionAttributeValues), maps.Clone(in.ExpressionAttributeNames)
 	out, err := env.c.UpdateItem(ctx, in)
 	require.NoError(t, err)
 	require.Equal(t, before, *in)
+	require.Equal(t, valuesBefore, in.ExpressionAttributeValues, "the caller's values are not modified")
+	require.Equal(t, namesBefore, in.ExpressionAttributeNames)
 	require.Equal(t, s("before@example.com"), out.Attributes["email"])
 	require.Equal(t, s("Berlin"), out.Attributes["city"])
 	require.NotContains(t, out.Attributes, "pk")
