@@ -25,7 +25,7 @@ func TestPlanReadRewrites(t *testing.T) {
 	ctx := context.Background()
 	c, tb := offlineClient(t, nil)
 	names := map[string]string{"#ck0": "city", "#e": "email"}
-	values := map[string]types.AttributeValue{":e": s("a@example.com"), ":c": s("Berlin")}
+	values := map[string]types.AttributeValue{":e": avS("a@example.com"), ":c": avS("Berlin")}
 	namesBefore, valuesBefore := map[string]string{"#ck0": "city", "#e": "email"}, copyItem(values)
 	plan, err := c.planRead(ctx, "Query", tb, aws.String("#e = :e"), aws.String("#ck0 = :c"), aws.String("note"), names, values)
 	require.NoError(t, err)
@@ -39,7 +39,7 @@ func TestPlanReadRewrites(t *testing.T) {
 	require.Len(t, ph, 3)
 	require.Equal(t, BeaconAttribute("email"), plan.names[ph[0]])
 	require.NotEqual(t, "#ck0", ph[0], "fresh placeholders avoid the caller's")
-	want, err := c.beaconValue(ctx, tb, tb.beaconFor("email"), s("a@example.com"), "")
+	want, err := c.beaconValue(ctx, tb, tb.beaconFor("email"), avS("a@example.com"), "")
 	require.NoError(t, err)
 	require.Equal(t, want, plan.values[ph[2]])
 	require.NotContains(t, plan.values, ":e", "a value no longer used is not sent")
@@ -76,14 +76,14 @@ func TestPlanReadTenantKeys(t *testing.T) {
 		tc.Actions["tenant"] = SignOnly
 		tc.BeaconKeys, tc.BeaconKeyID, tc.BeaconKeyAttribute = keys, "", "tenant"
 	})
-	values := map[string]types.AttributeValue{":e": s("a@example.com"), ":t": s("globex")}
+	values := map[string]types.AttributeValue{":e": avS("a@example.com"), ":t": avS("globex")}
 	_, err := c.planRead(ctx, "Scan", tb, nil, aws.String("email = :e"), nil, nil, values)
 	require.ErrorIs(t, err, ErrUnsupported, "without the tenant the beacon key is unknown")
 	require.Contains(t, err.Error(), "tenant = :value")
 
 	plan, err := c.planRead(ctx, "Scan", tb, nil, aws.String("email = :e AND tenant = :t"), nil, nil, values)
 	require.NoError(t, err)
-	want, err := c.beaconValue(ctx, tb, tb.beaconFor("email"), s("a@example.com"), "globex")
+	want, err := c.beaconValue(ctx, tb, tb.beaconFor("email"), avS("a@example.com"), "globex")
 	require.NoError(t, err)
 	var found bool
 	for _, v := range plan.values {
@@ -95,16 +95,16 @@ func TestPlanReadTenantKeys(t *testing.T) {
 func TestCompoundPlain(t *testing.T) {
 	_, tb := offlineClient(t, nil)
 	b := tb.beaconNamed("email_city")
-	item := map[string]types.AttributeValue{"email": s("x@y"), "city": s("Rome")}
+	item := map[string]types.AttributeValue{"email": avS("x@y"), "city": avS("Rome")}
 	got, ok := compoundPlain(b, item)
 	require.True(t, ok)
 	require.Equal(t, "E-x@y#C-Rome", got)
 	m, err := splitCompound(b, got)
 	require.NoError(t, err)
-	require.Equal(t, s("Rome"), m.Value["city"])
+	require.Equal(t, avS("Rome"), m.Value["city"])
 	_, err = splitCompound(b, "C-Rome#E-x@y")
 	require.Error(t, err, "parts out of order")
-	_, ok = compoundPlain(b, map[string]types.AttributeValue{"email": s("x@y")})
+	_, ok = compoundPlain(b, map[string]types.AttributeValue{"email": avS("x@y")})
 	require.False(t, ok)
 }
 
@@ -121,7 +121,7 @@ func FuzzRewrite(f *testing.F) {
 	}
 	tb := c.table(peopleTable)
 	names := map[string]string{"#e": "email"}
-	values := map[string]types.AttributeValue{":e": s("a@b"), ":c": s("Rome"), ":v": s("E-a@b#C-Rome"), ":n": n("3")}
+	values := map[string]types.AttributeValue{":e": avS("a@b"), ":c": avS("Rome"), ":v": avS("E-a@b#C-Rome"), ":n": avN("3")}
 	f.Fuzz(func(t *testing.T, filter, projection string) {
 		plan, err := c.planRead(context.Background(), "Scan", tb, nil, &filter, &projection, names, values)
 		if err != nil {
@@ -136,7 +136,7 @@ func FuzzRewrite(f *testing.F) {
 			}
 		}
 		if plan.check != nil {
-			_, _ = plan.checkItem(map[string]types.AttributeValue{"email": s("a@b"), "city": s("Rome")})
+			_, _ = plan.checkItem(map[string]types.AttributeValue{"email": avS("a@b"), "city": avS("Rome")})
 		}
 	})
 }

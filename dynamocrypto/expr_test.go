@@ -8,9 +8,9 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-func s(v string) types.AttributeValue     { return &types.AttributeValueMemberS{Value: v} }
-func n(v string) types.AttributeValue     { return &types.AttributeValueMemberN{Value: v} }
-func ss(v ...string) types.AttributeValue { return &types.AttributeValueMemberSS{Value: v} }
+func avS(v string) types.AttributeValue     { return &types.AttributeValueMemberS{Value: v} }
+func avN(v string) types.AttributeValue     { return &types.AttributeValueMemberN{Value: v} }
+func avSS(v ...string) types.AttributeValue { return &types.AttributeValueMemberSS{Value: v} }
 
 func TestParseConditionRoundTrip(t *testing.T) {
 	names := map[string]string{"#n": "name", "#s": "status"}
@@ -46,12 +46,12 @@ func TestParseErrors(t *testing.T) {
 
 func TestEvalConditions(t *testing.T) {
 	item := map[string]types.AttributeValue{
-		"name": s("Ada"), "age": n("36"), "tags": ss("x", "y"),
-		"m": &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{"k": n("1.50")}},
-		"l": &types.AttributeValueMemberL{Value: []types.AttributeValue{s("a"), n("2")}},
+		"name": avS("Ada"), "age": avN("36"), "tags": avSS("x", "y"),
+		"m": &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{"k": avN("1.50")}},
+		"l": &types.AttributeValueMemberL{Value: []types.AttributeValue{avS("a"), avN("2")}},
 	}
-	vals := map[string]types.AttributeValue{":ada": s("Ada"), ":a": s("A"), ":36": n("36.0"), ":40": n("4e1"),
-		":x": s("x"), ":S": s("S"), ":3": n("3"), ":k": n("1.5"), ":two": n("2")}
+	vals := map[string]types.AttributeValue{":ada": avS("Ada"), ":a": avS("A"), ":36": avN("36.0"), ":40": avN("4e1"),
+		":x": avS("x"), ":S": avS("S"), ":3": avN("3"), ":k": avN("1.5"), ":two": avN("2")}
 	for expr, want := range map[string]bool{
 		"name = :ada": true, "name <> :ada": false, "missing <> :ada": true, "missing = :ada": false,
 		"age = :36": true, "age < :40": true, "age BETWEEN :36 AND :40": true, "age > :40": false,
@@ -73,18 +73,18 @@ func TestEvalConditions(t *testing.T) {
 
 func TestApplyUpdate(t *testing.T) {
 	item := map[string]types.AttributeValue{
-		"n": n("10"), "tags": ss("a", "b"), "l": &types.AttributeValueMemberL{Value: []types.AttributeValue{s("0"), s("1"), s("2")}},
-		"m": &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{}}, "gone": s("x"),
+		"n": avN("10"), "tags": avSS("a", "b"), "l": &types.AttributeValueMemberL{Value: []types.AttributeValue{avS("0"), avS("1"), avS("2")}},
+		"m": &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{}}, "gone": avS("x"),
 	}
-	vals := map[string]types.AttributeValue{":one": n("1.5"), ":c": ss("c", "a"), ":b": ss("b"), ":nl": &types.AttributeValueMemberL{Value: []types.AttributeValue{s("3")}},
-		":v": s("v"), ":d": n("7")}
+	vals := map[string]types.AttributeValue{":one": avN("1.5"), ":c": avSS("c", "a"), ":b": avSS("b"), ":nl": &types.AttributeValueMemberL{Value: []types.AttributeValue{avS("3")}},
+		":v": avS("v"), ":d": avN("7")}
 	u, _, err := parseUpdate("SET n = n + :one, x = if_not_exists(x, :d), l = list_append(l, :nl), m.k = :v, y = n - :one REMOVE gone, l[0] ADD tags :c, cnt :one DELETE tags :b", nil)
 	require.NoError(t, err)
 	require.NoError(t, applyUpdate(u, item, vals))
 	require.Equal(t, map[string]types.AttributeValue{
-		"n": n("11.5"), "x": n("7"), "y": n("8.5"), "cnt": n("1.5"), "tags": ss("a", "c"),
-		"l": &types.AttributeValueMemberL{Value: []types.AttributeValue{s("1"), s("2"), s("3")}},
-		"m": &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{"k": s("v")}},
+		"n": avN("11.5"), "x": avN("7"), "y": avN("8.5"), "cnt": avN("1.5"), "tags": avSS("a", "c"),
+		"l": &types.AttributeValueMemberL{Value: []types.AttributeValue{avS("1"), avS("2"), avS("3")}},
+		"m": &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{"k": avS("v")}},
 	}, item)
 
 	u, _, _ = parseUpdate("SET a.b = :v", nil)
@@ -102,22 +102,22 @@ func TestApplyUpdate(t *testing.T) {
 
 func TestProjectInMemory(t *testing.T) {
 	item := map[string]types.AttributeValue{
-		"a": s("1"), "b": s("2"),
-		"m": &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{"x": n("1"), "y": n("2"), "z": &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{"q": n("3")}}}},
-		"l": &types.AttributeValueMemberL{Value: []types.AttributeValue{s("0"), s("1"), s("2")}},
+		"a": avS("1"), "b": avS("2"),
+		"m": &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{"x": avN("1"), "y": avN("2"), "z": &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{"q": avN("3")}}}},
+		"l": &types.AttributeValueMemberL{Value: []types.AttributeValue{avS("0"), avS("1"), avS("2")}},
 	}
 	paths, _, err := parseProjection("a, m.x, m.z.q, l[2], l[0], missing", nil)
 	require.NoError(t, err)
 	require.Equal(t, map[string]types.AttributeValue{
-		"a": s("1"),
-		"m": &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{"x": n("1"), "z": &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{"q": n("3")}}}},
-		"l": &types.AttributeValueMemberL{Value: []types.AttributeValue{s("2"), s("0")}},
+		"a": avS("1"),
+		"m": &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{"x": avN("1"), "z": &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{"q": avN("3")}}}},
+		"l": &types.AttributeValueMemberL{Value: []types.AttributeValue{avS("2"), avS("0")}},
 	}, project(item, paths))
 }
 
 func TestFormatNumber(t *testing.T) {
 	for in, want := range map[string]string{"1.5": "1.5", "10": "10", "-0.125": "-0.125", "1e3": "1000", "1E-2": "0.01"} {
-		r, ok := number(n(in))
+		r, ok := number(avN(in))
 		require.True(t, ok, in)
 		require.Equal(t, want, formatNumber(r))
 	}
@@ -146,7 +146,7 @@ func FuzzExpression(f *testing.F) {
 			if err != nil || newEmitter(names, nil).update(u2) != out {
 				t.Fatalf("update %q wrote %q, which does not read back: %v", in, out, err)
 			}
-			_ = applyUpdate(u, map[string]types.AttributeValue{"a": n("1")}, map[string]types.AttributeValue{":v": n("2")})
+			_ = applyUpdate(u, map[string]types.AttributeValue{"a": avN("1")}, map[string]types.AttributeValue{":v": avN("2")})
 		}
 		if ps, _, err := parseProjection(in, names); err == nil {
 			out := newEmitter(names, nil).projection(ps)

@@ -125,16 +125,16 @@ func TestMoto(t *testing.T) {
 
 func person(pk, sk, email string) map[string]types.AttributeValue {
 	return map[string]types.AttributeValue{
-		"pk": s(pk), "sk": s(sk), "email": s(email), "name": s("name of " + email),
-		"city": s("Berlin"), "n": n("1"), "tags": ss("a", "b"), "note": s("free"), "u_x": s("unsigned"),
+		"pk": avS(pk), "sk": avS(sk), "email": avS(email), "name": avS("name of " + email),
+		"city": avS("Berlin"), "n": avN("1"), "tags": avSS("a", "b"), "note": avS("free"), "u_x": avS("unsigned"),
 	}
 }
 
-func key(pk, sk string) map[string]types.AttributeValue {
-	return map[string]types.AttributeValue{"pk": s(pk), "sk": s(sk)}
+func itemKey(pk, sk string) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{"pk": avS(pk), "sk": avS(sk)}
 }
 
-func put(t *testing.T, env *motoEnv, item map[string]types.AttributeValue) {
+func motoPut(t *testing.T, env *motoEnv, item map[string]types.AttributeValue) {
 	t.Helper()
 	_, err := env.c.PutItem(context.Background(), &dynamodb.PutItemInput{TableName: aws.String(peopleTable), Item: item})
 	require.NoError(t, err)
@@ -149,55 +149,55 @@ func testPutGet(t *testing.T, env *motoEnv) {
 	require.NoError(t, err)
 	require.Equal(t, before, in.Item, "the input is not modified")
 
-	got, err := env.c.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(peopleTable), Key: key("pg", "1")})
+	got, err := env.c.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(peopleTable), Key: itemKey("pg", "1")})
 	require.NoError(t, err)
 	require.True(t, equalValues(&types.AttributeValueMemberM{Value: before}, &types.AttributeValueMemberM{Value: got.Item}), "%v", got.Item)
 
-	stored, err := env.raw.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(peopleTable), Key: key("pg", "1")})
+	stored, err := env.raw.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(peopleTable), Key: itemKey("pg", "1")})
 	require.NoError(t, err)
 	require.IsType(t, &types.AttributeValueMemberB{}, stored.Item["email"], "email is stored encrypted")
-	require.Equal(t, s("Berlin"), stored.Item["city"])
+	require.Equal(t, avS("Berlin"), stored.Item["city"])
 	require.Contains(t, stored.Item, footerAttr)
 	require.Contains(t, stored.Item, BeaconAttribute("email"))
 
-	_, err = env.c.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(peopleTable), Item: map[string]types.AttributeValue{"pk": s("pg"), "sk": s("2"), "other": s("x")}})
+	_, err = env.c.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(peopleTable), Item: map[string]types.AttributeValue{"pk": avS("pg"), "sk": avS("2"), "other": avS("x")}})
 	require.ErrorIs(t, err, ErrUnknownAttribute)
 }
 
 func testPassthrough(t *testing.T, env *motoEnv) {
 	ctx := context.Background()
-	item := map[string]types.AttributeValue{"id": s("1"), "anything": s("plain")}
+	item := map[string]types.AttributeValue{"id": avS("1"), "anything": avS("plain")}
 	_, err := env.c.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(plainTable), Item: item})
 	require.NoError(t, err)
-	got, err := env.raw.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(plainTable), Key: map[string]types.AttributeValue{"id": s("1")}})
+	got, err := env.raw.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(plainTable), Key: map[string]types.AttributeValue{"id": avS("1")}})
 	require.NoError(t, err)
 	require.Equal(t, item, got.Item, "an unconfigured table stores the item as given")
 	q, err := env.c.Scan(ctx, &dynamodb.ScanInput{TableName: aws.String(plainTable), FilterExpression: aws.String("anything = :p"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":p": s("plain")}})
+		ExpressionAttributeValues: map[string]types.AttributeValue{":p": avS("plain")}})
 	require.NoError(t, err)
 	require.Len(t, q.Items, 1)
 }
 
 func testProjection(t *testing.T, env *motoEnv) {
 	ctx := context.Background()
-	put(t, env, person("proj", "1", "p@example.com"))
-	in := &dynamodb.GetItemInput{TableName: aws.String(peopleTable), Key: key("proj", "1"),
+	motoPut(t, env, person("proj", "1", "p@example.com"))
+	in := &dynamodb.GetItemInput{TableName: aws.String(peopleTable), Key: itemKey("proj", "1"),
 		ProjectionExpression: aws.String("#e, note"), ExpressionAttributeNames: map[string]string{"#e": "email"}}
 	got, err := env.c.GetItem(ctx, in)
 	require.NoError(t, err)
-	require.Equal(t, map[string]types.AttributeValue{"email": s("p@example.com"), "note": s("free")}, got.Item)
+	require.Equal(t, map[string]types.AttributeValue{"email": avS("p@example.com"), "note": avS("free")}, got.Item)
 	require.Equal(t, map[string]string{"#e": "email"}, in.ExpressionAttributeNames, "the caller's names are not modified")
 }
 
 func testReturnValues(t *testing.T, env *motoEnv) {
 	ctx := context.Background()
-	put(t, env, person("rv", "1", "old@example.com"))
+	motoPut(t, env, person("rv", "1", "old@example.com"))
 	out, err := env.c.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(peopleTable), Item: person("rv", "1", "new@example.com"), ReturnValues: types.ReturnValueAllOld})
 	require.NoError(t, err)
-	require.Equal(t, s("old@example.com"), out.Attributes["email"])
-	del, err := env.c.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(peopleTable), Key: key("rv", "1"), ReturnValues: types.ReturnValueAllOld})
+	require.Equal(t, avS("old@example.com"), out.Attributes["email"])
+	del, err := env.c.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(peopleTable), Key: itemKey("rv", "1"), ReturnValues: types.ReturnValueAllOld})
 	require.NoError(t, err)
-	require.Equal(t, s("new@example.com"), del.Attributes["email"])
+	require.Equal(t, avS("new@example.com"), del.Attributes["email"])
 	require.NotContains(t, del.Attributes, footerAttr)
 }
 
@@ -213,15 +213,15 @@ func emails(n int) []string {
 func queryEmail(email string) *dynamodb.QueryInput {
 	return &dynamodb.QueryInput{TableName: aws.String(peopleTable), IndexName: aws.String(emailIndex),
 		KeyConditionExpression:    aws.String("email = :e"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":e": s(email)}}
+		ExpressionAttributeValues: map[string]types.AttributeValue{":e": avS(email)}}
 }
 
 func testQueryBeacon(t *testing.T, env *motoEnv) {
 	ctx := context.Background()
 	for i, e := range emails(12) {
-		put(t, env, person(fmt.Sprintf("qb%02d", i), "1", e))
+		motoPut(t, env, person(fmt.Sprintf("qb%02d", i), "1", e))
 	}
-	put(t, env, person("qb-dup", "1", "user3@example.com"))
+	motoPut(t, env, person("qb-dup", "1", "user3@example.com"))
 	in := queryEmail("user3@example.com")
 	before := copyItem(in.ExpressionAttributeValues)
 	out, err := env.c.Query(ctx, in)
@@ -229,7 +229,7 @@ func testQueryBeacon(t *testing.T, env *motoEnv) {
 	require.Equal(t, before, in.ExpressionAttributeValues)
 	var pks []string
 	for _, it := range out.Items {
-		require.Equal(t, s("user3@example.com"), it["email"])
+		require.Equal(t, avS("user3@example.com"), it["email"])
 		pks = append(pks, it["pk"].(*types.AttributeValueMemberS).Value)
 	}
 	sort.Strings(pks)
@@ -247,10 +247,10 @@ func testQueryBeacon(t *testing.T, env *motoEnv) {
 func testQueryLimit(t *testing.T, env *motoEnv) {
 	ctx := context.Background()
 	for i, e := range emails(16) {
-		put(t, env, person(fmt.Sprintf("ql%02d", i), "1", "lim-"+e))
+		motoPut(t, env, person(fmt.Sprintf("ql%02d", i), "1", "lim-"+e))
 	}
 	for i := 0; i < 3; i++ {
-		put(t, env, person(fmt.Sprintf("ql-hit%d", i), "1", "lim-target@example.com"))
+		motoPut(t, env, person(fmt.Sprintf("ql-hit%d", i), "1", "lim-target@example.com"))
 	}
 	var got []string
 	in := queryEmail("lim-target@example.com")
@@ -278,13 +278,13 @@ func testQueryLimit(t *testing.T, env *motoEnv) {
 
 func testScanFilter(t *testing.T, env *motoEnv) {
 	ctx := context.Background()
-	put(t, env, person("sf", "1", "scan@example.com"))
-	put(t, env, person("sf", "2", "scan2@example.com"))
+	motoPut(t, env, person("sf", "1", "scan@example.com"))
+	motoPut(t, env, person("sf", "2", "scan2@example.com"))
 	in := &dynamodb.ScanInput{TableName: aws.String(peopleTable),
 		FilterExpression:          aws.String("#e IN (:a, :b) AND city = :c"),
 		ProjectionExpression:      aws.String("sk"),
 		ExpressionAttributeNames:  map[string]string{"#e": "email"},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":a": s("scan@example.com"), ":b": s("scan2@example.com"), ":c": s("Berlin")}}
+		ExpressionAttributeValues: map[string]types.AttributeValue{":a": avS("scan@example.com"), ":b": avS("scan2@example.com"), ":c": avS("Berlin")}}
 	var sks []string
 	for p := NewScanPaginator(env.c, in); p.HasMorePages(); {
 		out, err := p.NextPage(ctx)
@@ -300,7 +300,7 @@ func testScanFilter(t *testing.T, env *motoEnv) {
 
 func testRefused(t *testing.T, env *motoEnv) {
 	ctx := context.Background()
-	vals := map[string]types.AttributeValue{":v": s("x")}
+	vals := map[string]types.AttributeValue{":v": avS("x")}
 	for expr, attr := range map[string]string{
 		"begins_with(email, :v)": "email", "name = :v": "name", "NOT (email = :v)": "email",
 		"email < :v": "email", "contains(tags, :v)": "tags", "email.x = :v": "email",
@@ -329,21 +329,21 @@ func testRefused(t *testing.T, env *motoEnv) {
 
 func testTamper(t *testing.T, env *motoEnv) {
 	ctx := context.Background()
-	put(t, env, person("tamper", "1", "t@example.com"))
-	_, err := env.raw.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: aws.String(peopleTable), Key: key("tamper", "1"),
-		UpdateExpression: aws.String("SET city = :c"), ExpressionAttributeValues: map[string]types.AttributeValue{":c": s("Paris")}})
+	motoPut(t, env, person("tamper", "1", "t@example.com"))
+	_, err := env.raw.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: aws.String(peopleTable), Key: itemKey("tamper", "1"),
+		UpdateExpression: aws.String("SET city = :c"), ExpressionAttributeValues: map[string]types.AttributeValue{":c": avS("Paris")}})
 	require.NoError(t, err)
-	_, err = env.c.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(peopleTable), Key: key("tamper", "1")})
+	_, err = env.c.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(peopleTable), Key: itemKey("tamper", "1")})
 	require.ErrorIs(t, err, ErrAuthentication)
 	_, err = env.c.Query(ctx, &dynamodb.QueryInput{TableName: aws.String(peopleTable), KeyConditionExpression: aws.String("pk = :p"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":p": s("tamper")}})
+		ExpressionAttributeValues: map[string]types.AttributeValue{":p": avS("tamper")}})
 	require.ErrorIs(t, err, ErrAuthentication)
 }
 
 func testTransient(t *testing.T, env *motoEnv) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	_, err := env.c.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(peopleTable), Key: key("x", "1")})
+	_, err := env.c.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(peopleTable), Key: itemKey("x", "1")})
 	require.ErrorIs(t, err, ErrTransient)
 	var e *Error
 	require.True(t, errors.As(err, &e))
@@ -354,25 +354,25 @@ func testCompound(t *testing.T, env *motoEnv) {
 	ctx := context.Background()
 	a := person("cmp", "1", "cmp@example.com")
 	b := person("cmp", "2", "cmp@example.com")
-	b["city"] = s("Paris")
-	put(t, env, a)
-	put(t, env, b)
+	b["city"] = avS("Paris")
+	motoPut(t, env, a)
+	motoPut(t, env, b)
 	out, err := env.c.Query(ctx, &dynamodb.QueryInput{TableName: aws.String(peopleTable), IndexName: aws.String(cityIndex),
 		KeyConditionExpression:    aws.String("email_city = :v"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":v": s("E-cmp@example.com#C-Paris")}})
+		ExpressionAttributeValues: map[string]types.AttributeValue{":v": avS("E-cmp@example.com#C-Paris")}})
 	require.NoError(t, err)
 	require.Len(t, out.Items, 1)
-	require.Equal(t, s("2"), out.Items[0]["sk"])
+	require.Equal(t, avS("2"), out.Items[0]["sk"])
 	require.NotContains(t, out.Items[0], "email_city")
 
 	sc, err := env.c.Scan(ctx, &dynamodb.ScanInput{TableName: aws.String(peopleTable),
 		FilterExpression:          aws.String("begins_with(email_city, :p)"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":p": s("E-cmp@example.com")}})
+		ExpressionAttributeValues: map[string]types.AttributeValue{":p": avS("E-cmp@example.com")}})
 	require.NoError(t, err)
 	require.Len(t, sc.Items, 2)
 
 	_, err = env.c.Query(ctx, &dynamodb.QueryInput{TableName: aws.String(peopleTable), IndexName: aws.String(cityIndex),
 		KeyConditionExpression:    aws.String("email_city = :v"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":v": s("E-cmp@example.com")}})
+		ExpressionAttributeValues: map[string]types.AttributeValue{":v": avS("E-cmp@example.com")}})
 	require.ErrorIs(t, err, ErrUnsupported, "equality needs every part")
 }

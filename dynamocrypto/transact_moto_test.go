@@ -14,16 +14,16 @@ import (
 func testTransact(t *testing.T, env *motoEnv) {
 	ctx := context.Background()
 	tn := aws.String(peopleTable)
-	put(t, env, person("tx", "upd", "u@example.com"))
-	put(t, env, person("tx", "del", "d@example.com"))
+	motoPut(t, env, person("tx", "upd", "u@example.com"))
+	motoPut(t, env, person("tx", "del", "d@example.com"))
 	in := &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
 		{Put: &types.Put{TableName: tn, Item: person("tx", "new", "n@example.com"), ConditionExpression: aws.String("attribute_not_exists(pk)")}},
-		{Update: &types.Update{TableName: tn, Key: key("tx", "upd"), UpdateExpression: aws.String("SET email = :e ADD n :one"),
+		{Update: &types.Update{TableName: tn, Key: itemKey("tx", "upd"), UpdateExpression: aws.String("SET email = :e ADD n :one"),
 			ConditionExpression:       aws.String("email = :old"),
-			ExpressionAttributeValues: map[string]types.AttributeValue{":e": s("u2@example.com"), ":one": n("1"), ":old": s("u@example.com")}}},
-		{Delete: &types.Delete{TableName: tn, Key: key("tx", "del"), ConditionExpression: aws.String("city = :c"),
-			ExpressionAttributeValues: map[string]types.AttributeValue{":c": s("Berlin")}}},
-		{Put: &types.Put{TableName: aws.String(plainTable), Item: map[string]types.AttributeValue{"id": s("tx")}}},
+			ExpressionAttributeValues: map[string]types.AttributeValue{":e": avS("u2@example.com"), ":one": avN("1"), ":old": avS("u@example.com")}}},
+		{Delete: &types.Delete{TableName: tn, Key: itemKey("tx", "del"), ConditionExpression: aws.String("city = :c"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":c": avS("Berlin")}}},
+		{Put: &types.Put{TableName: aws.String(plainTable), Item: map[string]types.AttributeValue{"id": avS("tx")}}},
 	}}
 	before := copyItem(in.TransactItems[0].Put.Item)
 	_, err := env.c.TransactWriteItems(ctx, in)
@@ -31,42 +31,42 @@ func testTransact(t *testing.T, env *motoEnv) {
 	require.Equal(t, before, in.TransactItems[0].Put.Item)
 
 	got, err := env.c.TransactGetItems(ctx, &dynamodb.TransactGetItemsInput{TransactItems: []types.TransactGetItem{
-		{Get: &types.Get{TableName: tn, Key: key("tx", "new")}},
-		{Get: &types.Get{TableName: tn, Key: key("tx", "upd"), ProjectionExpression: aws.String("email, n")}},
-		{Get: &types.Get{TableName: tn, Key: key("tx", "del")}},
-		{Get: &types.Get{TableName: aws.String(plainTable), Key: map[string]types.AttributeValue{"id": s("tx")}}},
+		{Get: &types.Get{TableName: tn, Key: itemKey("tx", "new")}},
+		{Get: &types.Get{TableName: tn, Key: itemKey("tx", "upd"), ProjectionExpression: aws.String("email, n")}},
+		{Get: &types.Get{TableName: tn, Key: itemKey("tx", "del")}},
+		{Get: &types.Get{TableName: aws.String(plainTable), Key: map[string]types.AttributeValue{"id": avS("tx")}}},
 	}})
 	require.NoError(t, err)
-	require.Equal(t, s("n@example.com"), got.Responses[0].Item["email"])
-	require.Equal(t, map[string]types.AttributeValue{"email": s("u2@example.com"), "n": n("2")}, got.Responses[1].Item)
+	require.Equal(t, avS("n@example.com"), got.Responses[0].Item["email"])
+	require.Equal(t, map[string]types.AttributeValue{"email": avS("u2@example.com"), "n": avN("2")}, got.Responses[1].Item)
 	require.Nil(t, got.Responses[2].Item)
-	require.Equal(t, map[string]types.AttributeValue{"id": s("tx")}, got.Responses[3].Item)
+	require.Equal(t, map[string]types.AttributeValue{"id": avS("tx")}, got.Responses[3].Item)
 
 	// The caller's condition on an encrypted attribute fails on the plaintext.
 	_, err = env.c.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
 		{Put: &types.Put{TableName: tn, Item: person("tx", "other", "o@example.com")}},
-		{Update: &types.Update{TableName: tn, Key: key("tx", "upd"), UpdateExpression: aws.String("SET email = :e"),
-			ConditionExpression: aws.String("email = :old"), ExpressionAttributeValues: map[string]types.AttributeValue{":e": s("x@example.com"), ":old": s("u@example.com")}}},
+		{Update: &types.Update{TableName: tn, Key: itemKey("tx", "upd"), UpdateExpression: aws.String("SET email = :e"),
+			ConditionExpression: aws.String("email = :old"), ExpressionAttributeValues: map[string]types.AttributeValue{":e": avS("x@example.com"), ":old": avS("u@example.com")}}},
 	}})
 	var tce *types.TransactionCanceledException
 	require.True(t, errors.As(err, &tce), "%v", err)
 	require.Equal(t, "ConditionalCheckFailed", aws.ToString(tce.CancellationReasons[1].Code))
-	require.Nil(t, get(t, env, "tx", "other"), "nothing of the transaction was written")
+	require.Nil(t, motoGet(t, env, "tx", "other"), "nothing of the transaction was written")
 
 	// Conditions on encrypted attributes of a Delete are refused; an
 	// update of a signed attribute under WithoutReadModifyWrite too.
 	_, err = env.c.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
-		{Delete: &types.Delete{TableName: tn, Key: key("tx", "upd"), ConditionExpression: aws.String("email = :e"),
-			ExpressionAttributeValues: map[string]types.AttributeValue{":e": s("u2@example.com")}}}}})
+		{Delete: &types.Delete{TableName: tn, Key: itemKey("tx", "upd"), ConditionExpression: aws.String("email = :e"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":e": avS("u2@example.com")}}}}})
 	require.ErrorIs(t, err, ErrUnsupported)
 	_, err = env.c.TransactWriteItems(WithoutReadModifyWrite(ctx), &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
-		{Update: &types.Update{TableName: tn, Key: key("tx", "upd"), UpdateExpression: aws.String("SET city = :c"),
-			ExpressionAttributeValues: map[string]types.AttributeValue{":c": s("Rome")}}}}})
+		{Update: &types.Update{TableName: tn, Key: itemKey("tx", "upd"), UpdateExpression: aws.String("SET city = :c"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":c": avS("Rome")}}}}})
 	require.ErrorIs(t, err, ErrUnsupported)
 	// A DoNothing update goes through directly.
 	_, err = env.c.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
-		{Update: &types.Update{TableName: tn, Key: key("tx", "upd"), UpdateExpression: aws.String("SET note = :c"),
-			ExpressionAttributeValues: map[string]types.AttributeValue{":c": s("tx-note")}}}}})
+		{Update: &types.Update{TableName: tn, Key: itemKey("tx", "upd"), UpdateExpression: aws.String("SET note = :c"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":c": avS("tx-note")}}}}})
 	require.NoError(t, err)
-	require.Equal(t, s("tx-note"), get(t, env, "tx", "upd")["note"])
+	require.Equal(t, avS("tx-note"), motoGet(t, env, "tx", "upd")["note"])
 }

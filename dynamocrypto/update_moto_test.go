@@ -14,9 +14,9 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-func get(t *testing.T, env *motoEnv, pk, sk string) map[string]types.AttributeValue {
+func motoGet(t *testing.T, env *motoEnv, pk, sk string) map[string]types.AttributeValue {
 	t.Helper()
-	out, err := env.c.GetItem(context.Background(), &dynamodb.GetItemInput{TableName: aws.String(peopleTable), Key: key(pk, sk), ConsistentRead: aws.Bool(true)})
+	out, err := env.c.GetItem(context.Background(), &dynamodb.GetItemInput{TableName: aws.String(peopleTable), Key: itemKey(pk, sk), ConsistentRead: aws.Bool(true)})
 	require.NoError(t, err)
 	return out.Item
 }
@@ -29,7 +29,7 @@ func testBatch(t *testing.T, env *motoEnv) {
 	}
 	in := &dynamodb.BatchWriteItemInput{RequestItems: map[string][]types.WriteRequest{
 		peopleTable: wrs,
-		plainTable:  {{PutRequest: &types.PutRequest{Item: map[string]types.AttributeValue{"id": s("batch")}}}},
+		plainTable:  {{PutRequest: &types.PutRequest{Item: map[string]types.AttributeValue{"id": avS("batch")}}}},
 	}}
 	before := copyItem(wrs[0].PutRequest.Item)
 	out, err := env.c.BatchWriteItem(ctx, in)
@@ -39,25 +39,25 @@ func testBatch(t *testing.T, env *motoEnv) {
 
 	var keys []map[string]types.AttributeValue
 	for i := 0; i < 10; i++ {
-		keys = append(keys, key("batch", fmt.Sprint(i)))
+		keys = append(keys, itemKey("batch", fmt.Sprint(i)))
 	}
 	got, err := env.c.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: map[string]types.KeysAndAttributes{
 		peopleTable: {Keys: keys, ProjectionExpression: aws.String("sk, email")},
-		plainTable:  {Keys: []map[string]types.AttributeValue{{"id": s("batch")}}},
+		plainTable:  {Keys: []map[string]types.AttributeValue{{"id": avS("batch")}}},
 	}})
 	require.NoError(t, err)
 	require.Len(t, got.Responses[peopleTable], 10)
 	for _, it := range got.Responses[peopleTable] {
 		require.Len(t, it, 2)
-		require.Equal(t, s(fmt.Sprintf("b%s@example.com", it["sk"].(*types.AttributeValueMemberS).Value)), it["email"])
+		require.Equal(t, avS(fmt.Sprintf("b%s@example.com", it["sk"].(*types.AttributeValueMemberS).Value)), it["email"])
 	}
-	require.Equal(t, []map[string]types.AttributeValue{{"id": s("batch")}}, got.Responses[plainTable])
+	require.Equal(t, []map[string]types.AttributeValue{{"id": avS("batch")}}, got.Responses[plainTable])
 
 	// A delete through the batch.
 	_, err = env.c.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{RequestItems: map[string][]types.WriteRequest{
-		peopleTable: {{DeleteRequest: &types.DeleteRequest{Key: key("batch", "0")}}}}})
+		peopleTable: {{DeleteRequest: &types.DeleteRequest{Key: itemKey("batch", "0")}}}}})
 	require.NoError(t, err)
-	require.Nil(t, get(t, env, "batch", "0"))
+	require.Nil(t, motoGet(t, env, "batch", "0"))
 }
 
 // unprocessed is the real client, except that its batch calls process
@@ -83,14 +83,14 @@ func testBatchUnprocessed(t *testing.T, env *motoEnv) {
 	require.NoError(t, err)
 	item := person("unp", "1", "u@example.com")
 	out, err := c.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{RequestItems: map[string][]types.WriteRequest{
-		peopleTable: {{PutRequest: &types.PutRequest{Item: item}}, {DeleteRequest: &types.DeleteRequest{Key: key("unp", "2")}}}}})
+		peopleTable: {{PutRequest: &types.PutRequest{Item: item}}, {DeleteRequest: &types.DeleteRequest{Key: itemKey("unp", "2")}}}}})
 	require.NoError(t, err)
 	un := out.UnprocessedItems[peopleTable]
 	require.Len(t, un, 2)
 	require.Equal(t, item, un[0].PutRequest.Item, "the caller's plaintext request comes back")
-	require.Equal(t, key("unp", "2"), un[1].DeleteRequest.Key)
+	require.Equal(t, itemKey("unp", "2"), un[1].DeleteRequest.Key)
 
-	ka := types.KeysAndAttributes{Keys: []map[string]types.AttributeValue{key("unp", "1")}, ProjectionExpression: aws.String("#e"), ExpressionAttributeNames: map[string]string{"#e": "email"}}
+	ka := types.KeysAndAttributes{Keys: []map[string]types.AttributeValue{itemKey("unp", "1")}, ProjectionExpression: aws.String("#e"), ExpressionAttributeNames: map[string]string{"#e": "email"}}
 	got, err := c.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: map[string]types.KeysAndAttributes{peopleTable: ka}})
 	require.NoError(t, err)
 	require.Equal(t, ka, got.UnprocessedKeys[peopleTable], "the caller's projection comes back, not the completed one")
@@ -98,40 +98,40 @@ func testBatchUnprocessed(t *testing.T, env *motoEnv) {
 
 func testUpdateDirect(t *testing.T, env *motoEnv) {
 	ctx := context.Background()
-	put(t, env, person("ud", "1", "ud@example.com"))
-	out, err := env.c.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: aws.String(peopleTable), Key: key("ud", "1"),
+	motoPut(t, env, person("ud", "1", "ud@example.com"))
+	out, err := env.c.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: aws.String(peopleTable), Key: itemKey("ud", "1"),
 		UpdateExpression:          aws.String("SET note = :n, u_y = :n"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":n": s("changed")}, ReturnValues: types.ReturnValueAllNew})
+		ExpressionAttributeValues: map[string]types.AttributeValue{":n": avS("changed")}, ReturnValues: types.ReturnValueAllNew})
 	require.NoError(t, err)
-	require.Equal(t, s("changed"), out.Attributes["note"])
-	require.Equal(t, s("ud@example.com"), out.Attributes["email"], "ALL_NEW is decrypted")
-	require.Equal(t, s("changed"), get(t, env, "ud", "1")["u_y"])
+	require.Equal(t, avS("changed"), out.Attributes["note"])
+	require.Equal(t, avS("ud@example.com"), out.Attributes["email"], "ALL_NEW is decrypted")
+	require.Equal(t, avS("changed"), motoGet(t, env, "ud", "1")["u_y"])
 
 	// On a missing item the update creates a signed item.
-	_, err = env.c.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: aws.String(peopleTable), Key: key("ud", "new"),
-		UpdateExpression: aws.String("SET note = :n"), ExpressionAttributeValues: map[string]types.AttributeValue{":n": s("x")}})
+	_, err = env.c.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: aws.String(peopleTable), Key: itemKey("ud", "new"),
+		UpdateExpression: aws.String("SET note = :n"), ExpressionAttributeValues: map[string]types.AttributeValue{":n": avS("x")}})
 	require.NoError(t, err)
-	require.Equal(t, s("x"), get(t, env, "ud", "new")["note"])
-	stored, err := env.raw.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(peopleTable), Key: key("ud", "new")})
+	require.Equal(t, avS("x"), motoGet(t, env, "ud", "new")["note"])
+	stored, err := env.raw.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(peopleTable), Key: itemKey("ud", "new")})
 	require.NoError(t, err)
 	require.Contains(t, stored.Item, footerAttr, "never written unsigned")
 
 	// The caller's condition on a DoNothing attribute still applies.
-	_, err = env.c.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: aws.String(peopleTable), Key: key("ud", "1"),
+	_, err = env.c.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: aws.String(peopleTable), Key: itemKey("ud", "1"),
 		UpdateExpression: aws.String("SET note = :n"), ConditionExpression: aws.String("note = :other"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":n": s("again"), ":other": s("nope")}})
+		ExpressionAttributeValues: map[string]types.AttributeValue{":n": avS("again"), ":other": avS("nope")}})
 	var ccf *types.ConditionalCheckFailedException
 	require.True(t, errors.As(err, &ccf), "%v", err)
 }
 
 func testUpdateRMW(t *testing.T, env *motoEnv) {
 	ctx := context.Background()
-	put(t, env, person("rmw", "1", "before@example.com"))
-	in := &dynamodb.UpdateItemInput{TableName: aws.String(peopleTable), Key: key("rmw", "1"),
+	motoPut(t, env, person("rmw", "1", "before@example.com"))
+	in := &dynamodb.UpdateItemInput{TableName: aws.String(peopleTable), Key: itemKey("rmw", "1"),
 		UpdateExpression:          aws.String("SET email = :e, #nm = :nm, n = n + :one, note = :note REMOVE city ADD tags :t DELETE tags :a"),
 		ConditionExpression:       aws.String("email = :old"),
 		ExpressionAttributeNames:  map[string]string{"#nm": "name"},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":e": s("after@example.com"), ":nm": s("Ada"), ":one": n("2"), ":note": s("rmw"), ":t": ss("c"), ":a": ss("a"), ":old": s("before@example.com")},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":e": avS("after@example.com"), ":nm": avS("Ada"), ":one": avN("2"), ":note": avS("rmw"), ":t": avSS("c"), ":a": avSS("a"), ":old": avS("before@example.com")},
 		ReturnValues:              types.ReturnValueUpdatedOld}
 	before, valuesBefore, namesBefore := *in, copyItem(in.ExpressionAttributeValues), maps.Clone(in.ExpressionAttributeNames)
 	out, err := env.c.UpdateItem(ctx, in)
@@ -139,17 +139,17 @@ func testUpdateRMW(t *testing.T, env *motoEnv) {
 	require.Equal(t, before, *in)
 	require.Equal(t, valuesBefore, in.ExpressionAttributeValues, "the caller's values are not modified")
 	require.Equal(t, namesBefore, in.ExpressionAttributeNames)
-	require.Equal(t, s("before@example.com"), out.Attributes["email"])
-	require.Equal(t, s("Berlin"), out.Attributes["city"])
+	require.Equal(t, avS("before@example.com"), out.Attributes["email"])
+	require.Equal(t, avS("Berlin"), out.Attributes["city"])
 	require.NotContains(t, out.Attributes, "pk")
-	it := get(t, env, "rmw", "1")
-	require.Equal(t, s("after@example.com"), it["email"])
-	require.Equal(t, s("Ada"), it["name"])
-	require.Equal(t, n("3"), it["n"])
-	require.Equal(t, s("rmw"), it["note"])
+	it := motoGet(t, env, "rmw", "1")
+	require.Equal(t, avS("after@example.com"), it["email"])
+	require.Equal(t, avS("Ada"), it["name"])
+	require.Equal(t, avN("3"), it["n"])
+	require.Equal(t, avS("rmw"), it["note"])
 	require.NotContains(t, it, "city")
-	require.True(t, equalValues(ss("b", "c"), it["tags"]), "%v", it["tags"])
-	require.Equal(t, s("unsigned"), it["u_x"], "attributes the update does not name are kept")
+	require.True(t, equalValues(avSS("b", "c"), it["tags"]), "%v", it["tags"])
+	require.Equal(t, avS("unsigned"), it["u_x"], "attributes the update does not name are kept")
 
 	// The beacon follows the new value.
 	q, err := env.c.Query(ctx, queryEmail("after@example.com"))
@@ -159,25 +159,25 @@ func testUpdateRMW(t *testing.T, env *motoEnv) {
 	// The condition is evaluated on the plaintext: it no longer holds.
 	_, err = env.c.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: in.TableName, Key: in.Key, UpdateExpression: aws.String("SET #nm = :nm"),
 		ConditionExpression: aws.String("email = :old"), ExpressionAttributeNames: in.ExpressionAttributeNames,
-		ExpressionAttributeValues:           map[string]types.AttributeValue{":nm": s("Bob"), ":old": s("before@example.com")},
+		ExpressionAttributeValues:           map[string]types.AttributeValue{":nm": avS("Bob"), ":old": avS("before@example.com")},
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld})
 	var ccf *types.ConditionalCheckFailedException
 	require.True(t, errors.As(err, &ccf), "%v", err)
-	require.Equal(t, s("after@example.com"), ccf.Item["email"], "the old item comes back decrypted")
-	require.Equal(t, s("Ada"), get(t, env, "rmw", "1")["name"])
+	require.Equal(t, avS("after@example.com"), ccf.Item["email"], "the old item comes back decrypted")
+	require.Equal(t, avS("Ada"), motoGet(t, env, "rmw", "1")["name"])
 
 	// Creating an item by update: signed, with its key.
-	out, err = env.c.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: in.TableName, Key: key("rmw", "2"), UpdateExpression: aws.String("SET email = :e ADD n :one"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":e": s("new@example.com"), ":one": n("1")}, ReturnValues: types.ReturnValueAllNew})
+	out, err = env.c.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: in.TableName, Key: itemKey("rmw", "2"), UpdateExpression: aws.String("SET email = :e ADD n :one"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":e": avS("new@example.com"), ":one": avN("1")}, ReturnValues: types.ReturnValueAllNew})
 	require.NoError(t, err)
-	require.Equal(t, map[string]types.AttributeValue{"pk": s("rmw"), "sk": s("2"), "email": s("new@example.com"), "n": n("1")}, out.Attributes)
+	require.Equal(t, map[string]types.AttributeValue{"pk": avS("rmw"), "sk": avS("2"), "email": avS("new@example.com"), "n": avN("1")}, out.Attributes)
 
 	// Unsupported update syntax is refused clearly.
 	_, err = env.c.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: in.TableName, Key: in.Key, UpdateExpression: aws.String("SET email = foo(:e)"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":e": s("x")}})
+		ExpressionAttributeValues: map[string]types.AttributeValue{":e": avS("x")}})
 	require.ErrorIs(t, err, ErrUnsupported)
 	_, err = env.c.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: in.TableName, Key: in.Key, UpdateExpression: aws.String("SET pk = :e"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":e": s("x")}})
+		ExpressionAttributeValues: map[string]types.AttributeValue{":e": avS("x")}})
 	require.Error(t, err)
 }
 
@@ -217,7 +217,7 @@ func testUpdateConcurrent(t *testing.T, motoEnv0 *motoEnv) {
 	c, err := New(api, testKeyring(t), peopleConfig())
 	require.NoError(t, err)
 	env := &motoEnv{raw: motoEnv0.raw, c: c}
-	put(t, env, person("conc", "1", "c@example.com"))
+	motoPut(t, env, person("conc", "1", "c@example.com"))
 	const workers, each = 4, 5
 	var wg sync.WaitGroup
 	errs := make(chan error, workers*each*2)
@@ -228,13 +228,13 @@ func testUpdateConcurrent(t *testing.T, motoEnv0 *motoEnv) {
 			for i := 0; i < each; i++ {
 				// A signed counter by read-modify-write, and an unsigned
 				// attribute written directly beside it.
-				_, err := env.c.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: aws.String(peopleTable), Key: key("conc", "1"),
+				_, err := env.c.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: aws.String(peopleTable), Key: itemKey("conc", "1"),
 					UpdateExpression: aws.String("ADD n :one, tags :t"), ExpressionAttributeValues: map[string]types.AttributeValue{
-						":one": n("1"), ":t": ss(fmt.Sprintf("w%d-%d", w, i))}})
+						":one": avN("1"), ":t": avSS(fmt.Sprintf("w%d-%d", w, i))}})
 				errs <- err
-				_, err = env.c.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: aws.String(peopleTable), Key: key("conc", "1"),
+				_, err = env.c.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: aws.String(peopleTable), Key: itemKey("conc", "1"),
 					UpdateExpression: aws.String("SET #u = :v"), ExpressionAttributeNames: map[string]string{"#u": fmt.Sprintf("u_w%d", w)},
-					ExpressionAttributeValues: map[string]types.AttributeValue{":v": n(fmt.Sprint(i))}})
+					ExpressionAttributeValues: map[string]types.AttributeValue{":v": avN(fmt.Sprint(i))}})
 				errs <- err
 			}
 		}(w)
@@ -245,30 +245,30 @@ func testUpdateConcurrent(t *testing.T, motoEnv0 *motoEnv) {
 		require.NoError(t, err)
 	}
 	require.Positive(t, api.conflicts, "the writers conflicted")
-	it := get(t, env, "conc", "1")
-	require.Equal(t, n(fmt.Sprint(1+workers*each)), it["n"], "no increment lost")
+	it := motoGet(t, env, "conc", "1")
+	require.Equal(t, avN(fmt.Sprint(1+workers*each)), it["n"], "no increment lost")
 	tags, _ := setElems(it["tags"])
 	require.Len(t, tags, 2+workers*each, "no set element lost")
 	for w := 0; w < workers; w++ {
-		require.Equal(t, n(fmt.Sprint(each-1)), it[fmt.Sprintf("u_w%d", w)], "no unsigned write lost")
+		require.Equal(t, avN(fmt.Sprint(each-1)), it[fmt.Sprintf("u_w%d", w)], "no unsigned write lost")
 	}
 }
 
 func testUpdateRefused(t *testing.T, env *motoEnv) {
 	ctx := WithoutReadModifyWrite(context.Background())
-	put(t, env, person("refu", "1", "r@example.com"))
-	_, err := env.c.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: aws.String(peopleTable), Key: key("refu", "1"),
-		UpdateExpression: aws.String("SET city = :c"), ExpressionAttributeValues: map[string]types.AttributeValue{":c": s("Rome")}})
+	motoPut(t, env, person("refu", "1", "r@example.com"))
+	_, err := env.c.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: aws.String(peopleTable), Key: itemKey("refu", "1"),
+		UpdateExpression: aws.String("SET city = :c"), ExpressionAttributeValues: map[string]types.AttributeValue{":c": avS("Rome")}})
 	require.ErrorIs(t, err, ErrUnsupported)
 	var e *Error
 	require.True(t, errors.As(err, &e))
 	require.Equal(t, "city", e.Attribute)
-	require.Equal(t, s("Berlin"), get(t, env, "refu", "1")["city"])
+	require.Equal(t, avS("Berlin"), motoGet(t, env, "refu", "1")["city"])
 	// DoNothing attributes are still updated directly.
-	_, err = env.c.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: aws.String(peopleTable), Key: key("refu", "1"),
-		UpdateExpression: aws.String("SET note = :c"), ExpressionAttributeValues: map[string]types.AttributeValue{":c": s("ok")}})
+	_, err = env.c.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: aws.String(peopleTable), Key: itemKey("refu", "1"),
+		UpdateExpression: aws.String("SET note = :c"), ExpressionAttributeValues: map[string]types.AttributeValue{":c": avS("ok")}})
 	require.NoError(t, err)
-	_, err = env.c.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: aws.String(peopleTable), Key: key("refu", "1"),
-		UpdateExpression: aws.String("SET unknown = :c"), ExpressionAttributeValues: map[string]types.AttributeValue{":c": s("ok")}})
+	_, err = env.c.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: aws.String(peopleTable), Key: itemKey("refu", "1"),
+		UpdateExpression: aws.String("SET unknown = :c"), ExpressionAttributeValues: map[string]types.AttributeValue{":c": avS("ok")}})
 	require.ErrorIs(t, err, ErrUnknownAttribute)
 }
