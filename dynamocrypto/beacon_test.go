@@ -173,7 +173,8 @@ func TestWrappedBeaconKeys(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	src, err := NewWrappedBeaconKeys(kr, map[string][]byte{"t1": w1, "t2": w2, "swapped": w1})
+	counting := &countingKeyring{kr: kr}
+	src, err := NewWrappedBeaconKeys(counting, map[string][]byte{"t1": w1, "t2": w2, "swapped": w1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -184,6 +185,9 @@ func TestWrappedBeaconKeys(t *testing.T) {
 	k2, err := src.BeaconKey(ctx, "t2")
 	if err != nil || bytes.Equal(k1, k2) {
 		t.Fatalf("t2: %v (equal to t1: %v)", err, bytes.Equal(k1, k2))
+	}
+	if again, _ := src.BeaconKey(ctx, "t1"); !bytes.Equal(again, k1) || counting.unwrap.Load() != 2 {
+		t.Fatalf("keyring unwrapped %d times for two ids", counting.unwrap.Load())
 	}
 	if _, err := src.BeaconKey(ctx, "swapped"); !errors.Is(err, ErrKeyUnavailable) {
 		t.Fatalf("a key wrapped for t1 stored under another id: %v", err)

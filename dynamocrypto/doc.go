@@ -27,7 +27,7 @@
 //
 // Each item gets a data key from the keyring (through a cache.Cache when
 // TableConfig.Cache is set) and a random 256-bit item id; one HKDF-SHA-512
-// call derives the item's AES-256-GCM key, nonce key, MAC key and key
+// call derives the item's AES-256-GCM key, MAC key and key
 // commitment from both. Each encrypted attribute becomes a B value holding
 // its type tag and the AES-256-GCM ciphertext of its value (any type,
 // nested ones included), with the attribute name and type as associated
@@ -46,7 +46,10 @@
 // item's, replayed from an older version, or an item moved to another key
 // or table, fails with [ErrAuthentication], naming the attribute where the
 // format can tell which (removed, added, context-bound values; a value
-// changed in place shows only as a MAC mismatch of the item).
+// changed in place shows only as a MAC mismatch of the item). A whole
+// older version of an item, stored back as it was, still verifies: that
+// is a matter of conditional writes (a condition on the footer), not of
+// the item format.
 //
 // Attribute names starting with "ck$" are reserved.
 //

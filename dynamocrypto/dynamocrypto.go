@@ -109,6 +109,12 @@ type TableConfig struct {
 	// (typically a tenant id) whose value is the beacon key id of the
 	// item: one beacon key per tenant.
 	BeaconKeyAttribute string
+	// PlaintextReads makes DecryptItem return items that have neither a
+	// header nor a footer as they are, instead of failing with ErrFormat:
+	// for reading items written before the table was encrypted, during a
+	// migration. Such items are not verified (anyone who can write the
+	// table can make one), so turn it off once every item was rewritten.
+	PlaintextReads bool
 }
 
 // Client encrypts, signs, verifies and decrypts items of configured tables
@@ -128,6 +134,8 @@ type table struct {
 	suite   Suite
 	cache   *cache.Cache
 	context map[string]string
+	// plaintextReads is TableConfig.PlaintextReads.
+	plaintextReads bool
 	// baseContext is context plus the table name: the encryption context
 	// of items without SignAndIncludeInContext attributes (never modified).
 	baseContext map[string]string
@@ -189,7 +197,7 @@ func newTable(tc *TableConfig) (*table, error) {
 	t := &table{
 		name: tc.Name, pk: tc.PartitionKey, sk: tc.SortKey,
 		actions: make(map[string]Action, len(tc.Actions)+2),
-		prefix:  tc.UnsignedPrefix, suite: tc.Suite, cache: tc.Cache,
+		prefix:  tc.UnsignedPrefix, suite: tc.Suite, cache: tc.Cache, plaintextReads: tc.PlaintextReads,
 		context: make(map[string]string, len(tc.Context)),
 	}
 	if t.suite == 0 {

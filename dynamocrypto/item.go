@@ -12,6 +12,7 @@ import (
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/cryptkeeper-go/cryptkeeper/keyring"
 )
 
 // Encryption context keys this package adds (FORMAT.md, "Encryption
@@ -62,11 +63,13 @@ var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 2048); return &b 
 
 func getBuf() *[]byte { return bufPool.Get().(*[]byte) }
 
+// putBuf wipes a buffer (it may have held plaintext) and returns it to the
+// pool unless it is large.
 func putBuf(b *[]byte) {
-	if cap(*b) > 1<<16 {
-		return // do not keep large item buffers around
-	}
 	clear((*b)[:cap(*b)])
+	if cap(*b) > 1<<16 {
+		return
+	}
 	*b = (*b)[:0]
 	bufPool.Put(b)
 }
@@ -122,6 +125,12 @@ func (c *Client) encrypt(ctx context.Context, t *table, item map[string]types.At
 			}
 			ec[contextAttr+a.name] = s
 		}
+		if err := keyring.ValidateContext(ec); err != nil {
+			return nil, errAttr(op, t.name, "", ErrInvalidItem, "SignAndIncludeInContext values: %v", err)
+		}
+	}
+	if len(signed) > 0xffff {
+		return nil, errAttr(op, t.name, "", ErrInvalidItem, "%d signed attributes, more than the header's 65535", len(signed))
 	}
 
 	// Sizes first, so that every encrypted value is encoded and sealed in
@@ -159,10 +168,9 @@ func (c *Client) encrypt(ctx context.Context, t *table, item map[string]types.At
 	if err != nil {
 		return nil, &Error{Op: op, Table: t.name, Err: err}
 	}
-	defer ac.wipe()
 	backing := make([]byte, 0, stored)
 	var adBuf [256]byte
-	for _, a := range signed {
+	for i, a := range signed {
 		if a.action != EncryptAndSign {
 			continue
 		}
@@ -180,7 +188,7 @@ func (c *Client) encrypt(ctx context.Context, t *table, item map[string]types.At
 			return nil, errAttr(op, t.name, a.name, ErrInvalidItem, "value changed while it was encrypted")
 		}
 		// In place: the plaintext's storage becomes the ciphertext's.
-		sealed := ac.gcm.Seal(backing[start:start], ac.nonce(a.name), backing[start:], aad(adBuf[:0], tag, a.name))
+		sealed := ac.gcm.Seal(backing[start:start], ac.nonceFor(i), backing[start:], aad(adBuf[:0], tag, a.name))
 		backing = backing[:start+len(sealed)]
 		out[a.name] = &types.AttributeValueMemberB{Value: backing[off:len(backing):len(backing)]}
 	}

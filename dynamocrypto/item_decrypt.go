@@ -24,6 +24,9 @@ func (c *Client) decrypt(ctx context.Context, t *table, item map[string]types.At
 	authErr := func(attr, format string, args ...any) error {
 		return errAttr(op, t.name, attr, ErrAuthentication, format, args...)
 	}
+	if t.plaintextReads && item[headerAttr] == nil && item[footerAttr] == nil {
+		return legacyItem(t, item)
+	}
 	hv, ok := item[headerAttr].(*types.AttributeValueMemberB)
 	if !ok {
 		return nil, errAttr(op, t.name, headerAttr, ErrFormat, "no header attribute (B): not an encrypted item")
@@ -143,15 +146,14 @@ func (c *Client) decrypt(ctx context.Context, t *table, item map[string]types.At
 	if err != nil {
 		return nil, &Error{Op: op, Table: t.name, Err: err}
 	}
-	defer ac.wipe()
 	var adBuf [256]byte
-	for _, a := range h.attrs {
+	for i, a := range h.attrs {
 		if a.action != EncryptAndSign {
 			continue
 		}
 		stored := item[a.name].(*types.AttributeValueMemberB).Value
 		tag := stored[0]
-		body, err := ac.gcm.Open((*pb)[:0], ac.nonce(a.name), stored[1:], aad(adBuf[:0], tag, a.name))
+		body, err := ac.gcm.Open((*pb)[:0], ac.nonceFor(i), stored[1:], aad(adBuf[:0], tag, a.name))
 		if err != nil {
 			return nil, authErr(a.name, "encrypted value does not authenticate")
 		}
@@ -161,6 +163,23 @@ func (c *Client) decrypt(ctx context.Context, t *table, item map[string]types.At
 			return nil, errAttr(op, t.name, a.name, ErrFormat, "decrypted value: %v", err)
 		}
 		out[a.name] = v
+	}
+	return out, nil
+}
+
+// legacyItem returns a copy of an item written before the table was
+// encrypted (TableConfig.PlaintextReads), without reserved attributes.
+// Its attributes must still be known to the configuration.
+func legacyItem(t *table, item map[string]types.AttributeValue) (map[string]types.AttributeValue, error) {
+	out := make(map[string]types.AttributeValue, len(item))
+	for name, v := range item {
+		if strings.HasPrefix(name, ReservedPrefix) {
+			continue
+		}
+		if _, known := t.action(name); !known {
+			return nil, errAttr("decrypt", t.name, name, ErrUnknownAttribute, "not listed in the table's actions")
+		}
+		out[name] = v
 	}
 	return out, nil
 }

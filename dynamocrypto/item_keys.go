@@ -7,17 +7,16 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/hkdf"
-	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha512"
 	"encoding/base64"
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash"
 	"maps"
 
 	"github.com/cryptkeeper-go/cryptkeeper/cache"
+	"github.com/cryptkeeper-go/cryptkeeper/envelope"
 	"github.com/cryptkeeper-go/cryptkeeper/internal/matcache"
 	"github.com/cryptkeeper-go/cryptkeeper/keyring"
 )
@@ -25,11 +24,15 @@ import (
 // Labels of the key derivation (FORMAT.md, "Keys").
 const (
 	itemLabel   = "ck-dynamodb-item-v1"
-	attrLabel   = "ck-dynamodb-attr-v1"
 	dataKeyLen  = 32
-	itemKeysLen = 32 + 32 + macLen + commitLen
+	itemKeysLen = 32 + macKeyLen + commitLen
+	macKeyLen   = 32
 	nonceLen    = 12
 )
+
+// maxUnwrapAttempts bounds the failed unwrap attempts per item, as
+// envelope does per message.
+const maxUnwrapAttempts = envelope.DefaultMaxUnwrapAttempts
 
 // lookups returns the implementation behind a cache (nil stays nil: every
 // lookup then calls the keyring).
@@ -41,10 +44,9 @@ func keyringSuite(s Suite) keyring.Suite {
 }
 
 // itemKeys are the keys of one item, derived from the data key and the
-// item id with one HKDF-SHA-512 call.
+// item id with one HKDF-SHA-512 call (two blocks of output).
 type itemKeys struct {
 	enc    []byte // AES-256-GCM key of the item's encrypted attributes
-	nonce  []byte // HMAC-SHA-512 key of the per-attribute nonces
 	mac    []byte // HMAC-SHA-384 key of the footer
 	commit []byte // the key commitment stored in the header
 	buf    [itemKeysLen]byte
@@ -60,21 +62,19 @@ func deriveItemKeys(k *itemKeys, dataKey []byte, s Suite, itemID []byte) error {
 	}
 	copy(k.buf[:], out)
 	clear(out)
-	k.enc, k.nonce, k.mac, k.commit = k.buf[:32], k.buf[32:64], k.buf[64:64+macLen], k.buf[64+macLen:]
+	k.enc, k.mac, k.commit = k.buf[:32], k.buf[32:32+macKeyLen], k.buf[32+macKeyLen:]
 	return nil
 }
 
 func (k *itemKeys) wipe() { clear(k.buf[:]) }
 
 // attrCipher encrypts the attributes of one item: AES-256-GCM under the
-// item's key, with a nonce per attribute derived from its name,
-// HKDF-Expand(SHA-512, PRK = nonce key, info = attrLabel || name, 12),
-// which is the first 12 bytes of the single HMAC-SHA-512(nonce key,
-// info || 0x01), computed with one reused HMAC state.
+// item's key, the nonce of an attribute being its position in the
+// header's list of signed attributes (unique within the item, and the
+// key is unique to the item).
 type attrCipher struct {
-	gcm cipher.AEAD
-	h   hash.Hash
-	sum [sha512.Size]byte
+	gcm   cipher.AEAD
+	nonce [nonceLen]byte
 }
 
 func newAttrCipher(k *itemKeys) (*attrCipher, error) {
@@ -86,20 +86,16 @@ func newAttrCipher(k *itemKeys) (*attrCipher, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &attrCipher{gcm: g, h: hmac.New(sha512.New, k.nonce)}, nil
+	return &attrCipher{gcm: g}, nil
 }
 
-// nonce returns the GCM nonce of attribute name (a slice of a's buffer,
-// valid until the next call).
-func (a *attrCipher) nonce(name string) []byte {
-	a.h.Reset()
-	a.h.Write([]byte(attrLabel))
-	a.h.Write([]byte(name))
-	a.h.Write([]byte{1})
-	return a.h.Sum(a.sum[:0])[:nonceLen]
+// nonceFor returns the GCM nonce of the attribute at position i of the
+// header's list: 4 zero bytes and u64(i) (a slice of a's buffer, valid
+// until the next call).
+func (a *attrCipher) nonceFor(i int) []byte {
+	binary.BigEndian.PutUint64(a.nonce[4:], uint64(i))
+	return a.nonce[:]
 }
-
-func (a *attrCipher) wipe() { clear(a.sum[:]) }
 
 // aad returns the associated data of an encrypted attribute: its type tag
 // followed by its name.
@@ -169,6 +165,9 @@ func checkMaterials(m *keyring.EncryptionMaterials) error {
 func (c *Client) decryptionMaterials(ctx context.Context, t *table, h *header) (*keyring.DecryptionMaterials, error) {
 	ks := keyringSuite(h.suite)
 	load := func(ctx context.Context) (*keyring.DecryptionMaterials, error) {
+		// Nothing is authenticated before the data key is unwrapped: bound
+		// the failed attempts (remote calls) one hostile header can cause.
+		ctx = keyring.WithUnwrapBudget(ctx, maxUnwrapAttempts)
 		m := &keyring.DecryptionMaterials{Suite: ks, EncryptionContext: maps.Clone(h.context)}
 		if err := c.kr.OnDecrypt(ctx, m, h.edks); err != nil {
 			m.Zero()

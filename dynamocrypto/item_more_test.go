@@ -166,7 +166,10 @@ func TestEncryptRejectsInvalidItems(t *testing.T) {
 		"bad enc number": {func(m map[string]types.AttributeValue) { m["name"] = &types.AttributeValueMemberN{Value: "1..2"} }, "name", ErrInvalidItem},
 		"NULL false":     {func(m map[string]types.AttributeValue) { m["ssn"] = &types.AttributeValueMemberNULL{} }, "ssn", ErrInvalidItem},
 		"context type":   {func(m map[string]types.AttributeValue) { m["tenant"] = &types.AttributeValueMemberL{} }, "tenant", ErrInvalidItem},
-		"unknown":        {func(m map[string]types.AttributeValue) { m["x"] = &types.AttributeValueMemberS{} }, "x", ErrUnknownAttribute},
+		"huge context value": {func(m map[string]types.AttributeValue) {
+			m["tenant"] = &types.AttributeValueMemberS{Value: string(bytes.Repeat([]byte{'a'}, 70000))}
+		}, "", ErrInvalidItem},
+		"unknown": {func(m map[string]types.AttributeValue) { m["x"] = &types.AttributeValueMemberS{} }, "x", ErrUnknownAttribute},
 	} {
 		item := sampleItem()
 		tc.mod(item)
@@ -211,5 +214,94 @@ func TestConcurrentUse(t *testing.T) {
 	close(errs)
 	for err := range errs {
 		t.Fatal(err)
+	}
+}
+
+func TestPlaintextReads(t *testing.T) {
+	ctx := context.Background()
+	legacy := sampleItem()
+	strict := newTestClient(t, nil)
+	if _, err := strict.DecryptItem(ctx, "customers", legacy); !errors.Is(err, ErrFormat) {
+		t.Fatalf("plaintext item without PlaintextReads: %v", err)
+	}
+	c := newTestClient(t, func(tc *TableConfig) { tc.PlaintextReads = true })
+	got, err := c.DecryptItem(ctx, "customers", legacy)
+	if err != nil || len(got) != len(legacy) || got["ssn"] != legacy["ssn"] {
+		t.Fatalf("legacy item: %v", err)
+	}
+	// Encrypted items still verify, and an item with only one of header
+	// and footer is not a legacy item.
+	enc, err := c.EncryptItem(ctx, "customers", sampleItem())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.DecryptItem(ctx, "customers", enc); err != nil {
+		t.Fatal(err)
+	}
+	delete(enc, footerAttr)
+	if _, err := c.DecryptItem(ctx, "customers", enc); !errors.Is(err, ErrFormat) {
+		t.Fatalf("footer removed: %v", err)
+	}
+	legacy["stranger"] = &types.AttributeValueMemberS{Value: "x"}
+	if _, err := c.DecryptItem(ctx, "customers", legacy); !errors.Is(err, ErrUnknownAttribute) {
+		t.Fatalf("legacy item with an unknown attribute: %v", err)
+	}
+}
+
+// unwrapFailingKeyring fails every unwrap attempt through TryUnwrap, like
+// a key service refusing each encrypted data key.
+type unwrapFailingKeyring struct{ attempts atomic.Int64 }
+
+func (k *unwrapFailingKeyring) OnEncrypt(context.Context, *keyring.EncryptionMaterials) error {
+	return errors.New("decrypt only")
+}
+
+func (k *unwrapFailingKeyring) OnDecrypt(ctx context.Context, m *keyring.DecryptionMaterials, edks []keyring.EncryptedDataKey) error {
+	var errs []error
+	for range edks {
+		_, err := keyring.TryUnwrap(ctx, func() ([]byte, error) {
+			k.attempts.Add(1)
+			return nil, keyring.ErrNoDecryptionKey
+		})
+		errs = append(errs, err)
+		if errors.Is(err, keyring.ErrUnwrapLimit) {
+			break
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// TestUnwrapAttemptsBounded: a stored item whose header lists many
+// encrypted data keys costs at most maxUnwrapAttempts keyring attempts.
+func TestUnwrapAttemptsBounded(t *testing.T) {
+	ctx := context.Background()
+	c := newTestClient(t, nil)
+	enc, err := c.EncryptItem(ctx, "customers", sampleItem())
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := parseHeader(enc[headerAttr].(*types.AttributeValueMemberB).Value)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for len(h.edks) < 200 {
+		h.edks = append(h.edks, h.edks[0])
+	}
+	keys := make([]string, 0, len(h.context))
+	for k := range h.context {
+		keys = append(keys, k)
+	}
+	sortStrings(keys)
+	enc[headerAttr] = &types.AttributeValueMemberB{Value: h.marshal(nil, keys)}
+	kr := &unwrapFailingKeyring{}
+	c2, err := New(nil, kr, customersConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c2.DecryptItem(ctx, "customers", enc); !errors.Is(err, ErrKeyUnavailable) {
+		t.Fatalf("err = %v", err)
+	}
+	if n := kr.attempts.Load(); n > maxUnwrapAttempts {
+		t.Fatalf("%d unwrap attempts for one item, want at most %d", n, maxUnwrapAttempts)
 	}
 }
