@@ -47,6 +47,16 @@ func (c *Client) open(ctx context.Context, op string, t *table, item map[string]
 	return pt, nil
 }
 
+// openReturned decrypts the attributes a write returned; the write itself
+// succeeded, which the error says.
+func (c *Client) openReturned(ctx context.Context, op string, t *table, item map[string]types.AttributeValue) (map[string]types.AttributeValue, error) {
+	pt, err := c.open(ctx, op, t, item)
+	if err != nil {
+		return nil, &Error{Op: op, Table: t.name, Err: fmt.Errorf("the write succeeded, but the attributes it returned did not verify: %w", err)}
+	}
+	return pt, nil
+}
+
 // openFailed decrypts the item a ConditionalCheckFailedException carries
 // (ReturnValuesOnConditionCheckFailure ALL_OLD) in place: the exception
 // is the caller's own copy from this call.
@@ -98,7 +108,7 @@ func (c *Client) PutItem(ctx context.Context, in *dynamodb.PutItemInput, optFns 
 	if err != nil {
 		return nil, c.openFailed(ctx, op, t, err)
 	}
-	if out.Attributes, err = c.open(ctx, op, t, out.Attributes); err != nil {
+	if out.Attributes, err = c.openReturned(ctx, op, t, out.Attributes); err != nil {
 		return nil, err
 	}
 	return out, nil
@@ -153,7 +163,7 @@ func (c *Client) DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, o
 	if err != nil {
 		return nil, c.openFailed(ctx, op, t, err)
 	}
-	if out.Attributes, err = c.open(ctx, op, t, out.Attributes); err != nil {
+	if out.Attributes, err = c.openReturned(ctx, op, t, out.Attributes); err != nil {
 		return nil, err
 	}
 	return out, nil

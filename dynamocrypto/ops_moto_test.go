@@ -117,6 +117,7 @@ func TestMoto(t *testing.T) {
 		{"UpdateRMW", testUpdateRMW},
 		{"UpdateConcurrent", testUpdateConcurrent},
 		{"UpdateRefused", testUpdateRefused},
+		{"UpdatePlaintextItem", testUpdatePlaintextItem},
 		{"Transact", testTransact},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, env) })
@@ -338,6 +339,13 @@ func testTamper(t *testing.T, env *motoEnv) {
 	_, err = env.c.Query(ctx, &dynamodb.QueryInput{TableName: aws.String(peopleTable), KeyConditionExpression: aws.String("pk = :p"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":p": avS("tamper")}})
 	require.ErrorIs(t, err, ErrAuthentication)
+
+	// Overwriting the tampered item works; the old version it returns
+	// does not verify, and the error says the write happened.
+	_, err = env.c.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(peopleTable), Item: person("tamper", "1", "t2@example.com"), ReturnValues: types.ReturnValueAllOld})
+	require.ErrorIs(t, err, ErrAuthentication)
+	require.Contains(t, err.Error(), "the write succeeded")
+	require.Equal(t, avS("t2@example.com"), motoGet(t, env, "tamper", "1")["email"])
 }
 
 func testTransient(t *testing.T, env *motoEnv) {

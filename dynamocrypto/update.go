@@ -244,7 +244,7 @@ func (c *Client) updateDirect(ctx context.Context, in *dynamodb.UpdateItemInput,
 	}
 	switch in.ReturnValues {
 	case types.ReturnValueAllOld, types.ReturnValueAllNew:
-		if out.Attributes, err = c.open(ctx, op, t, out.Attributes); err != nil {
+		if out.Attributes, err = c.openReturned(ctx, op, t, out.Attributes); err != nil {
 			return nil, err
 		}
 	}
@@ -331,9 +331,20 @@ func (c *Client) prepareRMW(ctx context.Context, op string, r *updateReq, optFns
 		}
 	}
 	var cnd cond
-	if raw == nil {
+	switch {
+	case raw == nil:
 		cnd = &funcCall{name: "attribute_not_exists", args: []operand{e.namePath(t.pk)}}
-	} else {
+	case raw[footerAttr] == nil:
+		// An item written before the table was encrypted
+		// (TableConfig.PlaintextReads): nothing signs it, so the write
+		// depends on every attribute read.
+		cnd = &funcCall{name: "attribute_not_exists", args: []operand{e.namePath(footerAttr)}}
+		for _, attr := range sortedKeys(raw) {
+			if attr != t.pk && attr != t.sk {
+				cnd = &logicCond{and: true, l: cnd, r: &cmpCond{op: "=", l: e.namePath(attr), r: e.value(raw[attr])}}
+			}
+		}
+	default:
 		cnd = &cmpCond{op: "=", l: e.namePath(footerAttr), r: e.value(raw[footerAttr])}
 		for _, attr := range sortedKeys(deps) {
 			if a, ok := t.action(attr); !ok || a != DoNothing {

@@ -272,3 +272,26 @@ func testUpdateRefused(t *testing.T, env *motoEnv) {
 		UpdateExpression: aws.String("SET unknown = :c"), ExpressionAttributeValues: map[string]types.AttributeValue{":c": avS("ok")}})
 	require.ErrorIs(t, err, ErrUnknownAttribute)
 }
+
+// An item written before the table was encrypted is read as it is
+// (PlaintextReads) and written back encrypted and signed by an update.
+func testUpdatePlaintextItem(t *testing.T, env *motoEnv) {
+	ctx := context.Background()
+	tc := peopleConfig()
+	tc.PlaintextReads = true
+	c, err := New(env.raw, testKeyring(t), tc)
+	require.NoError(t, err)
+	old := map[string]types.AttributeValue{"pk": avS("legacy"), "sk": avS("1"), "email": avS("l@example.com"), "city": avS("Oslo"), "note": avS("old")}
+	_, err = env.raw.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(peopleTable), Item: old})
+	require.NoError(t, err)
+	_, err = c.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: aws.String(peopleTable), Key: itemKey("legacy", "1"),
+		UpdateExpression: aws.String("SET note = :n"), ExpressionAttributeValues: map[string]types.AttributeValue{":n": avS("new")}})
+	require.NoError(t, err)
+	stored, err := env.raw.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(peopleTable), Key: itemKey("legacy", "1")})
+	require.NoError(t, err)
+	require.Contains(t, stored.Item, footerAttr, "the update signed the item")
+	require.IsType(t, &types.AttributeValueMemberB{}, stored.Item["email"], "and encrypted it")
+	got := motoGet(t, env, "legacy", "1")
+	require.Equal(t, avS("new"), got["note"])
+	require.Equal(t, avS("l@example.com"), got["email"])
+}
