@@ -119,6 +119,7 @@ func TestMoto(t *testing.T) {
 		{"UpdateRefused", testUpdateRefused},
 		{"UpdatePlaintextItem", testUpdatePlaintextItem},
 		{"Transact", testTransact},
+		{"TransactConflict", testTransactConflict},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, env) })
 	}

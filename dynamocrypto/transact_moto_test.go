@@ -70,3 +70,39 @@ func testTransact(t *testing.T, env *motoEnv) {
 	require.NoError(t, err)
 	require.Equal(t, avS("tx-note"), motoGet(t, env, "tx", "upd")["note"])
 }
+
+// interferer changes the item once, between the read of a
+// read-modify-write and the transaction that writes it, as a concurrent
+// writer would.
+type interferer struct {
+	API
+	once func()
+}
+
+func (i *interferer) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, optFns ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
+	if f := i.once; f != nil {
+		i.once = nil
+		f()
+	}
+	return i.API.TransactWriteItems(ctx, in, optFns...)
+}
+
+func testTransactConflict(t *testing.T, env *motoEnv) {
+	ctx := context.Background()
+	motoPut(t, env, person("txc", "1", "c@example.com"))
+	api := &interferer{API: env.raw}
+	c, err := New(api, testKeyring(t), peopleConfig())
+	require.NoError(t, err)
+	add := func(c *Client) error {
+		_, err := c.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: aws.String(peopleTable), Key: itemKey("txc", "1"),
+			UpdateExpression: aws.String("ADD n :one"), ExpressionAttributeValues: map[string]types.AttributeValue{":one": avN("10")}})
+		return err
+	}
+	api.once = func() { require.NoError(t, add(env.c)) }
+	_, err = c.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+		{Update: &types.Update{TableName: aws.String(peopleTable), Key: itemKey("txc", "1"), UpdateExpression: aws.String("ADD n :one"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":one": avN("1")}}}}})
+	require.NoError(t, err)
+	require.Nil(t, api.once, "the other writer came in between")
+	require.Equal(t, avN("12"), motoGet(t, env, "txc", "1")["n"], "the transaction was retried on the changed item: both additions count")
+}
