@@ -44,9 +44,9 @@
 // checks the commitment and the MAC (constant-time), and only then
 // decrypts. An attribute removed, added, altered, swapped with another
 // item's, replayed from an older version, or an item moved to another key
-// or table, fails with [ErrAuthentication], naming the attribute where the
-// format can tell which (removed, added, context-bound values; a value
-// changed in place shows only as a MAC mismatch of the item). A whole
+// or table, fails with [ErrAuthentication] naming the attribute (a
+// checksum per attribute in the header points at the one that changed
+// once the MAC has failed; the MAC alone decides). A whole
 // older version of an item, stored back as it was, still verifies: that
 // is a matter of conditional writes (a condition on the footer), not of
 // the item format.

@@ -21,7 +21,9 @@ const (
 	// sort keys are always SignOnly (or SignAndIncludeInContext).
 	SignOnly
 	// SignAndIncludeInContext is SignOnly and also puts the value into the
-	// encryption context the keyring sees (S, N, B or BOOL values only).
+	// encryption context the keyring sees (S, N, B or BOOL values only), so
+	// that a key service can check it (KMS grants, audit logs). A cache then
+	// serves one data key only to items with equal values.
 	SignAndIncludeInContext
 	// DoNothing stores the attribute as it is, neither encrypted nor signed:
 	// it may be changed without breaking the item.

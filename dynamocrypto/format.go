@@ -5,6 +5,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/cryptkeeper-go/cryptkeeper/keyring"
@@ -42,6 +44,20 @@ type header struct {
 type signedAttr struct {
 	name   string
 	action Action // EncryptAndSign, SignOnly or SignAndIncludeInContext
+	// check is the CRC-32 of the attribute's canonical stored encoding: not
+	// security (the MAC is), only to name the attribute a failed MAC is
+	// about.
+	check uint32
+}
+
+// action returns the action the header lists for attribute name (the list
+// is sorted: a binary search).
+func (h *header) action(name string) (Action, bool) {
+	i, ok := slices.BinarySearchFunc(h.attrs, name, func(a signedAttr, n string) int { return strings.Compare(a.name, n) })
+	if !ok {
+		return 0, false
+	}
+	return h.attrs[i].action, true
 }
 
 func actionCode(a Action) byte {
@@ -91,6 +107,7 @@ func (h *header) marshal(dst []byte, sortedKeys []string) []byte {
 	for _, a := range h.attrs {
 		dst = append(dst, actionCode(a.action))
 		dst = appendU16String(dst, a.name)
+		dst = binary.BigEndian.AppendUint32(dst, a.check)
 	}
 	return dst
 }
@@ -113,6 +130,15 @@ func (r *reader) u16() (int, bool) {
 	v := binary.BigEndian.Uint16(r.b)
 	r.b = r.b[2:]
 	return int(v), true
+}
+
+func (r *reader) u32() (uint32, bool) {
+	if len(r.b) < 4 {
+		return 0, false
+	}
+	v := binary.BigEndian.Uint32(r.b)
+	r.b = r.b[4:]
+	return v, true
 }
 
 func (r *reader) field() ([]byte, bool) {
@@ -180,14 +206,15 @@ func parseHeader(b []byte) (*header, error) {
 		}
 		h.edks[i] = keyring.EncryptedDataKey{ProviderID: string(id), ProviderInfo: bytes.Clone(info), Ciphertext: bytes.Clone(ct)}
 	}
-	if n, ok = r.u16(); !ok || n > len(r.b)/3 {
+	if n, ok = r.u16(); !ok || n > len(r.b)/7 {
 		return nil, headerErr("bad attribute count")
 	}
 	h.attrs = make([]signedAttr, n)
 	for i := range h.attrs {
 		code, ok1 := r.u8()
 		name, ok2 := r.field()
-		if !ok1 || !ok2 {
+		check, ok3 := r.u32()
+		if !ok1 || !ok2 || !ok3 {
 			return nil, headerErr("truncated attribute list")
 		}
 		var a Action
@@ -207,7 +234,7 @@ func parseHeader(b []byte) (*header, error) {
 		if i > 0 && string(name) <= h.attrs[i-1].name {
 			return nil, headerErr("attribute names not sorted or repeated")
 		}
-		h.attrs[i] = signedAttr{name: string(name), action: a}
+		h.attrs[i] = signedAttr{name: string(name), action: a, check: check}
 	}
 	if len(r.b) != 0 {
 		return nil, headerErr("%d trailing bytes", len(r.b))

@@ -8,6 +8,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha512"
 	"encoding/binary"
+	"hash/crc32"
 	"slices"
 	"strings"
 	"testing"
@@ -62,11 +63,13 @@ func TestDecryptFromFormatDoc(t *testing.T) {
 	type entry struct {
 		action byte
 		name   string
+		check  uint32
 	}
 	var list []entry
 	for range u16() {
 		a := take(1)[0]
-		list = append(list, entry{a, string(take(u16()))})
+		name := string(take(u16()))
+		list = append(list, entry{a, name, binary.BigEndian.Uint32(take(4))})
 	}
 	if len(p) != 0 || suite != 1 || ec["ck-dynamodb-table"] != "docs" {
 		t.Fatalf("header: %d trailing bytes, suite %d, context %v", len(p), suite, ec)
@@ -89,9 +92,10 @@ func TestDecryptFromFormatDoc(t *testing.T) {
 
 	// Footer.
 	len32 := func(b []byte) []byte { return append(binary.BigEndian.AppendUint32(nil, uint32(len(b))), b...) }
-	input := append(len32(hdr), len32([]byte("docs"))...)
+	input := len32([]byte("docs"))
 	for _, e := range list {
 		input = append(input, len32([]byte(e.name))...)
+		start := len(input)
 		switch v := stored[e.name].(type) {
 		case *types.AttributeValueMemberS:
 			input = append(append(input, 0x01), len32([]byte(v.Value))...)
@@ -106,7 +110,11 @@ func TestDecryptFromFormatDoc(t *testing.T) {
 				input = append(input, len32([]byte(x))...)
 			}
 		}
+		if crc32.ChecksumIEEE(input[start:]) != e.check {
+			t.Fatalf("%s: checksum in the header differs", e.name)
+		}
 	}
+	input = append(input, len32(hdr)...)
 	mac := hmac.New(sha512.New384, macKey)
 	mac.Write(input)
 	if !hmac.Equal(mac.Sum(nil), ftr) {

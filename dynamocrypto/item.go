@@ -7,6 +7,7 @@ import (
 	"crypto/sha512"
 	"fmt"
 	"hash"
+	"hash/crc32"
 	"slices"
 	"strings"
 	"sync"
@@ -196,6 +197,14 @@ func (c *Client) encrypt(ctx context.Context, t *table, item map[string]types.At
 		return nil, err
 	}
 
+	// The attributes go into the MAC first, and their checksums into the
+	// header, which goes in last.
+	pb := getBuf()
+	defer putBuf(pb)
+	sw := newSigWriter(keys.mac, t.suite)
+	if name, err := sw.streamAttrs(t.name, signed, out, pb, func(i int, sum uint32) { signed[i].check = sum }); err != nil {
+		return nil, errAttr(op, t.name, name, ErrInvalidItem, "%v", err)
+	}
 	keysSorted := make([]string, 0, len(h.context))
 	for k := range h.context {
 		keysSorted = append(keysSorted, k)
@@ -203,13 +212,7 @@ func (c *Client) encrypt(ctx context.Context, t *table, item map[string]types.At
 	slices.Sort(keysSorted)
 	hb := h.marshal(make([]byte, 0, 256), keysSorted)
 	out[headerAttr] = &types.AttributeValueMemberB{Value: hb}
-
-	pb := getBuf()
-	defer putBuf(pb)
-	sw := newSigWriter(keys.mac, t.suite)
-	if name, err := sw.stream(hb, t.name, signed, out, pb); err != nil {
-		return nil, errAttr(op, t.name, name, ErrInvalidItem, "%v", err)
-	}
+	sw.writeHeader(hb, pb)
 	mac := sw.mac.Sum(make([]byte, 0, macLen))
 	var sig []byte
 	if m.SigningKey != nil {
@@ -245,33 +248,42 @@ func (w *sigWriter) write(b []byte) {
 
 func (w *sigWriter) digest() []byte { return w.sha.Sum(nil) }
 
-// stream writes the footer's input: the header, the table name and every
-// signed attribute of the header's list with its stored value in the
-// canonical encoding (FORMAT.md, "Footer"). pb is scratch space.
-// On an encoding failure it returns the attribute's name.
-func (w *sigWriter) stream(hb []byte, table string, attrs []signedAttr, item map[string]types.AttributeValue, pb *[]byte) (string, error) {
-	b := appendBytes((*pb)[:0], hb)
-	b = appendString(b, table)
+// streamAttrs writes the first part of the footer's input: the table
+// name and every signed attribute of the header's list with its stored
+// value in the canonical encoding (FORMAT.md, "Footer"), and reports each
+// attribute's checksum (CRC-32 of that encoding) to check. pb is scratch
+// space. On an encoding failure it returns the attribute's name.
+func (w *sigWriter) streamAttrs(table string, attrs []signedAttr, item map[string]types.AttributeValue, pb *[]byte, check func(i int, sum uint32)) (string, error) {
+	b := appendString((*pb)[:0], table)
 	w.write(b)
 	var err error
-	for _, a := range attrs {
-		b = appendString(b[:0], a.name)
+	for i, a := range attrs {
+		w.write(appendString(b[:0], a.name))
 		v := item[a.name]
 		if bv, ok := v.(*types.AttributeValueMemberB); ok {
 			// Large values go to the hash without a copy.
-			b = appendLen(append(b, tagB), len(bv.Value))
+			b = appendLen(append(b[:0], tagB), len(bv.Value))
 			w.write(b)
 			w.write(bv.Value)
+			check(i, crc32.Update(crc32.ChecksumIEEE(b), crc32.IEEETable, bv.Value))
 			continue
 		}
-		if b, err = appendValue(b, v, true, 0); err != nil {
+		if b, err = appendValue(b[:0], v, true, 0); err != nil {
 			*pb = b
 			return a.name, err
 		}
 		w.write(b)
+		check(i, crc32.ChecksumIEEE(b))
 	}
 	*pb = b
 	return "", nil
+}
+
+// writeHeader writes the last part of the footer's input: the header.
+func (w *sigWriter) writeHeader(hb []byte, pb *[]byte) {
+	*pb = appendLen((*pb)[:0], len(hb))
+	w.write(*pb)
+	w.write(hb)
 }
 
 // contextValue returns the encryption-context text of a

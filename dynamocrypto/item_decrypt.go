@@ -54,9 +54,8 @@ func (c *Client) decrypt(ctx context.Context, t *table, item map[string]types.At
 
 	// The attribute lists: everything the header signs must be present,
 	// nothing the configuration signs may be present unsigned.
-	inHeader := make(map[string]Action, len(h.attrs))
+	inHeader := h.action
 	for _, a := range h.attrs {
-		inHeader[a.name] = a.action
 		v, present := item[a.name]
 		if !present {
 			return nil, authErr(a.name, "signed attribute was removed")
@@ -75,12 +74,12 @@ func (c *Client) decrypt(ctx context.Context, t *table, item map[string]types.At
 		}
 	}
 	for _, k := range []string{t.pk, t.sk} {
-		if a, ok := inHeader[k]; k != "" && (!ok || a == EncryptAndSign) {
+		if a, ok := inHeader(k); k != "" && (!ok || a == EncryptAndSign) {
 			return nil, authErr(k, "key attribute is not signed in plaintext by the item")
 		}
 	}
 	for name := range item {
-		if _, ok := inHeader[name]; ok || strings.HasPrefix(name, ReservedPrefix) {
+		if _, ok := inHeader(name); ok || strings.HasPrefix(name, ReservedPrefix) {
 			continue
 		}
 		a, known := t.action(name)
@@ -93,7 +92,7 @@ func (c *Client) decrypt(ctx context.Context, t *table, item map[string]types.At
 	}
 	for k := range h.context {
 		if strings.HasPrefix(k, contextAttr) {
-			if a := inHeader[strings.TrimPrefix(k, contextAttr)]; a != SignAndIncludeInContext {
+			if a, _ := inHeader(strings.TrimPrefix(k, contextAttr)); a != SignAndIncludeInContext {
 				return nil, authErr("", "encryption context names attribute %q that the item does not bind", strings.TrimPrefix(k, contextAttr))
 			}
 		}
@@ -125,12 +124,22 @@ func (c *Client) decrypt(ctx context.Context, t *table, item map[string]types.At
 	pb := getBuf()
 	defer putBuf(pb)
 	sw := newSigWriter(keys.mac, h.suite)
-	if name, err := sw.stream(hv.Value, t.name, h.attrs, item, pb); err != nil {
+	changed := -1 // the first attribute whose checksum differs from the header's
+	if name, err := sw.streamAttrs(t.name, h.attrs, item, pb, func(i int, sum uint32) {
+		if changed < 0 && sum != h.attrs[i].check {
+			changed = i
+		}
+	}); err != nil {
 		return nil, authErr(name, "signed value cannot be encoded: %v", err)
 	}
+	sw.writeHeader(hv.Value, pb)
 	var sum [macLen]byte
 	if !hmac.Equal(sw.mac.Sum(sum[:0]), f.mac) {
-		return nil, authErr("", "footer MAC does not match: a signed attribute was altered, swapped or replayed, or the item was moved to another key")
+		if changed >= 0 {
+			// The checksums only point at the culprit; the MAC decided.
+			return nil, authErr(h.attrs[changed].name, "value is not the one the item was signed with (altered, swapped from another item, replayed, or the item moved to another key)")
+		}
+		return nil, authErr("", "footer MAC does not match: the header or a signed attribute was altered")
 	}
 	if pub != nil && !ecdsa.VerifyASN1(pub, sw.digest(), f.sig) {
 		return nil, authErr(footerAttr, "signature does not verify")

@@ -88,6 +88,10 @@ func TestTamperSweep(t *testing.T) {
 			if !errors.Is(err, ErrAuthentication) && !errors.Is(err, ErrFormat) {
 				t.Errorf("suite %v: %s %s: %v, want ErrAuthentication or ErrFormat", suite, what, name, err)
 			}
+			var e *Error
+			if name != headerAttr && name != footerAttr && (!errors.As(err, &e) || e.Attribute != name) {
+				t.Errorf("suite %v: %s %s: error %v does not name the attribute", suite, what, name, err)
+			}
 		}
 		for name := range a {
 			m := cloneItem(a)
@@ -117,7 +121,8 @@ func TestTamperSweep(t *testing.T) {
 		for _, k := range []string{"pk", "sk"} {
 			m := cloneItem(a)
 			m[k] = b[k]
-			if _, err := c.DecryptItem(ctx, "customers", m); !errors.Is(err, ErrAuthentication) {
+			var e *Error
+			if _, err := c.DecryptItem(ctx, "customers", m); !errors.Is(err, ErrAuthentication) || !errors.As(err, &e) || e.Attribute != k {
 				t.Errorf("moved to another %s: %v", k, err)
 			}
 		}
