@@ -48,7 +48,7 @@ func (rw *rewriter) compoundValue(ctx context.Context, b *beacon, v valueRef, al
 	if err != nil {
 		return nil, "", err
 	}
-	rw.rewritten = true
+	rw.rewritten, rw.lastBeacon = true, b.attribute()
 	if rw.virtual == nil {
 		rw.virtual = map[string]*beacon{}
 	}

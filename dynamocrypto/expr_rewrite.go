@@ -30,6 +30,8 @@ type readPlan struct {
 	paths []*docPath
 	// virtual are the compound beacons the check reads, by name.
 	virtual map[string]*beacon
+	// keyBeacon is the beacon attribute a key condition was moved onto.
+	keyBeacon string
 }
 
 // checkItem reports whether a plaintext item satisfies the caller's
@@ -95,6 +97,9 @@ func (c *Client) planRead(ctx context.Context, op string, t *table, keyCond, fil
 			return nil, err
 		}
 		out[i] = r
+		if i == 0 && rw.rewritten {
+			plan.keyBeacon = rw.lastBeacon
+		}
 	}
 	var paths []*docPath
 	if projection != nil {
@@ -166,6 +171,7 @@ type rewriter struct {
 	haveKeyID   bool
 	rewritten   bool
 	virtual     map[string]*beacon // compound beacons named in conditions
+	lastBeacon  string             // the beacon attribute last written
 }
 
 // encrypted reports whether p reads an EncryptAndSign attribute.
@@ -335,7 +341,7 @@ func (rw *rewriter) beacon(ctx context.Context, p *docPath, v valueRef, positive
 	if err != nil {
 		return nil, "", err
 	}
-	rw.rewritten = true
+	rw.rewritten, rw.lastBeacon = true, b.attribute()
 	return rw.e.namePath(b.attribute()), rw.e.value(bv), nil
 }
 

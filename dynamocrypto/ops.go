@@ -256,6 +256,10 @@ func (c *Client) Query(ctx context.Context, in *dynamodb.QueryInput, optFns ...f
 	if err != nil {
 		return nil, err
 	}
+	if plan.keyBeacon != "" && in.IndexName == nil {
+		return nil, unsupported(op, t, "", "KeyConditionExpression %q: a key condition on an encrypted attribute is a condition on its beacon %s: name the global secondary index keyed on it in IndexName",
+			aws.ToString(in.KeyConditionExpression), plan.keyBeacon)
+	}
 	req := *in
 	req.KeyConditionExpression, req.FilterExpression, req.ProjectionExpression = plan.keyCond, plan.filter, plan.projection
 	req.ExpressionAttributeNames, req.ExpressionAttributeValues = plan.names, plan.values

@@ -314,7 +314,12 @@ func testRefused(t *testing.T, env *motoEnv) {
 		require.Equal(t, attr, e.Attribute, expr)
 		require.Contains(t, err.Error(), expr)
 	}
-	_, err := env.c.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(peopleTable), Item: person("ref", "1", "r@example.com"),
+	q := queryEmail("x@example.com")
+	q.IndexName = nil
+	_, err := env.c.Query(ctx, q)
+	require.ErrorIs(t, err, ErrUnsupported)
+	require.Contains(t, err.Error(), "IndexName")
+	_, err = env.c.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(peopleTable), Item: person("ref", "1", "r@example.com"),
 		ConditionExpression: aws.String("email <> :v"), ExpressionAttributeValues: vals})
 	require.ErrorIs(t, err, ErrUnsupported)
 	_, err = env.c.Scan(ctx, &dynamodb.ScanInput{TableName: aws.String(peopleTable), ScanFilter: map[string]types.Condition{}})
