@@ -116,6 +116,7 @@ func TestMoto(t *testing.T) {
 		{"UpdateDirect", testUpdateDirect},
 		{"UpdateRMW", testUpdateRMW},
 		{"UpdateConcurrent", testUpdateConcurrent},
+		{"UpdateConflict", testUpdateConflict},
 		{"UpdateRefused", testUpdateRefused},
 		{"UpdatePlaintextItem", testUpdatePlaintextItem},
 		{"Transact", testTransact},
@@ -328,10 +329,12 @@ func testRefused(t *testing.T, env *motoEnv) {
 	_, err = env.c.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(peopleTable), Item: person("ref", "1", "r@example.com"),
 		ConditionExpression: aws.String("attribute_not_exists(email)")})
 	require.NoError(t, err)
-	_, err = env.c.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(peopleTable), Item: person("ref", "1", "r@example.com"),
-		ConditionExpression: aws.String("attribute_not_exists(email)")})
+	_, err = env.c.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(peopleTable), Item: person("ref", "1", "r2@example.com"),
+		ConditionExpression:                 aws.String("attribute_not_exists(email)"),
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld})
 	var ccf *types.ConditionalCheckFailedException
 	require.True(t, errors.As(err, &ccf), "%v", err)
+	require.Equal(t, avS("r@example.com"), ccf.Item["email"], "the item of a failed condition comes back decrypted")
 }
 
 func testTamper(t *testing.T, env *motoEnv) {

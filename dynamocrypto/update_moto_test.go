@@ -295,3 +295,34 @@ func testUpdatePlaintextItem(t *testing.T, env *motoEnv) {
 	require.Equal(t, avS("new"), got["note"])
 	require.Equal(t, avS("l@example.com"), got["email"])
 }
+
+// alwaysChanged changes the item before every UpdateItem it forwards, as
+// a writer that always comes first would.
+type alwaysChanged struct {
+	API
+	other *Client
+	calls int
+}
+
+func (a *alwaysChanged) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
+	a.calls++
+	if _, err := a.other.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: in.TableName, Key: in.Key, UpdateExpression: aws.String("ADD n :one"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":one": avN("1")}}); err != nil {
+		return nil, err
+	}
+	return a.API.UpdateItem(ctx, in, optFns...)
+}
+
+func testUpdateConflict(t *testing.T, env *motoEnv) {
+	ctx := context.Background()
+	motoPut(t, env, person("confl", "1", "c@example.com"))
+	api := &alwaysChanged{API: env.raw, other: env.c}
+	c, err := New(api, testKeyring(t), peopleConfig())
+	require.NoError(t, err)
+	_, err = c.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: aws.String(peopleTable), Key: itemKey("confl", "1"),
+		UpdateExpression: aws.String("SET city = :c"), ExpressionAttributeValues: map[string]types.AttributeValue{":c": avS("Rome")}})
+	require.ErrorIs(t, err, ErrConflict)
+	require.ErrorIs(t, err, ErrTransient)
+	require.Equal(t, maxAttempts, api.calls)
+	require.Equal(t, avS("Berlin"), motoGet(t, env, "confl", "1")["city"])
+}
