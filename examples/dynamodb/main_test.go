@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/cryptkeeper-go/cryptkeeper/internal/testserver"
 )
 
 func TestRun(t *testing.T) {
@@ -32,4 +34,19 @@ func TestNoMoto(t *testing.T) {
 	err := run(context.Background(), &bytes.Buffer{}, nil)
 	require.ErrorIs(t, err, errNoMoto)
 	require.Contains(t, err.Error(), "pip install 'moto[server]==5.2.1'")
+}
+
+// TestRunEndpoint runs the program against an endpoint given by flag,
+// with credentials from the default chain.
+func TestRunEndpoint(t *testing.T) {
+	url := testserver.Moto(t)
+	t.Setenv("AWS_ACCESS_KEY_ID", "example")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "example")
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	t.Setenv("AWS_CONFIG_FILE", os.DevNull)
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", os.DevNull)
+	var out bytes.Buffer
+	require.NoError(t, run(context.Background(), &out, []string{"-endpoint", url, "-table", "flagged"}))
+	require.Contains(t, out.String(), "table flagged: index email-index")
+	require.Contains(t, out.String(), "query email = grace.hopper@example.com: [c2]\n")
 }
