@@ -53,6 +53,7 @@ type Error struct {
 	Err       error
 }
 
+// Error names the operation, table and attribute, and the cause.
 func (e *Error) Error() string {
 	if e.Attribute != "" {
 		return fmt.Sprintf("dynamocrypto: %s %s: attribute %q: %v", e.Op, e.Table, e.Attribute, e.Err)
@@ -60,6 +61,7 @@ func (e *Error) Error() string {
 	return fmt.Sprintf("dynamocrypto: %s %s: %v", e.Op, e.Table, e.Err)
 }
 
+// Unwrap returns the cause, which wraps one of the sentinels.
 func (e *Error) Unwrap() error { return e.Err }
 
 // errAttr builds an *Error for op on table t and attribute attr wrapping

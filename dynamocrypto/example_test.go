@@ -172,3 +172,52 @@ func ExampleClient_MarshalEncrypt() {
 	fmt.Printf("%+v\n", back)
 	// Output: {PK:customer#1 SSN:123-45-6789 Zip:10115}
 }
+
+// A compound beacon joins a standard beacon and a signed plaintext
+// attribute, for queries on both (or begins_with on the first); per-tenant
+// beacon keys come from a signed attribute naming the key id.
+func ExampleBeacon_compound() {
+	ctx := context.Background()
+	kr := exampleKeyring()
+	keys, err := dynamocrypto.NewWrappedBeaconKeys(kr, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, tenant := range []string{"acme", "globex"} {
+		wrapped, err := dynamocrypto.NewBeaconKey(ctx, kr, tenant)
+		if err != nil {
+			log.Fatal(err)
+		}
+		keys.Add(tenant, wrapped)
+	}
+	tc := exampleConfig()
+	tc.Actions["tenant"] = dynamocrypto.SignOnly
+	tc.Beacons = []dynamocrypto.Beacon{
+		{Name: "ssn", Source: "ssn", Bits: 32},
+		{Name: "ssn_zip", Parts: []dynamocrypto.BeaconPart{{Prefix: "S-", Name: "ssn"}, {Prefix: "Z-", Name: "zip"}}},
+	}
+	tc.BeaconKeys, tc.BeaconKeyAttribute = keys, "tenant"
+	c, err := dynamocrypto.New(nil, kr, tc)
+	if err != nil {
+		log.Fatal(err)
+	}
+	beacons := map[string]string{}
+	for _, tenant := range []string{"acme", "globex"} {
+		stored, err := c.EncryptItem(ctx, "customers", map[string]types.AttributeValue{
+			"pk":     &types.AttributeValueMemberS{Value: tenant + "#1"},
+			"tenant": &types.AttributeValueMemberS{Value: tenant},
+			"ssn":    &types.AttributeValueMemberS{Value: "123-45-6789"},
+			"zip":    &types.AttributeValueMemberS{Value: "10115"},
+		})
+		if err != nil {
+			log.Fatal(err)
+		}
+		beacons[tenant] = stored[dynamocrypto.BeaconAttribute("ssn_zip")].(*types.AttributeValueMemberS).Value
+	}
+	a := beacons["acme"]
+	fmt.Println(a[:2], len(a), a[10:])
+	fmt.Println("tenants share beacons:", beacons["acme"] == beacons["globex"])
+	// Output:
+	// S- 18 #Z-10115
+	// tenants share beacons: false
+}

@@ -133,3 +133,14 @@ func TestErrorsHoldNoPlaintext(t *testing.T) {
 		}
 	}
 }
+
+func TestErrorMessage(t *testing.T) {
+	e := &Error{Op: "decrypt", Table: "customers", Attribute: "ssn", Err: ErrAuthentication}
+	if got := e.Error(); got != `dynamocrypto: decrypt customers: attribute "ssn": dynamocrypto: item authentication failed` {
+		t.Fatalf("Error() = %q", got)
+	}
+	e.Attribute = ""
+	if got := e.Error(); got != "dynamocrypto: decrypt customers: dynamocrypto: item authentication failed" || !errors.Is(e, ErrAuthentication) {
+		t.Fatalf("Error() = %q", got)
+	}
+}
