@@ -242,7 +242,9 @@ func (c *Client) readPages(ctx context.Context, op string, t *table, plan *readP
 // reach the caller, and Limit counts the items returned: further pages
 // are fetched until Limit items matched. Other conditions on encrypted
 // attributes are refused with ErrUnsupported. Select COUNT counts matched
-// items. ConsumedCapacity is the last page's.
+// items. ConsumedCapacity is the last page's. An index read must hold
+// every signed attribute and the header and footer (projection ALL, or
+// INCLUDE of them), or its items do not verify.
 func (c *Client) Query(ctx context.Context, in *dynamodb.QueryInput, optFns ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error) {
 	t := c.table(aws.ToString(in.TableName))
 	if t == nil {
