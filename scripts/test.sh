@@ -32,7 +32,10 @@ FUZZ_TARGETS="${FUZZ_TARGETS:-./envelope:FuzzParseHeader:300000x
 	./envelope:FuzzOpenFrame:200000x
 	./s3crypto:FuzzParseMeta:200000x ./s3crypto:FuzzPlainLength:200000x
 	./s3crypto:FuzzRange:200000x ./s3crypto:FuzzParseS3ECMeta:200000x ./s3crypto:FuzzS3ECBody:60000x
-	./keyring/hierarchy:FuzzParseItem:60000x ./keyring/hierarchy:FuzzEDK:200000x}"
+	./keyring/hierarchy:FuzzParseItem:60000x ./keyring/hierarchy:FuzzEDK:200000x
+	./dynamocrypto:FuzzParseHeader:200000x ./dynamocrypto:FuzzParseFooter:200000x
+	./dynamocrypto:FuzzDecodeValue:150000x ./dynamocrypto:FuzzDecryptItem:80000x
+	./dynamocrypto:FuzzExpression:100000x ./dynamocrypto:FuzzRewrite:30000x}"
 FUZZ_TIME="${FUZZ_TIME:-}"
 
 step() { printf '\n==> %s\n' "$*"; }
