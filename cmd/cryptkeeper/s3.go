@@ -168,8 +168,8 @@ S3 Encryption Client V1/V2/V3 objects); put and cp write --format.`,
 		},
 	}
 	cp := &cobra.Command{
-		Use:   "cp s3://BUCKET/KEY s3://BUCKET/KEY",
-		Short: "Copy an encrypted object (envelope objects are re-encrypted for their new key)",
+		Use:     "cp s3://BUCKET/KEY s3://BUCKET/KEY",
+		Short:   "Copy an encrypted object (envelope objects are re-encrypted for their new key)",
 		Example: `  cryptkeeper s3 cp s3://backups/a.tar s3://archive/a.tar --wrapping-keys key=$ARN`,
 		Args:    cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
