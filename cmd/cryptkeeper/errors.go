@@ -87,6 +87,10 @@ var categories = []struct {
 	{envelope.ErrInvalidOption, "usage", exitUsage},
 	{s3crypto.ErrInvalidOption, "usage", exitUsage},
 	{s3crypto.ErrNotEncrypted, "not encrypted", exitAuth},
+	{s3crypto.ErrInstructionFile, "instruction file", exitAuth},
+	{s3crypto.ErrInvalidRange, "range", exitUsage},
+	{s3crypto.ErrInvalidRequest, "usage", exitUsage},
+	{s3crypto.ErrUnsupported, "unsupported", exitPolicy},
 	{fs.ErrNotExist, "not found", exitError},
 	{fs.ErrPermission, "permission denied", exitError},
 }

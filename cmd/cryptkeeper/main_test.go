@@ -37,12 +37,12 @@ var scriptEnv = []string{"PATH", "HOME", "TMPDIR", "GORACE", "GOCOVERDIR",
 // TestScripts runs testdata/script/*.txtar: every subcommand and error path
 // through the real binary (the test binary re-executed as cryptkeeper).
 // Each script gets its own kmstest server ($KMS_ENDPOINT, $KMS_KEY); the
-// s3 scripts share one moto_server ($S3_ENDPOINT, bucket "ck").
+// s3 scripts share one moto_server ($S3_ENDPOINT, bucket "ckbucket" and "ckbucket2").
 func TestScripts(t *testing.T) {
 	s3Endpoint := ""
 	if needsS3(t) {
 		s3Endpoint = testserver.Moto(t)
-		for _, b := range []string{"ck", "ck2"} {
+		for _, b := range []string{"ckbucket", "ckbucket2"} {
 			_, err := testserver.S3Client(s3Endpoint, nil).CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String(b)})
 			if err != nil {
 				t.Fatal(err)
@@ -90,6 +90,7 @@ func TestScripts(t *testing.T) {
 			"genfiles":  cmdGenfiles,
 			"tamper":    cmdTamper,
 			"truncate":  cmdTruncate,
+			"slice":     cmdSlice,
 			"kmscalls":  cmdKMSCalls,
 			"interrupt": cmdInterrupt,
 			"notemp":    cmdNoTemp,
@@ -300,8 +301,8 @@ func cmdInterrupt(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	var stdinFile string
 	rest := args[3:]
-	if len(rest) > 1 && rest[0] == "<" {
-		stdinFile, rest = ts.MkAbs(rest[1]), rest[2:]
+	if n := len(rest); n > 1 && rest[n-2] == "<" {
+		stdinFile, rest = ts.MkAbs(rest[n-1]), rest[:n-2]
 	}
 	cmd := exec.Command(bin, rest...)
 	cmd.Dir = ts.Getenv("WORK")
@@ -351,4 +352,15 @@ func cmdTruncate(ts *testscript.TestScript, neg bool, args []string) {
 	n, err := strconv.ParseInt(args[1], 10, 64)
 	ts.Check(err)
 	ts.Check(os.Truncate(ts.MkAbs(args[0]), n))
+}
+
+// slice FILE A B OUT: write bytes A to B (inclusive) of FILE to OUT.
+func cmdSlice(ts *testscript.TestScript, neg bool, args []string) {
+	b, err := os.ReadFile(ts.MkAbs(args[0]))
+	ts.Check(err)
+	lo, err := strconv.Atoi(args[1])
+	ts.Check(err)
+	hi, err := strconv.Atoi(args[2])
+	ts.Check(err)
+	ts.Check(os.WriteFile(ts.MkAbs(args[3]), b[lo:hi+1], 0o644))
 }
