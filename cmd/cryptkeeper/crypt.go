@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -325,7 +326,9 @@ func (op *cryptOp) stream(ctx context.Context, src io.Reader, j job, dst io.Writ
 		}
 	}
 	counter := &headerCapture{}
-	r, err := envelope.NewReader(ctx, io.TeeReader(src, counter), op.kr, opts...)
+	// Read the message in large blocks: the reader asks for a frame at a time.
+	br := bufio.NewReaderSize(io.TeeReader(src, counter), 1<<20)
+	r, err := envelope.NewReader(ctx, br, op.kr, opts...)
 	if err != nil {
 		return nil, err
 	}
