@@ -371,4 +371,3 @@ func report(l *largeResult, d *dirResult, n int64, files, size int) string {
 		maxKMSCalls, verdict(d.cachedEnc <= maxKMSCalls && d.cachedDec <= maxKMSCalls))
 	return b.String()
 }
-
