@@ -32,6 +32,8 @@ type cryptFlags struct {
 	algorithm       string
 	buffer          bool
 	decryptUnsigned bool
+	maxLength       int
+	suppressMeta    bool
 }
 
 func (f *cryptFlags) register(cmd *cobra.Command, encrypting bool) {
@@ -49,12 +51,14 @@ func (f *cryptFlags) register(cmd *cobra.Command, encrypting bool) {
 	fs.StringVar(&f.suffix, "suffix", def, "added to input names when --output is a directory")
 	fs.IntVarP(&f.jobs, "jobs", "j", runtime.GOMAXPROCS(0), "files processed in parallel with --recursive")
 	fs.StringVar(&f.metadataOutput, "metadata-output", "", `append one JSON line per message (its header) to this file ("-": standard output)`)
+	fs.BoolVarP(&f.suppressMeta, "suppress-metadata", "S", false, "write no metadata (the default; accepted for the AWS Encryption CLI's sake)")
 	if encrypting {
 		fs.IntVar(&f.frameLength, "frame-length", envelope.DefaultFrameSize, "plaintext bytes per frame")
 		fs.StringVar(&f.algorithm, "algorithm", envelope.AES256GCMHKDFSHA512CommitKeyECDSAP384.String(), "algorithm suite, by name or hex id")
 	} else {
 		fs.BoolVar(&f.buffer, "buffer", false, "hold all plaintext in memory until the whole message is authenticated (standard output)")
 		fs.BoolVar(&f.decryptUnsigned, "decrypt-unsigned", false, "refuse signed messages (before any key is used) and stream each frame once authenticated")
+		fs.IntVar(&f.maxLength, "max-length", 0, "largest frame (or non-framed body) accepted, in bytes (0: no limit)")
 	}
 	cmd.MarkFlagRequired("input")
 	cmd.MarkFlagRequired("output")
@@ -124,6 +128,7 @@ type cryptOp struct {
 	opts       []envelope.Option
 	meta       *metaWriter
 	progress   *progress
+	ecNames    []string // context keys the message must hold, any value
 }
 
 func (op *cryptOp) name() string {
@@ -135,9 +140,16 @@ func (op *cryptOp) name() string {
 
 func runCrypt(ctx context.Context, e *env, f *cryptFlags, encrypting bool) error {
 	op := &cryptOp{e: e, f: f, encrypting: encrypting}
-	ec, err := f.encryptionContext()
+	ec, names, err := f.contextAndNames()
 	if err != nil {
 		return err
+	}
+	if encrypting && len(names) > 0 {
+		return usagef("--encryption-context %q: want key=value", names[0])
+	}
+	op.ecNames = names
+	if f.suppressMeta && f.metadataOutput != "" {
+		return usagef("--suppress-metadata and --metadata-output exclude each other")
 	}
 	policy, err := parsePolicy(f.policy)
 	if err != nil {
@@ -156,8 +168,13 @@ func runCrypt(ctx context.Context, e *env, f *cryptFlags, encrypting bool) error
 			return err
 		}
 		op.opts = append(op.opts, envelope.WithSuite(suite), envelope.WithFrameSize(f.frameLength))
-	} else if f.decryptUnsigned {
-		op.opts = append(op.opts, envelope.WithUnsignedOnly())
+	} else {
+		if f.decryptUnsigned {
+			op.opts = append(op.opts, envelope.WithUnsignedOnly())
+		}
+		if f.maxLength != 0 {
+			op.opts = append(op.opts, envelope.WithMaxFrameSize(f.maxLength))
+		}
 	}
 	c, err := f.newCache()
 	if err != nil {
@@ -334,6 +351,11 @@ func (op *cryptOp) stream(ctx context.Context, src io.Reader, j job, dst io.Writ
 	}
 	defer r.Close()
 	counter.done = true
+	for _, k := range op.ecNames {
+		if _, ok := r.Header().Context[k]; !ok {
+			return nil, fmt.Errorf("%w: the message has no context key %q", envelope.ErrContext, k)
+		}
+	}
 	if op.f.buffer && !toFile {
 		pt, err := io.ReadAll(r)
 		if err != nil {

@@ -40,6 +40,7 @@ type keyFlags struct {
 	cacheMsgs    uint64
 	cacheBytes   int64
 	cacheEntries int
+	caching      string
 }
 
 func (f *keyFlags) register(fs *pflag.FlagSet, endpointFlag string) {
@@ -64,6 +65,7 @@ func (f *keyFlags) register(fs *pflag.FlagSet, endpointFlag string) {
 	fs.Uint64Var(&f.cacheMsgs, "cache-max-messages", 0, "messages per cached data key (default: 2^32)")
 	fs.Int64Var(&f.cacheBytes, "cache-max-bytes", 0, "plaintext bytes per cached data key (default: no limit)")
 	fs.IntVar(&f.cacheEntries, "cache-capacity", 0, "entries the cache holds (default: the cache's)")
+	fs.StringVar(&f.caching, "caching", "", "the cache as the AWS Encryption CLI takes it: capacity=N,max_age=SECONDS[,max_messages_encrypted=N][,max_bytes_encrypted=N]")
 }
 
 // splitPairs splits flag values that hold several items separated by
@@ -77,22 +79,41 @@ func splitPairs(vals []string) []string {
 }
 
 func (f *keyFlags) encryptionContext() (map[string]string, error) {
+	ec, names, err := f.contextAndNames()
+	if err == nil && len(names) > 0 {
+		err = usagef("--encryption-context %q: want key=value", names[0])
+	}
+	return ec, err
+}
+
+// contextAndNames parses --encryption-context into pairs and, as the AWS
+// Encryption CLI takes on decrypt, bare names that the message must hold
+// with any value.
+func (f *keyFlags) contextAndNames() (map[string]string, []string, error) {
 	pairs := splitPairs(f.context)
 	if len(pairs) == 0 {
-		return nil, nil
+		return nil, nil, nil
 	}
-	ec := make(map[string]string, len(pairs))
+	var ec map[string]string
+	var names []string
 	for _, p := range pairs {
 		k, v, ok := strings.Cut(p, "=")
-		if !ok || k == "" {
-			return nil, usagef("--encryption-context %q: want key=value", p)
+		if k == "" {
+			return nil, nil, usagef("--encryption-context %q: want key=value", p)
+		}
+		if !ok {
+			names = append(names, k)
+			continue
+		}
+		if ec == nil {
+			ec = make(map[string]string, len(pairs))
 		}
 		if _, dup := ec[k]; dup {
-			return nil, usagef("--encryption-context: key %q given twice", k)
+			return nil, nil, usagef("--encryption-context: key %q given twice", k)
 		}
 		ec[k] = v
 	}
-	return ec, nil
+	return ec, names, nil
 }
 
 func parsePolicy(s string) (envelope.CommitmentPolicy, error) {
@@ -131,6 +152,30 @@ func parseSuite(s string) (envelope.SuiteID, error) {
 
 // newCache returns the data key cache the flags ask for, or nil.
 func (f *keyFlags) newCache() (*cache.Cache, error) {
+	if f.caching != "" {
+		for _, p := range splitPairs([]string{f.caching}) {
+			k, v, _ := strings.Cut(p, "=")
+			n, err := strconv.ParseFloat(v, 64)
+			if err != nil || n < 0 {
+				return nil, usagef("--caching %q: want attribute=number", p)
+			}
+			switch k {
+			case "capacity":
+				f.cacheEntries = int(n)
+			case "max_age":
+				f.cacheAge = time.Duration(n * float64(time.Second))
+			case "max_messages_encrypted":
+				f.cacheMsgs = uint64(n)
+			case "max_bytes_encrypted":
+				f.cacheBytes = int64(n)
+			default:
+				return nil, usagef("--caching: unknown attribute %q", k)
+			}
+		}
+		if f.cacheAge == 0 {
+			return nil, usagef("--caching needs max_age")
+		}
+	}
 	if f.cacheAge == 0 {
 		if f.cacheMsgs != 0 || f.cacheBytes != 0 || f.cacheEntries != 0 {
 			return nil, usagef("the cache needs --cache-max-age")
