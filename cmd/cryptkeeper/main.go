@@ -16,7 +16,10 @@
 // Output goes to a temporary file (mode 0600) beside its destination and is
 // renamed into place only once the whole message has been written or, on
 // decrypt, authenticated (signature included); on any failure, and on SIGINT
-// or SIGTERM, the temporary file is removed. An existing destination is never
+// or SIGTERM, the temporary file is removed. (Decrypting into a file, frames
+// go to the temporary file as each authenticates, before the signature of a
+// signed message is checked: that keeps memory constant, and the file is
+// never renamed into place unless the signature verifies.) An existing destination is never
 // replaced without --force. Errors are one line naming the file and the
 // category of the failure; they never hold key bytes or plaintext.
 //
@@ -75,8 +78,15 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if err == nil {
 		return exitOK
 	}
-	if ctx.Err() != nil {
+	if ctx.Err() != nil && !errors.Is(err, errInterrupted) {
 		err = &fileError{op: opName(root, args), err: fmt.Errorf("%w: %w", errInterrupted, err)}
+	}
+	if errors.Is(err, errInterrupted) {
+		var re *reportedError
+		if !errors.As(err, &re) {
+			fmt.Fprintf(stderr, "cryptkeeper: %s\n", oneLine(err))
+		}
+		return exitInterrupted
 	}
 	var re *reportedError
 	if errors.As(err, &re) {
