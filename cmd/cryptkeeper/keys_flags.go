@@ -370,17 +370,20 @@ func readAESKey(file string) ([]byte, error) {
 	if err != nil {
 		return nil, usagef("--raw-aes-key: %w", err)
 	}
+	// Base64 first: the text of a 24-byte key is 32 bytes long, while random
+	// binary keys are almost never valid base64.
+	dec, err := base64.StdEncoding.DecodeString(strings.TrimSpace(string(b)))
+	if err == nil && (len(dec) == 16 || len(dec) == 24 || len(dec) == 32) {
+		keyring.Wipe(b)
+		return dec, nil
+	}
+	keyring.Wipe(dec)
 	switch len(b) {
 	case 16, 24, 32:
 		return b, nil
 	}
-	dec, err := base64.StdEncoding.DecodeString(strings.TrimSpace(string(b)))
 	keyring.Wipe(b)
-	if err != nil || (len(dec) != 16 && len(dec) != 24 && len(dec) != 32) {
-		keyring.Wipe(dec)
-		return nil, usagef("--raw-aes-key %s: not a 16, 24 or 32-byte AES key (binary or base64)", file)
-	}
-	return dec, nil
+	return nil, usagef("--raw-aes-key %s: not a 16, 24 or 32-byte AES key (binary or base64)", file)
 }
 
 func rawAESKeyring(file, namespace, name string) (keyring.Keyring, error) {

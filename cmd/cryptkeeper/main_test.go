@@ -91,6 +91,7 @@ func TestScripts(t *testing.T) {
 			"tamper":    cmdTamper,
 			"truncate":  cmdTruncate,
 			"slice":     cmdSlice,
+			"s3plain":   cmdS3Plain,
 			"kmscalls":  cmdKMSCalls,
 			"interrupt": cmdInterrupt,
 			"notemp":    cmdNoTemp,
@@ -363,4 +364,11 @@ func cmdSlice(ts *testscript.TestScript, neg bool, args []string) {
 	hi, err := strconv.Atoi(args[2])
 	ts.Check(err)
 	ts.Check(os.WriteFile(ts.MkAbs(args[3]), b[lo:hi+1], 0o644))
+}
+
+// s3plain BUCKET KEY DATA: store an unencrypted object.
+func cmdS3Plain(ts *testscript.TestScript, neg bool, args []string) {
+	c := testserver.S3Client(ts.Getenv("S3_ENDPOINT"), nil)
+	_, err := c.PutObject(context.Background(), &s3.PutObjectInput{Bucket: &args[0], Key: &args[1], Body: strings.NewReader(args[2])})
+	ts.Check(err)
 }

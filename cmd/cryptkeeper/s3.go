@@ -53,7 +53,14 @@ func parseS3URL(u string) (bucket, key string, err error) {
 	return bucket, key, nil
 }
 
-func (f *s3Flags) client(ctx context.Context, writing bool) (*s3crypto.Client, context.Context, error) {
+// s3Clients are the encrypting client and the plain one beneath it (used
+// only to see whether an object exists).
+type s3Clients struct {
+	enc *s3crypto.Client
+	raw *s3.Client
+}
+
+func (f *s3Flags) client(ctx context.Context, writing bool) (*s3Clients, context.Context, error) {
 	if f.keyFlags.endpoint == "" {
 		f.keyFlags.endpoint = f.endpoint
 	}
@@ -120,7 +127,7 @@ func (f *s3Flags) client(ctx context.Context, writing bool) (*s3crypto.Client, c
 	if ec != nil {
 		ctx = s3crypto.WithEncryptionContext(ctx, ec)
 	}
-	return cc, ctx, nil
+	return &s3Clients{cc, s3c}, ctx, nil
 }
 
 func newS3(e *env) *cobra.Command {
@@ -185,8 +192,8 @@ S3 Encryption Client V1/V2/V3 objects); put and cp write --format.`,
 
 // objectExists reports whether the object exists (so that put and cp do
 // not replace it without --force).
-func objectExists(ctx context.Context, c *s3crypto.Client, bucket, key string) bool {
-	_, err := c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &bucket, Key: &key})
+func objectExists(ctx context.Context, c *s3Clients, bucket, key string) bool {
+	_, err := c.raw.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &bucket, Key: &key})
 	return err == nil
 }
 
@@ -223,7 +230,7 @@ func s3Put(ctx context.Context, e *env, f *s3Flags, src, dst string) error {
 	}
 	p := newProgress(e.stderr, f.quiet, []job{{size: size}}, false)
 	in.Body = p.reader(ctxReader{ctx, body}, size)
-	_, err = c.PutObject(ctx, in)
+	_, err = c.enc.PutObject(ctx, in)
 	p.finish()
 	if err != nil {
 		return &fileError{op: "s3 put", name: dst, err: err}
@@ -249,7 +256,7 @@ func s3Get(ctx context.Context, e *env, f *s3Flags, src, dst string) error {
 			return &fileError{op: "s3 get", name: src, err: errExists}
 		}
 	}
-	out, err := c.GetObject(ctx, in)
+	out, err := c.enc.GetObject(ctx, in)
 	if err != nil {
 		return &fileError{op: "s3 get", name: src, err: err}
 	}
@@ -291,7 +298,7 @@ func s3Head(ctx context.Context, e *env, f *s3Flags, src string) error {
 	if err != nil {
 		return err
 	}
-	out, err := c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &bucket, Key: &key})
+	out, err := c.enc.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &bucket, Key: &key})
 	if err != nil {
 		return &fileError{op: "s3 head", name: src, err: err}
 	}
@@ -321,7 +328,7 @@ func s3Copy(ctx context.Context, f *s3Flags, src, dst string) error {
 	if !f.force && objectExists(ctx, c, db, dk) {
 		return &fileError{op: "s3 cp", name: dst, err: errExists}
 	}
-	_, err = c.CopyObject(ctx, &s3.CopyObjectInput{Bucket: &db, Key: &dk, CopySource: aws.String(sb + "/" + sk)})
+	_, err = c.enc.CopyObject(ctx, &s3.CopyObjectInput{Bucket: &db, Key: &dk, CopySource: aws.String(sb + "/" + sk)})
 	if err != nil {
 		return &fileError{op: "s3 cp", name: fmt.Sprintf("%s to %s", src, dst), err: err}
 	}
