@@ -47,7 +47,7 @@ func (f *keyFlags) register(fs *pflag.FlagSet, endpointFlag string) {
 	fs.StringArrayVarP(&f.wrapping, "wrapping-keys", "w", nil,
 		"AWS KMS wrapping keys as attribute=value pairs, comma- or space-separated, flag repeatable:\n"+
 			"key=ARN (repeatable; the first generates the data key), discovery=true,\n"+
-			"discovery-account=ID (repeatable), discovery-partition=aws, region=REGION")
+			"discovery-account=ID (repeatable), discovery-partition=aws, region=REGION, profile=NAME")
 	fs.StringVar(&f.rawAES, "raw-aes-key", "", "file holding a raw AES key (16, 24 or 32 bytes, binary or base64)")
 	fs.StringVar(&f.rawRSA, "raw-rsa-key", "", "PEM file holding an RSA private key (encrypt and decrypt) or public key (encrypt only)")
 	fs.StringVar(&f.rsaPadding, "raw-rsa-padding", "oaep-sha256", "RSA padding: pkcs1, oaep-sha1, oaep-sha256, oaep-sha384, oaep-sha512")
@@ -206,6 +206,7 @@ type wrappingSpec struct {
 	accounts  []string
 	partition string
 	region    string
+	profile   string
 }
 
 func parseWrapping(vals []string) (*wrappingSpec, error) {
@@ -234,6 +235,8 @@ func parseWrapping(vals []string) (*wrappingSpec, error) {
 			w.partition = v
 		case "region":
 			w.region = v
+		case "profile":
+			w.profile = v
 		default:
 			return nil, usagef("--wrapping-keys: unknown attribute %q", k)
 		}
@@ -251,10 +254,13 @@ func parseWrapping(vals []string) (*wrappingSpec, error) {
 
 // awsConfig loads the SDK's configuration chain (environment, profiles,
 // IMDS) with the flags' Region and endpoint.
-func awsConfig(ctx context.Context, region string) (aws.Config, error) {
+func awsConfig(ctx context.Context, region, profile string) (aws.Config, error) {
 	var opts []func(*config.LoadOptions) error
 	if region != "" {
 		opts = append(opts, config.WithRegion(region))
+	}
+	if profile != "" {
+		opts = append(opts, config.WithSharedConfigProfile(profile))
 	}
 	cfg, err := config.LoadDefaultConfig(ctx, opts...)
 	if err != nil {
@@ -310,7 +316,7 @@ func (f *keyFlags) kmsKeyrings(ctx context.Context, w *wrappingSpec, encrypting 
 	if region == "" {
 		region = f.region
 	}
-	cfg, err := awsConfig(ctx, region)
+	cfg, err := awsConfig(ctx, region, w.profile)
 	if err != nil {
 		return nil, err
 	}

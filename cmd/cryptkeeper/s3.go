@@ -105,7 +105,7 @@ func (f *s3Flags) client(ctx context.Context, writing bool) (*s3Clients, context
 	if err != nil {
 		return nil, nil, err
 	}
-	cfg, err := awsConfig(ctx, f.region)
+	cfg, err := awsConfig(ctx, f.region, "")
 	if err != nil {
 		return nil, nil, err
 	}
