@@ -150,32 +150,46 @@ func benchLarge(tmp, bin string, n int64, runs int) (*largeResult, error) {
 			*cur = v
 		}
 	}
-	for range runs {
+	lib := func() error {
 		os.Remove(ct)
 		os.Remove(dec)
 		d, err := libEncrypt(kr, pt, ct)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		best(&res.libEnc, d)
 		if d, err = libDecrypt(kr, ct, dec); err != nil {
-			return nil, err
+			return err
 		}
 		best(&res.libDec, d)
+		return sameFiles(pt, dec)
+	}
+	cli := func() error {
 		os.Remove(ct)
 		os.Remove(dec)
 		d, rss, err := timeCLI(bin, "encrypt", "-q", "-i", pt, "-o", ct, "--raw-aes-key", keyFile, "--key-name", "bench")
 		if err != nil {
-			return nil, err
+			return err
 		}
 		best(&res.cliEnc, d)
 		res.rssEnc = max(res.rssEnc, rss)
 		if d, rss, err = timeCLI(bin, "decrypt", "-q", "-i", ct, "-o", dec, "--raw-aes-key", keyFile, "--key-name", "bench"); err != nil {
-			return nil, err
+			return err
 		}
 		best(&res.cliDec, d)
 		res.rssDec = max(res.rssDec, rss)
-		if err := sameFiles(pt, dec); err != nil {
+		return sameFiles(pt, dec)
+	}
+	// Alternate which goes first, so that neither always follows the other.
+	for i := range runs {
+		first, second := lib, cli
+		if i%2 == 1 {
+			first, second = cli, lib
+		}
+		if err := first(); err != nil {
+			return nil, err
+		}
+		if err := second(); err != nil {
 			return nil, err
 		}
 	}
@@ -359,7 +373,7 @@ func report(l *largeResult, d *dirResult, n int64, files, size int) string {
 	fmt.Fprintf(&b, "A %d MiB file, file to file, raw AES key, default suite (signed, committing) and 4 KiB frames, "+
 		"output fsynced: the binary against the library's own streaming in one process (NewWriter; NewReader over a 1 MiB "+
 		"bufio.Reader, releasing frames before the signature into a file kept only if the message authenticates, as the CLI does). "+
-		"Measurements alternate library and CLI runs; load from other work on the machine (load average %.0f at the end) makes single numbers noisy.\n\n", n>>20, loadAvg())
+		"Library and CLI runs alternate, each going first in turn; load from other work on the machine (load average %.0f at the end) makes single numbers noisy.\n\n", n>>20, loadAvg())
 	fmt.Fprintf(&b, "| | library MB/s | CLI MB/s | CLI / library | CLI peak RSS |\n|---|---:|---:|---:|---:|\n")
 	ratioE, ratioD := l.libEnc/l.cliEnc, l.libDec/l.cliDec
 	fmt.Fprintf(&b, "| encrypt | %.0f | %.0f | %.0f %% | %.1f MiB |\n", mbs(n, l.libEnc), mbs(n, l.cliEnc), 100*ratioE, float64(l.rssEnc)/(1<<20))
