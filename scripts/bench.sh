@@ -35,15 +35,23 @@
 # bytes one call allocates for a 100 KB item. It replaces the DynamoDB
 # section of BENCHMARKS.md and leaves the rest alone.
 #
+# Then the CLI section (internal/clibench): a 1 GiB file encrypted and
+# decrypted through the cryptkeeper binary against the library's own
+# streaming (MB/s and the binary's peak RSS), and a directory of 10,000
+# small files with --recursive under a kmstest KMS key, KMS calls counted
+# with the data key cache and without. It replaces the CLI section of
+# BENCHMARKS.md and leaves the rest alone.
+#
 # Environment:
 #   BENCH_RUNS          runs per Go measurement, median reported (default 5)
 #   BENCH_JS_RUNS       runs per JavaScript measurement (default 3; 0 skips)
 #   BENCH_OUT           report file (default BENCHMARKS.md)
 #   BENCH_ONLY          "s3": only the S3 section; "field": only the field
 #                       section; "hierarchy": only the hierarchical keyring
-#                       section; "dynamodb": only the DynamoDB section;
-#                       "envelope": only the envelope sections (the
-#                       generated sections already in the report are kept)
+#                       section; "dynamodb": only the DynamoDB section; "cli":
+#                       only the CLI section; "envelope": only the envelope
+#                       sections (the generated sections already in the
+#                       report are kept)
 #   BENCH_S3_SERVER     minio (MinIO behind a proxy that also serves KMS) or
 #                       moto (moto_server, S3 and KMS on one port) or
 #                       gofakes3 (in memory, with kmstest, one process); default
@@ -52,6 +60,8 @@
 #   BENCH_S3_SIZES      object sizes (default 256MiB,1GiB)
 #   BENCH_S3_PEER_MAX   largest size the official client is measured at (default 1GiB)
 #   BENCH_S3_RUNS       runs per S3 measurement (default 1)
+#   BENCH_CLI_SIZE      the CLI's large file (default 1GiB)
+#   BENCH_CLI_FILES     files in the CLI's directory (default 10000)
 #   BENCH_S3_PEER_DIR   source of the peer CLI (default ../shared/peers/s3ec;
 #                       missing: the official client is left out, with a note)
 set -euo pipefail
@@ -139,4 +149,11 @@ if [ -z "$only" ] || [ "$only" = dynamodb ]; then
 	go build -o "$tmp/dynbench" ./internal/dynbench
 	"$tmp/dynbench" -runs "$runs" -out "$out" >/dev/null
 	echo "wrote the DynamoDB section of $out" >&2
+fi
+
+if [ -z "$only" ] || [ "$only" = cli ]; then
+	go build -o "$tmp/clibench" ./internal/clibench
+	"$tmp/clibench" -size "${BENCH_CLI_SIZE:-1GiB}" -files "${BENCH_CLI_FILES:-10000}" \
+		-runs "$(( runs < 3 ? runs : 3 ))" -out "$out"
+	echo "wrote the CLI section of $out" >&2
 fi

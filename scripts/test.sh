@@ -35,7 +35,8 @@ FUZZ_TARGETS="${FUZZ_TARGETS:-./envelope:FuzzParseHeader:300000x
 	./keyring/hierarchy:FuzzParseItem:60000x ./keyring/hierarchy:FuzzEDK:200000x
 	./dynamocrypto:FuzzParseHeader:200000x ./dynamocrypto:FuzzParseFooter:200000x
 	./dynamocrypto:FuzzDecodeValue:150000x ./dynamocrypto:FuzzDecryptItem:80000x
-	./dynamocrypto:FuzzExpression:100000x ./dynamocrypto:FuzzRewrite:30000x}"
+	./dynamocrypto:FuzzExpression:100000x ./dynamocrypto:FuzzRewrite:30000x
+	./cmd/cryptkeeper:FuzzInspect:20000x}"
 FUZZ_TIME="${FUZZ_TIME:-}"
 
 step() { printf '\n==> %s\n' "$*"; }
