@@ -201,29 +201,51 @@ func (c *BranchKeyCache) get(ctx context.Context, id cacheID, ttl time.Duration,
 		c.flights[id] = f
 		c.mu.Unlock()
 
-		c.count(kc, func(k *counters) { k.storeCalls.Add(1) })
-		mat, err := fetch(ctx)
-		if err != nil {
-			c.count(kc, func(k *counters) { k.storeErrors.Add(1) })
-		}
-
-		c.mu.Lock()
-		delete(c.flights, id)
-		if err == nil {
-			now := c.now()
-			if alias != nil { // first, so that id is the most recently used
-				aid := alias(&mat)
-				if el, ok := c.entries[aid]; !ok || !now.Before(el.Value.(*cacheEntry).expires) {
-					c.put(aid, mat, now, ttl)
-				}
-			}
-			c.put(id, mat, now, ttl)
-		}
-		c.mu.Unlock()
-		f.err = err
-		close(f.done)
-		return mat, err
+		return c.load(ctx, id, f, ttl, kc, fetch, alias)
 	}
+}
+
+// errFetchPanicked is what the waiters of a fetch that panicked get.
+var errFetchPanicked = errors.New("hierarchy: branch key source panicked")
+
+// load runs the fetch of flight f for entry id and stores its result. The
+// flight ends even if fetch panics (the panic goes on to the caller), so
+// that later lookups fetch again instead of waiting forever.
+func (c *BranchKeyCache) load(ctx context.Context, id cacheID, f *flight, ttl time.Duration, kc *counters, fetch fetchFunc, alias func(*materials) cacheID) (mat materials, err error) {
+	c.count(kc, func(k *counters) { k.storeCalls.Add(1) })
+	finished := false
+	defer func() {
+		if !finished {
+			c.count(kc, func(k *counters) { k.storeErrors.Add(1) })
+			c.mu.Lock()
+			delete(c.flights, id)
+			c.mu.Unlock()
+			f.err = errFetchPanicked
+			close(f.done)
+		}
+	}()
+	mat, err = fetch(ctx)
+	finished = true
+	if err != nil {
+		c.count(kc, func(k *counters) { k.storeErrors.Add(1) })
+	}
+
+	c.mu.Lock()
+	delete(c.flights, id)
+	if err == nil {
+		now := c.now()
+		if alias != nil { // first, so that id is the most recently used
+			aid := alias(&mat)
+			if el, ok := c.entries[aid]; !ok || !now.Before(el.Value.(*cacheEntry).expires) {
+				c.put(aid, mat, now, ttl)
+			}
+		}
+		c.put(id, mat, now, ttl)
+	}
+	c.mu.Unlock()
+	f.err = err
+	close(f.done)
+	return mat, err
 }
 
 func (c *BranchKeyCache) count(kc *counters, add func(*counters)) {

@@ -3,6 +3,7 @@ package hierarchy
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -215,4 +216,41 @@ func TestCapacityOneKeepsActiveKey(t *testing.T) {
 		encryptMaterials(t, kr, nil)
 	}
 	require.Equal(t, int64(1), src.calls.Load(), "the active entry is not evicted by its own version entry")
+}
+
+// panicSource panics on its first call, then answers from memSource.
+type panicSource struct {
+	*memSource
+	panicked atomic.Bool
+}
+
+func (s *panicSource) GetActiveBranchKey(ctx context.Context, id string) (*BranchKey, error) {
+	if !s.panicked.Swap(true) {
+		panic("source bug")
+	}
+	return s.memSource.GetActiveBranchKey(ctx, id)
+}
+
+// TestCacheFetchPanicReleasesFlight: a source that panics does not leave
+// its branch key blocked: the panic reaches the caller and the next lookup
+// fetches again instead of waiting forever.
+func TestCacheFetchPanicReleasesFlight(t *testing.T) {
+	src := &panicSource{memSource: newMemSource()}
+	src.add(t, "a")
+	kr := newTestKeyring(t, src, nil, WithBranchKeyID("a"))
+	require.PanicsWithValue(t, "source bug", func() {
+		_ = kr.OnEncrypt(ctxBG, &keyring.EncryptionMaterials{Suite: keyring.Suite{DataKeyLength: 32}})
+	})
+	done := make(chan error, 1)
+	go func() {
+		done <- kr.OnEncrypt(ctxBG, &keyring.EncryptionMaterials{Suite: keyring.Suite{DataKeyLength: 32}})
+	}()
+	select {
+	case err := <-done:
+		require.NoError(t, err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("the lookup after a panicking fetch waits forever")
+	}
+	require.Equal(t, uint64(2), kr.Metrics().StoreCalls)
+	require.Equal(t, uint64(1), kr.Metrics().StoreErrors)
 }
