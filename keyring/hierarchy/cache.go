@@ -25,8 +25,9 @@ const DefaultCacheCapacity = 1000
 // dropped. Concurrent misses for one entry make a single store call; the
 // other callers wait for its result (single flight). Dropped and expired
 // entries have their key bytes overwritten with zeros; expired entries are
-// removed when looked up, and by a sweep at most once a second when a
-// miss is loaded. Purge removes them all.
+// removed when looked up, and by a sweep of the whole cache at most once a
+// second on any lookup (a cache nobody uses keeps them until Purge).
+// Purge removes them all.
 //
 // One cache may be shared by several keyrings (WithSharedCache). Entries
 // are identified by partition, logical key store name and branch key id
@@ -168,6 +169,7 @@ func (c *BranchKeyCache) get(ctx context.Context, id cacheID, ttl time.Duration,
 			if now.Before(e.expires) && now.Sub(e.created) <= ttl {
 				c.lru.MoveToFront(el)
 				mat := e.mat
+				c.sweep(now)
 				c.mu.Unlock()
 				if !counted {
 					c.count(kc, func(k *counters) { k.hits.Add(1) })
@@ -269,16 +271,22 @@ func (c *BranchKeyCache) put(id cacheID, mat materials, now time.Time, ttl time.
 		c.remove(c.lru.Back())
 		c.counts.evicted.Add(1)
 	}
-	if now.Sub(c.lastSweep) >= time.Second {
-		c.lastSweep = now
-		for el := c.lru.Back(); el != nil; {
-			prev := el.Prev()
-			if e := el.Value.(*cacheEntry); !now.Before(e.expires) {
-				c.remove(el)
-				c.counts.expired.Add(1)
-			}
-			el = prev
+	c.sweep(now)
+}
+
+// sweep removes the expired entries, at most once a second; c.mu is held.
+func (c *BranchKeyCache) sweep(now time.Time) {
+	if now.Sub(c.lastSweep) < time.Second {
+		return
+	}
+	c.lastSweep = now
+	for el := c.lru.Back(); el != nil; {
+		prev := el.Prev()
+		if e := el.Value.(*cacheEntry); !now.Before(e.expires) {
+			c.remove(el)
+			c.counts.expired.Add(1)
 		}
+		el = prev
 	}
 }
 

@@ -254,3 +254,26 @@ func TestCacheFetchPanicReleasesFlight(t *testing.T) {
 	require.Equal(t, uint64(2), kr.Metrics().StoreCalls)
 	require.Equal(t, uint64(1), kr.Metrics().StoreErrors)
 }
+
+// TestCacheExpirySweepOnHits: expired entries are wiped even when every
+// lookup is a hit on another entry.
+func TestCacheExpirySweepOnHits(t *testing.T) {
+	clock := newFakeClock()
+	src := newMemSource()
+	src.add(t, "a")
+	src.add(t, "b")
+	cache, err := NewBranchKeyCache(10)
+	require.NoError(t, err)
+	cache.now = clock.now
+	kb := newTestKeyring(t, src, nil, WithBranchKeyID("b"), WithSharedCache(cache, "p"), WithTTL(time.Hour))
+	ka := newTestKeyring(t, src, nil, WithBranchKeyID("a"), WithSharedCache(cache, "p"), WithTTL(time.Second))
+	encryptMaterials(t, kb, nil)
+	encryptMaterials(t, ka, nil)
+	aKey := cachedKeys(cache)[0]
+	require.False(t, isZero(aKey))
+	clock.advance(2 * time.Second)
+	encryptMaterials(t, kb, nil) // a hit
+	require.Equal(t, int64(2), src.calls.Load())
+	require.True(t, isZero(aKey), "a's expired key was wiped")
+	require.Equal(t, 2, cache.Metrics().Entries)
+}

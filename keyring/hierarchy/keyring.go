@@ -53,7 +53,8 @@ var ErrBranchKey = errors.New("hierarchy: unusable branch key materials")
 // same branch key wait.
 //
 // Plaintext branch keys live only in the cache, which wipes them when they
-// expire or are evicted; the keyring copies a key for the message at hand
+// are evicted and, once expired, on its next lookup (see [BranchKeyCache];
+// Purge wipes them all); the keyring copies a key for the message at hand
 // and wipes the copy. A Keyring is safe for concurrent use.
 type Keyring struct {
 	src         BranchKeySource
