@@ -15,56 +15,74 @@ import (
 func TestCacheSingleFlight(t *testing.T) {
 	src := newMemSource()
 	src.add(t, "a")
-	src.delay = 50 * time.Millisecond
+	release := src.hold()
+	defer release()
 	kr := newTestKeyring(t, src, nil, WithBranchKeyID("a"))
 	var wg sync.WaitGroup
+	errs := make(chan error, 32)
 	for range 32 {
-		wg.Go(func() { encryptMaterials(t, kr, nil) })
+		wg.Go(func() {
+			errs <- kr.OnEncrypt(ctxBG, &keyring.EncryptionMaterials{Suite: keyring.Suite{DataKeyLength: 32}})
+		})
 	}
+	waitMisses(t, kr, 32) // one fetching, 31 waiting
+	release()
 	wg.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
 	require.Equal(t, int64(1), src.calls.Load(), "32 concurrent misses make one store call")
 	m := kr.Metrics()
 	require.Equal(t, uint64(1), m.StoreCalls)
-	require.Equal(t, uint64(32), m.Hits+m.Misses)
-	require.GreaterOrEqual(t, m.Misses, uint64(2), "the callers that waited count as misses")
+	require.Equal(t, uint64(32), m.Misses, "the callers that waited count as misses")
+	require.Zero(t, m.Hits)
 }
 
 func TestCacheWaiterRetriesWhenFetcherGivesUp(t *testing.T) {
 	src := newMemSource()
 	src.add(t, "a")
-	src.delay = 100 * time.Millisecond
+	release := src.hold()
+	defer release()
 	kr := newTestKeyring(t, src, nil, WithBranchKeyID("a"))
 	ctx, cancel := context.WithCancel(ctxBG)
+	defer cancel()
 	errc := make(chan error, 1)
 	go func() {
 		errc <- kr.OnEncrypt(ctx, &keyring.EncryptionMaterials{Suite: keyring.Suite{DataKeyLength: 32}})
 	}()
-	time.Sleep(20 * time.Millisecond) // the first caller is fetching
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		encryptMaterials(t, kr, nil) // waits, then fetches itself
+	<-src.started // the first caller is fetching
+	done := make(chan error, 1)
+	go func() { // waits, then fetches itself
+		done <- kr.OnEncrypt(ctxBG, &keyring.EncryptionMaterials{Suite: keyring.Suite{DataKeyLength: 32}})
 	}()
-	time.Sleep(20 * time.Millisecond)
+	waitMisses(t, kr, 2)
 	cancel()
-	err := <-errc
-	require.ErrorIs(t, err, context.Canceled)
-	<-done
+	require.ErrorIs(t, <-errc, context.Canceled)
+	<-src.started // the waiter took over the fetch
+	release()
+	require.NoError(t, <-done)
 	require.Equal(t, int64(2), src.calls.Load())
 }
 
 func TestCacheWaiterContext(t *testing.T) {
 	src := newMemSource()
 	src.add(t, "a")
-	src.delay = 200 * time.Millisecond
+	release := src.hold()
 	kr := newTestKeyring(t, src, nil, WithBranchKeyID("a"))
-	go encryptMaterials(t, kr, nil)
-	time.Sleep(20 * time.Millisecond)
+	fetched := make(chan error, 1)
+	go func() {
+		fetched <- kr.OnEncrypt(ctxBG, &keyring.EncryptionMaterials{Suite: keyring.Suite{DataKeyLength: 32}})
+	}()
+	<-src.started
 	ctx, cancel := context.WithTimeout(ctxBG, 10*time.Millisecond)
 	defer cancel()
 	err := kr.OnEncrypt(ctx, &keyring.EncryptionMaterials{Suite: keyring.Suite{DataKeyLength: 32}})
 	require.ErrorIs(t, err, keyring.ErrTransient)
 	require.ErrorIs(t, err, context.DeadlineExceeded)
+	release()
+	require.NoError(t, <-fetched, "the fetch goes on for its own caller")
+	require.Equal(t, int64(1), src.calls.Load(), "the waiter that gave up made no call")
 }
 
 func TestCacheTTL(t *testing.T) {
