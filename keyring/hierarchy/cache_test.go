@@ -295,3 +295,34 @@ func TestCacheExpirySweepOnHits(t *testing.T) {
 	require.True(t, isZero(aKey), "a's expired key was wiped")
 	require.Equal(t, 2, cache.Metrics().Entries)
 }
+
+// TestCacheIDFieldsCannotShift: cache ids join their fields with 0x00, so a
+// partition or logical store name holding 0x00 could make two keyrings
+// share an entry for different branch keys; such names are refused, and a
+// cached entry is used only for the branch key id it holds.
+func TestCacheIDFieldsCannotShift(t *testing.T) {
+	src := newMemSource()
+	src.add(t, "t\x00x")
+	src.add(t, "x")
+	cache, err := NewBranchKeyCache(10)
+	require.NoError(t, err)
+	a := newTestKeyring(t, src, nil, WithBranchKeyID("t\x00x"), WithSharedCache(cache, "p"), WithLogicalKeyStoreName("s"))
+	encryptMaterials(t, a, nil)
+	_, err = NewKeyring(src, WithBranchKeyID("x"), WithSharedCache(cache, "p\x00s"), WithLogicalKeyStoreName("t"))
+	require.ErrorIs(t, err, keyring.ErrInvalidConfig)
+	_, err = NewKeyring(src, WithBranchKeyID("x"), WithSharedCache(cache, "p"), WithLogicalKeyStoreName("s\x00t"))
+	require.ErrorIs(t, err, keyring.ErrInvalidConfig)
+	_, err = NewKeyring(nulNamed{src}, WithBranchKeyID("x"))
+	require.ErrorIs(t, err, keyring.ErrInvalidConfig)
+
+	// Even if two ids collide, an entry serves only its own branch key.
+	b := newTestKeyring(t, src, nil, WithBranchKeyID("x"), WithSharedCache(cache, "p"), WithLogicalKeyStoreName("s"))
+	b.encryptID = a.encryptID
+	e := &keyring.EncryptionMaterials{Suite: keyring.Suite{DataKeyLength: 32}}
+	require.ErrorIs(t, b.OnEncrypt(ctxBG, e), ErrBranchKey)
+	require.Empty(t, e.EncryptedDataKeys)
+}
+
+type nulNamed struct{ *memSource }
+
+func (nulNamed) LogicalName() string { return "a\x00b" }

@@ -175,6 +175,9 @@ func (k *Keyring) OnEncrypt(ctx context.Context, m *keyring.EncryptionMaterials)
 		return k.fail(id, err)
 	}
 	defer mat.wipe()
+	if mat.id != id {
+		return k.fail(id, fmt.Errorf("%w: cache entry holds branch key %q, not %q", ErrBranchKey, mat.id, id))
+	}
 
 	aad, err := wrapAAD(id, mat.versionRaw, m.EncryptionContext)
 	if err != nil {
@@ -271,6 +274,9 @@ func (k *Keyring) unwrap(ctx context.Context, id string, f edkFields, ec map[str
 		return nil, err
 	}
 	defer mat.wipe()
+	if mat.id != id || mat.versionRaw != f.version {
+		return nil, fmt.Errorf("%w: cache entry holds version %s of branch key %q", ErrBranchKey, mat.version, mat.id)
+	}
 	aad, err := wrapAAD(id, f.version, ec)
 	if err != nil {
 		return nil, err

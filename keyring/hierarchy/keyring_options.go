@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -94,13 +95,14 @@ func WithCacheCapacity(n int) Option {
 // own, within partition. Keyrings with the same partition and the same
 // logical key store name share branch key materials; keyrings with other
 // partitions never see each other's entries. partition must not be
-// empty. Give one partition only to keyrings that may read each other's
+// empty and must not contain a NUL byte (cache ids separate their fields
+// with NUL). Give one partition only to keyrings that may read each other's
 // branch keys, and never give one logical key store name to two different
 // tables.
 func WithSharedCache(cache *BranchKeyCache, partition string) Option {
 	return func(c *config) error {
-		if cache == nil || partition == "" {
-			return fmt.Errorf("%w: shared cache needs a cache and a non-empty partition", keyring.ErrInvalidConfig)
+		if cache == nil || partition == "" || strings.IndexByte(partition, 0) >= 0 {
+			return fmt.Errorf("%w: shared cache needs a cache and a non-empty partition without NUL bytes", keyring.ErrInvalidConfig)
 		}
 		c.cache, c.partition = cache, []byte(partition)
 		return nil
@@ -110,7 +112,7 @@ func WithSharedCache(cache *BranchKeyCache, partition string) Option {
 // WithLogicalKeyStoreName sets the logical key store name that, with the
 // partition and branch key id, identifies cache entries. By default it is
 // the source's LogicalName() when it has that method (as [Store] does),
-// else empty.
+// else empty. It must not contain a NUL byte.
 func WithLogicalKeyStoreName(name string) Option {
 	return func(c *config) error {
 		c.storeName = &name
@@ -152,6 +154,9 @@ func buildConfig(src BranchKeySource, opts []Option) (*config, error) {
 			name = n.LogicalName()
 		}
 		c.storeName = &name
+	}
+	if strings.IndexByte(*c.storeName, 0) >= 0 {
+		return nil, fmt.Errorf("%w: logical key store name contains a NUL byte", keyring.ErrInvalidConfig)
 	}
 	return c, nil
 }
