@@ -326,3 +326,23 @@ func TestCacheIDFieldsCannotShift(t *testing.T) {
 type nulNamed struct{ *memSource }
 
 func (nulNamed) LogicalName() string { return "a\x00b" }
+
+// TestCachePurgeDuringFetch: Purge does not disturb a lookup in flight;
+// its result is stored when it finishes.
+func TestCachePurgeDuringFetch(t *testing.T) {
+	src := newMemSource()
+	src.add(t, "a")
+	release := src.hold()
+	kr := newTestKeyring(t, src, nil, WithBranchKeyID("a"))
+	done := make(chan error, 1)
+	go func() {
+		done <- kr.OnEncrypt(ctxBG, &keyring.EncryptionMaterials{Suite: keyring.Suite{DataKeyLength: 32}})
+	}()
+	<-src.started
+	kr.cache.Purge()
+	release()
+	require.NoError(t, <-done)
+	require.Equal(t, 2, kr.cache.Metrics().Entries, "the active entry and its version entry")
+	encryptMaterials(t, kr, nil)
+	require.Equal(t, int64(1), src.calls.Load())
+}
