@@ -116,7 +116,7 @@ func (c *counters) snapshot() Metrics {
 // keyrings; a keyring without one makes its own.
 func NewBranchKeyCache(capacity int) (*BranchKeyCache, error) {
 	if capacity <= 0 {
-		return nil, fmt.Errorf("%w: cache capacity must be positive, got %d", keyring.ErrInvalidConfig, capacity)
+		return nil, newConfigError("cache capacity must be positive, got %d", capacity)
 	}
 	return &BranchKeyCache{
 		capacity: capacity,

@@ -109,7 +109,7 @@ var _ keyring.Keyring = (*Keyring)(nil)
 // WithLogicalKeyStoreName.
 func NewKeyring(src BranchKeySource, opts ...Option) (*Keyring, error) {
 	if src == nil {
-		return nil, fmt.Errorf("%w: nil branch key source", keyring.ErrInvalidConfig)
+		return nil, newConfigError("nil branch key source")
 	}
 	c, err := buildConfig(src, opts)
 	if err != nil {

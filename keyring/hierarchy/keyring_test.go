@@ -299,11 +299,16 @@ func TestNewKeyringConfig(t *testing.T) {
 	} {
 		_, err := NewKeyring(src, opts...)
 		require.ErrorIs(t, err, keyring.ErrInvalidConfig, name)
+		require.ErrorIs(t, err, ErrInvalidOption, name)
 	}
 	_, err = NewKeyring(nil, WithBranchKeyID("a"))
 	require.ErrorIs(t, err, keyring.ErrInvalidConfig)
+	require.ErrorIs(t, err, ErrInvalidOption)
 	_, err = NewBranchKeyCache(0)
 	require.ErrorIs(t, err, keyring.ErrInvalidConfig)
+	require.ErrorIs(t, err, ErrInvalidOption)
+	require.NotErrorIs(t, err, ErrInvalidItem)
+	require.Contains(t, err.Error(), "cache capacity")
 }
 
 func TestNothingPrintsKeys(t *testing.T) {
