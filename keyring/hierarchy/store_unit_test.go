@@ -36,6 +36,9 @@ func TestNewStoreOptions(t *testing.T) {
 		"empty grant": func() (*hierarchy.Store, error) {
 			return hierarchy.NewStore(ddb, k, "t", arn, hierarchy.WithGrantTokens("a", ""))
 		},
+		"nil option": func() (*hierarchy.Store, error) {
+			return hierarchy.NewStore(ddb, k, "t", arn, nil)
+		},
 	} {
 		t.Run(name, func(t *testing.T) {
 			s, err := f()
@@ -45,10 +48,12 @@ func TestNewStoreOptions(t *testing.T) {
 	}
 	s, err := hierarchy.NewStore(ddb, k, "table", arn)
 	require.NoError(t, err)
+	_, err = s.CreateKey(context.Background(), nil)
+	require.ErrorIs(t, err, hierarchy.ErrInvalidOption, "a nil CreateKey option is refused before any call")
 	assert.Equal(t, "table", s.LogicalName(), "the logical name defaults to the table name")
 	assert.Equal(t, "table", s.Table())
 	assert.Equal(t, arn, s.KMSKeyARN())
-	s, err = hierarchy.NewStore(ddb, k, "table", arn, hierarchy.WithLogicalName("logical"), nil)
+	s, err = hierarchy.NewStore(ddb, k, "table", arn, hierarchy.WithLogicalName("logical"))
 	require.NoError(t, err)
 	assert.Equal(t, "logical", s.LogicalName())
 }
