@@ -54,8 +54,9 @@ var ErrBranchKey = errors.New("hierarchy: unusable branch key materials")
 //
 // Plaintext branch keys live only in the cache, which wipes them when they
 // are evicted and, once expired, on its next lookup (see [BranchKeyCache];
-// Purge wipes them all); the keyring copies a key for the message at hand
-// and wipes the copy. A Keyring is safe for concurrent use.
+// to wipe them all on demand, give the keyring a cache with
+// WithSharedCache and call its Purge); the keyring copies a key for the
+// message at hand and wipes the copy. A Keyring is safe for concurrent use.
 type Keyring struct {
 	src         BranchKeySource
 	branchKeyID string
