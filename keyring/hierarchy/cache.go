@@ -157,8 +157,8 @@ type fetchFunc func(ctx context.Context) (materials, error)
 // with fetch on a miss. Concurrent misses for id share one fetch. Callers
 // wipe the returned materials when done. kc counts for the calling
 // keyring as well as for the cache. When alias is not nil, fetched
-// materials are also stored under alias(materials) unless a fresh entry
-// is there: the active branch key is stored as its version too.
+// materials are also stored under alias(materials) if there is room (see
+// putAlias): the active branch key is stored as its version too.
 func (c *BranchKeyCache) get(ctx context.Context, id cacheID, ttl time.Duration, kc *counters, fetch fetchFunc, alias func(*materials) cacheID) (materials, error) {
 	counted := false
 	for {
@@ -236,13 +236,10 @@ func (c *BranchKeyCache) load(ctx context.Context, id cacheID, f *flight, ttl ti
 	delete(c.flights, id)
 	if err == nil {
 		now := c.now()
-		if alias != nil { // first, so that id is the most recently used
-			aid := alias(&mat)
-			if el, ok := c.entries[aid]; !ok || !now.Before(el.Value.(*cacheEntry).expires) {
-				c.put(aid, mat, now, ttl)
-			}
-		}
 		c.put(id, mat, now, ttl)
+		if alias != nil {
+			c.putAlias(alias(&mat), mat, now, ttl)
+		}
 	}
 	c.mu.Unlock()
 	f.err = err
@@ -288,6 +285,25 @@ func (c *BranchKeyCache) sweep(now time.Time) {
 		}
 		el = prev
 	}
+}
+
+// putAlias stores a copy of mat under id as the least recently used
+// entry, unless a fresh entry is there or the cache is full: an alias (the
+// version entry of a fetched active key) never pushes out another entry,
+// so it cannot halve the number of branch keys the cache holds. c.mu is
+// held.
+func (c *BranchKeyCache) putAlias(id cacheID, mat materials, now time.Time, ttl time.Duration) {
+	if el, ok := c.entries[id]; ok {
+		if now.Before(el.Value.(*cacheEntry).expires) {
+			return
+		}
+		c.remove(el)
+		c.counts.expired.Add(1)
+	}
+	if len(c.entries) >= c.capacity {
+		return
+	}
+	c.entries[id] = c.lru.PushBack(&cacheEntry{id: id, mat: mat, created: now, expires: now.Add(ttl)})
 }
 
 // remove drops an entry and wipes its key; c.mu is held.

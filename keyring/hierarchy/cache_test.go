@@ -2,6 +2,7 @@ package hierarchy
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -345,4 +346,31 @@ func TestCachePurgeDuringFetch(t *testing.T) {
 	require.Equal(t, 2, kr.cache.Metrics().Entries, "the active entry and its version entry")
 	encryptMaterials(t, kr, nil)
 	require.Equal(t, int64(1), src.calls.Load())
+}
+
+// TestCacheAliasesDoNotHalveCapacity: the version entry stored beside a
+// fetched active key is a bonus; it never pushes out active keys, so a
+// cache holds as many tenants' active keys as its capacity (as the
+// official SDKs' caches do) rather than half as many.
+func TestCacheAliasesDoNotHalveCapacity(t *testing.T) {
+	const capacity, tenants = 10, 9
+	src := newMemSource()
+	for i := range tenants {
+		src.add(t, fmt.Sprint("t", i))
+	}
+	kr := newTestKeyring(t, src, nil, WithBranchKeyIDSupplier(ContextKeySupplier("tenant", nil)), WithCacheCapacity(capacity))
+	var edks []keyring.EncryptedDataKey
+	for range 3 {
+		for i := range tenants {
+			m := encryptMaterials(t, kr, map[string]string{"tenant": fmt.Sprint("t", i)})
+			edks = append(edks, m.EncryptedDataKeys...)
+		}
+	}
+	require.Equal(t, int64(tenants), src.calls.Load(), "one fetch per tenant")
+	require.LessOrEqual(t, kr.cache.Metrics().Entries, capacity)
+	// Decryption still works, fetching the versions the cache had no room for.
+	for i, edk := range edks[:tenants] {
+		_, err := decryptWith(kr, map[string]string{"tenant": fmt.Sprint("t", i)}, edk)
+		require.NoError(t, err)
+	}
 }

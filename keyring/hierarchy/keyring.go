@@ -47,8 +47,10 @@ var ErrBranchKey = errors.New("hierarchy: unusable branch key materials")
 // id ‖ version ‖ the encryption context serialized in byte order.
 //
 // Unlike the official SDKs' caches, a fetched active branch key is cached
-// as its version too (so a keyring decrypts its own messages without a
-// second store call), and there is no early refresh before expiry: when
+// as its version too when the cache has room (so a keyring decrypts its
+// own messages without a second store call; this extra entry never pushes
+// out another, so a cache of n entries holds n branch keys as theirs do),
+// and there is no early refresh before expiry: when
 // an entry expires, one caller fetches it again while the others for the
 // same branch key wait.
 //
@@ -141,7 +143,7 @@ func (k *Keyring) Metrics() Metrics { return k.counts.snapshot() }
 
 // OnEncrypt fetches the active version of the message's branch key (from
 // the cache, or from the source on a miss; a fetched active key is cached
-// as its version too, for decryption), generates the data key if m
+// as its version too if there is room, for decryption), generates the data key if m
 // has none, and appends it wrapped under a key derived from the branch key
 // with a fresh salt, bound to m.EncryptionContext. On failure m is
 // unchanged.
