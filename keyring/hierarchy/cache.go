@@ -25,8 +25,9 @@ const DefaultCacheCapacity = 1000
 // dropped. Concurrent misses for one entry make a single store call; the
 // other callers wait for its result (single flight). Dropped and expired
 // entries have their key bytes overwritten with zeros; expired entries are
-// removed when looked up, and by a sweep at most once a second when a
-// miss is loaded. Purge removes them all.
+// removed when looked up, and by a sweep of the whole cache at most once a
+// second on any lookup (a cache nobody uses keeps them until Purge).
+// Purge removes them all.
 //
 // One cache may be shared by several keyrings (WithSharedCache). Entries
 // are identified by partition, logical key store name and branch key id
@@ -115,7 +116,7 @@ func (c *counters) snapshot() Metrics {
 // keyrings; a keyring without one makes its own.
 func NewBranchKeyCache(capacity int) (*BranchKeyCache, error) {
 	if capacity <= 0 {
-		return nil, fmt.Errorf("%w: cache capacity must be positive, got %d", keyring.ErrInvalidConfig, capacity)
+		return nil, newConfigError("cache capacity must be positive, got %d", capacity)
 	}
 	return &BranchKeyCache{
 		capacity: capacity,
@@ -156,8 +157,8 @@ type fetchFunc func(ctx context.Context) (materials, error)
 // with fetch on a miss. Concurrent misses for id share one fetch. Callers
 // wipe the returned materials when done. kc counts for the calling
 // keyring as well as for the cache. When alias is not nil, fetched
-// materials are also stored under alias(materials) unless a fresh entry
-// is there: the active branch key is stored as its version too.
+// materials are also stored under alias(materials) if there is room (see
+// putAlias): the active branch key is stored as its version too.
 func (c *BranchKeyCache) get(ctx context.Context, id cacheID, ttl time.Duration, kc *counters, fetch fetchFunc, alias func(*materials) cacheID) (materials, error) {
 	counted := false
 	for {
@@ -168,6 +169,7 @@ func (c *BranchKeyCache) get(ctx context.Context, id cacheID, ttl time.Duration,
 			if now.Before(e.expires) && now.Sub(e.created) <= ttl {
 				c.lru.MoveToFront(el)
 				mat := e.mat
+				c.sweep(now)
 				c.mu.Unlock()
 				if !counted {
 					c.count(kc, func(k *counters) { k.hits.Add(1) })
@@ -201,29 +203,48 @@ func (c *BranchKeyCache) get(ctx context.Context, id cacheID, ttl time.Duration,
 		c.flights[id] = f
 		c.mu.Unlock()
 
-		c.count(kc, func(k *counters) { k.storeCalls.Add(1) })
-		mat, err := fetch(ctx)
-		if err != nil {
-			c.count(kc, func(k *counters) { k.storeErrors.Add(1) })
-		}
-
-		c.mu.Lock()
-		delete(c.flights, id)
-		if err == nil {
-			now := c.now()
-			if alias != nil { // first, so that id is the most recently used
-				aid := alias(&mat)
-				if el, ok := c.entries[aid]; !ok || !now.Before(el.Value.(*cacheEntry).expires) {
-					c.put(aid, mat, now, ttl)
-				}
-			}
-			c.put(id, mat, now, ttl)
-		}
-		c.mu.Unlock()
-		f.err = err
-		close(f.done)
-		return mat, err
+		return c.load(ctx, id, f, ttl, kc, fetch, alias)
 	}
+}
+
+// errFetchPanicked is what the waiters of a fetch that panicked get.
+var errFetchPanicked = errors.New("hierarchy: branch key source panicked")
+
+// load runs the fetch of flight f for entry id and stores its result. The
+// flight ends even if fetch panics (the panic goes on to the caller), so
+// that later lookups fetch again instead of waiting forever.
+func (c *BranchKeyCache) load(ctx context.Context, id cacheID, f *flight, ttl time.Duration, kc *counters, fetch fetchFunc, alias func(*materials) cacheID) (mat materials, err error) {
+	c.count(kc, func(k *counters) { k.storeCalls.Add(1) })
+	finished := false
+	defer func() {
+		if !finished {
+			c.count(kc, func(k *counters) { k.storeErrors.Add(1) })
+			c.mu.Lock()
+			delete(c.flights, id)
+			c.mu.Unlock()
+			f.err = errFetchPanicked
+			close(f.done)
+		}
+	}()
+	mat, err = fetch(ctx)
+	finished = true
+	if err != nil {
+		c.count(kc, func(k *counters) { k.storeErrors.Add(1) })
+	}
+
+	c.mu.Lock()
+	delete(c.flights, id)
+	if err == nil {
+		now := c.now()
+		c.put(id, mat, now, ttl)
+		if alias != nil {
+			c.putAlias(alias(&mat), mat, now, ttl)
+		}
+	}
+	c.mu.Unlock()
+	f.err = err
+	close(f.done)
+	return mat, err
 }
 
 func (c *BranchKeyCache) count(kc *counters, add func(*counters)) {
@@ -247,17 +268,42 @@ func (c *BranchKeyCache) put(id cacheID, mat materials, now time.Time, ttl time.
 		c.remove(c.lru.Back())
 		c.counts.evicted.Add(1)
 	}
-	if now.Sub(c.lastSweep) >= time.Second {
-		c.lastSweep = now
-		for el := c.lru.Back(); el != nil; {
-			prev := el.Prev()
-			if e := el.Value.(*cacheEntry); !now.Before(e.expires) {
-				c.remove(el)
-				c.counts.expired.Add(1)
-			}
-			el = prev
-		}
+	c.sweep(now)
+}
+
+// sweep removes the expired entries, at most once a second; c.mu is held.
+func (c *BranchKeyCache) sweep(now time.Time) {
+	if now.Sub(c.lastSweep) < time.Second {
+		return
 	}
+	c.lastSweep = now
+	for el := c.lru.Back(); el != nil; {
+		prev := el.Prev()
+		if e := el.Value.(*cacheEntry); !now.Before(e.expires) {
+			c.remove(el)
+			c.counts.expired.Add(1)
+		}
+		el = prev
+	}
+}
+
+// putAlias stores a copy of mat under id as the least recently used
+// entry, unless a fresh entry is there or the cache is full: an alias (the
+// version entry of a fetched active key) never pushes out another entry,
+// so it cannot halve the number of branch keys the cache holds. c.mu is
+// held.
+func (c *BranchKeyCache) putAlias(id cacheID, mat materials, now time.Time, ttl time.Duration) {
+	if el, ok := c.entries[id]; ok {
+		if now.Before(el.Value.(*cacheEntry).expires) {
+			return
+		}
+		c.remove(el)
+		c.counts.expired.Add(1)
+	}
+	if len(c.entries) >= c.capacity {
+		return
+	}
+	c.entries[id] = c.lru.PushBack(&cacheEntry{id: id, mat: mat, created: now, expires: now.Add(ttl)})
 }
 
 // remove drops an entry and wipes its key; c.mu is held.

@@ -93,8 +93,9 @@
 //
 // # Keys in memory
 //
-// [BranchKey] and [BeaconKey] hold plaintext keys: their String, GoString
-// and Format never print the key bytes, and Zero wipes them. Each read
+// [BranchKey] and [BeaconKey] hold plaintext keys: their String, GoString,
+// Format, MarshalJSON and LogValue never show the key bytes, and Zero
+// wipes them. Each read
 // returns new key bytes the caller owns.
 //
 // # Compatibility

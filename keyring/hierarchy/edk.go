@@ -12,9 +12,10 @@ import (
 )
 
 // ErrMalformedEDK means an encrypted data key with the keyring's provider
-// id cannot be one it wrote: its ciphertext has the wrong length for the
-// suite, or its provider info is not UTF-8. It wraps
-// keyring.ErrNoDecryptionKey.
+// id and branch key id cannot be one it wrote: its ciphertext has the
+// wrong length for the suite. It wraps keyring.ErrNoDecryptionKey. (An
+// encrypted data key whose provider info is not UTF-8 names no branch key
+// id: it is skipped, as one of another branch key is.)
 var ErrMalformedEDK = fmt.Errorf("%w: malformed %s encrypted data key", keyring.ErrNoDecryptionKey, ProviderID)
 
 // ErrInvalidVersion means a branch key version is not a lowercase UUID

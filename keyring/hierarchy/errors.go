@@ -30,6 +30,8 @@ var (
 	ErrConflict = errors.New("hierarchy: branch key changed during rotation")
 	// ErrInvalidOption means a store or an operation was given a bad
 	// parameter (empty table or id, a KMS ARN that is not a key ARN, ...).
+	// A bad keyring or cache configuration (NewKeyring, NewBranchKeyCache)
+	// matches it too, as well as keyring.ErrInvalidConfig.
 	ErrInvalidOption = errors.New("hierarchy: invalid option")
 	// ErrTransient means a call failed for a reason that may pass: the
 	// context ended, the network failed, or DynamoDB or KMS throttled or

@@ -14,19 +14,34 @@ import (
 )
 
 // memSource is an in-memory BranchKeySource for the keyring's unit tests:
-// it counts calls, can be slowed down, fail, or return wrong materials.
+// it counts calls, can hold calls, fail, or return wrong materials.
 // The real store is exercised by the tests over DynamoDB and KMS.
 type memSource struct {
 	mu       sync.Mutex
 	versions map[string][]*BranchKey // last is active
 	err      error                   // returned by every call when set
 	mangle   func(*BranchKey)        // applied to results when set
-	delay    time.Duration
-	calls    atomic.Int64
-	given    []*BranchKey // every key handed out, to check they are wiped
+	// gate, when set, holds every call until it is closed; each held
+	// call first sends on started.
+	gate, started chan struct{}
+	calls         atomic.Int64
+	given         []*BranchKey // every key handed out, to check they are wiped
 }
 
 func newMemSource() *memSource { return &memSource{versions: map[string][]*BranchKey{}} }
+
+// hold makes the source's calls wait for the returned release.
+func (s *memSource) hold() (release func()) {
+	s.gate, s.started = make(chan struct{}), make(chan struct{}, 100)
+	return sync.OnceFunc(func() { close(s.gate) })
+}
+
+// waitMisses waits until kr has counted n misses: with the fetch held,
+// each caller past its miss is fetching or waiting for the fetch.
+func waitMisses(t *testing.T, kr *Keyring, n uint64) {
+	t.Helper()
+	require.Eventually(t, func() bool { return kr.Metrics().Misses >= n }, 30*time.Second, time.Millisecond)
+}
 
 func newUUID(t testing.TB) string {
 	var b [16]byte
@@ -57,9 +72,10 @@ func (s *memSource) setErr(err error) {
 
 func (s *memSource) answer(ctx context.Context, id string, pick func([]*BranchKey) *BranchKey) (*BranchKey, error) {
 	s.calls.Add(1)
-	if s.delay > 0 {
+	if s.gate != nil {
+		s.started <- struct{}{}
 		select {
-		case <-time.After(s.delay):
+		case <-s.gate:
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		}

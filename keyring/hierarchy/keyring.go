@@ -47,14 +47,18 @@ var ErrBranchKey = errors.New("hierarchy: unusable branch key materials")
 // id ‖ version ‖ the encryption context serialized in byte order.
 //
 // Unlike the official SDKs' caches, a fetched active branch key is cached
-// as its version too (so a keyring decrypts its own messages without a
-// second store call), and there is no early refresh before expiry: when
+// as its version too when the cache has room (so a keyring decrypts its
+// own messages without a second store call; this extra entry never pushes
+// out another, so a cache of n entries holds n branch keys as theirs do),
+// and there is no early refresh before expiry: when
 // an entry expires, one caller fetches it again while the others for the
 // same branch key wait.
 //
 // Plaintext branch keys live only in the cache, which wipes them when they
-// expire or are evicted; the keyring copies a key for the message at hand
-// and wipes the copy. A Keyring is safe for concurrent use.
+// are evicted and, once expired, on its next lookup (see [BranchKeyCache];
+// to wipe them all on demand, give the keyring a cache with
+// WithSharedCache and call its Purge); the keyring copies a key for the
+// message at hand and wipes the copy. A Keyring is safe for concurrent use.
 type Keyring struct {
 	src         BranchKeySource
 	branchKeyID string
@@ -108,7 +112,7 @@ var _ keyring.Keyring = (*Keyring)(nil)
 // WithLogicalKeyStoreName.
 func NewKeyring(src BranchKeySource, opts ...Option) (*Keyring, error) {
 	if src == nil {
-		return nil, fmt.Errorf("%w: nil branch key source", keyring.ErrInvalidConfig)
+		return nil, newConfigError("nil branch key source")
 	}
 	c, err := buildConfig(src, opts)
 	if err != nil {
@@ -139,7 +143,7 @@ func (k *Keyring) Metrics() Metrics { return k.counts.snapshot() }
 
 // OnEncrypt fetches the active version of the message's branch key (from
 // the cache, or from the source on a miss; a fetched active key is cached
-// as its version too, for decryption), generates the data key if m
+// as its version too if there is room, for decryption), generates the data key if m
 // has none, and appends it wrapped under a key derived from the branch key
 // with a fresh salt, bound to m.EncryptionContext. On failure m is
 // unchanged.
@@ -174,6 +178,9 @@ func (k *Keyring) OnEncrypt(ctx context.Context, m *keyring.EncryptionMaterials)
 		return k.fail(id, err)
 	}
 	defer mat.wipe()
+	if mat.id != id {
+		return k.fail(id, fmt.Errorf("%w: cache entry holds branch key %q, not %q", ErrBranchKey, mat.id, id))
+	}
 
 	aad, err := wrapAAD(id, mat.versionRaw, m.EncryptionContext)
 	if err != nil {
@@ -270,6 +277,9 @@ func (k *Keyring) unwrap(ctx context.Context, id string, f edkFields, ec map[str
 		return nil, err
 	}
 	defer mat.wipe()
+	if mat.id != id || mat.versionRaw != f.version {
+		return nil, fmt.Errorf("%w: cache entry holds version %s of branch key %q", ErrBranchKey, mat.version, mat.id)
+	}
 	aad, err := wrapAAD(id, f.version, ec)
 	if err != nil {
 		return nil, err

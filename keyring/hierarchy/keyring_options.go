@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -23,7 +24,8 @@ const DefaultTTL = 5 * time.Minute
 type BranchKeyIDSupplier func(ctx context.Context, ec map[string]string) (string, error)
 
 // Option configures a Keyring. An invalid option makes NewKeyring fail
-// with an error wrapping keyring.ErrInvalidConfig.
+// with an error matching both keyring.ErrInvalidConfig and
+// ErrInvalidOption.
 type Option func(*config) error
 
 type config struct {
@@ -42,7 +44,7 @@ type config struct {
 func WithBranchKeyID(id string) Option {
 	return func(c *config) error {
 		if id == "" || !utf8.ValidString(id) {
-			return fmt.Errorf("%w: branch key id must be non-empty UTF-8", keyring.ErrInvalidConfig)
+			return newConfigError("branch key id must be non-empty UTF-8")
 		}
 		c.branchKeyID = id
 		return nil
@@ -55,7 +57,7 @@ func WithBranchKeyID(id string) Option {
 func WithBranchKeyIDSupplier(supplier BranchKeyIDSupplier) Option {
 	return func(c *config) error {
 		if supplier == nil {
-			return fmt.Errorf("%w: nil branch key id supplier", keyring.ErrInvalidConfig)
+			return newConfigError("nil branch key id supplier")
 		}
 		c.supplier = supplier
 		return nil
@@ -71,7 +73,7 @@ func WithBranchKeyIDSupplier(supplier BranchKeyIDSupplier) Option {
 func WithTTL(ttl time.Duration) Option {
 	return func(c *config) error {
 		if ttl <= 0 {
-			return fmt.Errorf("%w: TTL must be positive, got %v", keyring.ErrInvalidConfig, ttl)
+			return newConfigError("TTL must be positive, got %v", ttl)
 		}
 		c.ttl = ttl
 		return nil
@@ -83,7 +85,7 @@ func WithTTL(ttl time.Duration) Option {
 func WithCacheCapacity(n int) Option {
 	return func(c *config) error {
 		if n <= 0 {
-			return fmt.Errorf("%w: cache capacity must be positive, got %d", keyring.ErrInvalidConfig, n)
+			return newConfigError("cache capacity must be positive, got %d", n)
 		}
 		c.capacity = n
 		return nil
@@ -94,13 +96,14 @@ func WithCacheCapacity(n int) Option {
 // own, within partition. Keyrings with the same partition and the same
 // logical key store name share branch key materials; keyrings with other
 // partitions never see each other's entries. partition must not be
-// empty. Give one partition only to keyrings that may read each other's
+// empty and must not contain a NUL byte (cache ids separate their fields
+// with NUL). Give one partition only to keyrings that may read each other's
 // branch keys, and never give one logical key store name to two different
 // tables.
 func WithSharedCache(cache *BranchKeyCache, partition string) Option {
 	return func(c *config) error {
-		if cache == nil || partition == "" {
-			return fmt.Errorf("%w: shared cache needs a cache and a non-empty partition", keyring.ErrInvalidConfig)
+		if cache == nil || partition == "" || strings.IndexByte(partition, 0) >= 0 {
+			return newConfigError("shared cache needs a cache and a non-empty partition without NUL bytes")
 		}
 		c.cache, c.partition = cache, []byte(partition)
 		return nil
@@ -110,7 +113,7 @@ func WithSharedCache(cache *BranchKeyCache, partition string) Option {
 // WithLogicalKeyStoreName sets the logical key store name that, with the
 // partition and branch key id, identifies cache entries. By default it is
 // the source's LogicalName() when it has that method (as [Store] does),
-// else empty.
+// else empty. It must not contain a NUL byte.
 func WithLogicalKeyStoreName(name string) Option {
 	return func(c *config) error {
 		c.storeName = &name
@@ -122,7 +125,7 @@ func buildConfig(src BranchKeySource, opts []Option) (*config, error) {
 	c := &config{ttl: DefaultTTL}
 	for _, o := range opts {
 		if o == nil {
-			return nil, fmt.Errorf("%w: nil option", keyring.ErrInvalidConfig)
+			return nil, newConfigError("nil option")
 		}
 		if err := o(c); err != nil {
 			return nil, err
@@ -130,9 +133,9 @@ func buildConfig(src BranchKeySource, opts []Option) (*config, error) {
 	}
 	switch {
 	case (c.branchKeyID == "") == (c.supplier == nil):
-		return nil, fmt.Errorf("%w: exactly one of WithBranchKeyID and WithBranchKeyIDSupplier is required", keyring.ErrInvalidConfig)
+		return nil, newConfigError("exactly one of WithBranchKeyID and WithBranchKeyIDSupplier is required")
 	case c.cache != nil && c.capacity != 0:
-		return nil, fmt.Errorf("%w: WithCacheCapacity does not apply to a shared cache", keyring.ErrInvalidConfig)
+		return nil, newConfigError("WithCacheCapacity does not apply to a shared cache")
 	}
 	if c.cache == nil {
 		cache, err := NewBranchKeyCache(cmp.Or(c.capacity, DefaultCacheCapacity))
@@ -153,5 +156,24 @@ func buildConfig(src BranchKeySource, opts []Option) (*config, error) {
 		}
 		c.storeName = &name
 	}
+	if strings.IndexByte(*c.storeName, 0) >= 0 {
+		return nil, newConfigError("logical key store name contains a NUL byte")
+	}
 	return c, nil
+}
+
+// configError is an invalid keyring or cache configuration: it matches
+// keyring.ErrInvalidConfig, like every keyring's, and ErrInvalidOption,
+// like the store's.
+type configError struct{ msg string }
+
+func newConfigError(format string, args ...any) error {
+	return &configError{msg: fmt.Sprintf(format, args...)}
+}
+
+func (e *configError) Error() string { return "hierarchy: invalid configuration: " + e.msg }
+
+// Is reports whether target is keyring.ErrInvalidConfig or ErrInvalidOption.
+func (e *configError) Is(target error) bool {
+	return target == keyring.ErrInvalidConfig || target == ErrInvalidOption
 }

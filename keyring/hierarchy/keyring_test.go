@@ -299,11 +299,16 @@ func TestNewKeyringConfig(t *testing.T) {
 	} {
 		_, err := NewKeyring(src, opts...)
 		require.ErrorIs(t, err, keyring.ErrInvalidConfig, name)
+		require.ErrorIs(t, err, ErrInvalidOption, name)
 	}
 	_, err = NewKeyring(nil, WithBranchKeyID("a"))
 	require.ErrorIs(t, err, keyring.ErrInvalidConfig)
+	require.ErrorIs(t, err, ErrInvalidOption)
 	_, err = NewBranchKeyCache(0)
 	require.ErrorIs(t, err, keyring.ErrInvalidConfig)
+	require.ErrorIs(t, err, ErrInvalidOption)
+	require.NotErrorIs(t, err, ErrInvalidItem)
+	require.Contains(t, err.Error(), "cache capacity")
 }
 
 func TestNothingPrintsKeys(t *testing.T) {
@@ -347,4 +352,27 @@ func TestNilBranchKeyRefused(t *testing.T) {
 	kr := newTestKeyring(t, nilSource{}, nil, WithBranchKeyID("a"))
 	e := &keyring.EncryptionMaterials{Suite: keyring.Suite{DataKeyLength: 32}}
 	require.ErrorIs(t, kr.OnEncrypt(ctxBG, e), ErrBranchKey)
+}
+
+// TestContextKeySupplierEmptyTenant: an empty tenant, or a tenant mapped
+// to an empty id, is no tenant (ErrUnknownTenant), on encrypt and decrypt.
+func TestContextKeySupplierEmptyTenant(t *testing.T) {
+	for _, sup := range []BranchKeyIDSupplier{
+		ContextKeySupplier("tenant", nil),
+		ContextKeySupplier("tenant", map[string]string{"": "a", "acme": ""}),
+	} {
+		for _, ec := range []map[string]string{{"tenant": ""}, {"tenant": "acme"}} {
+			id, err := sup(ctxBG, ec)
+			if ec["tenant"] == "acme" && err == nil && id == "acme" {
+				continue // the nil map: the tenant is the id
+			}
+			require.ErrorIs(t, err, ErrUnknownTenant, "%v", ec)
+			require.Empty(t, id)
+		}
+	}
+	src := newMemSource()
+	src.add(t, "a")
+	kr := newTestKeyring(t, src, nil, WithBranchKeyIDSupplier(ContextKeySupplier("tenant", nil)))
+	e := &keyring.EncryptionMaterials{Suite: keyring.Suite{DataKeyLength: 32}, EncryptionContext: map[string]string{"tenant": ""}}
+	require.ErrorIs(t, kr.OnEncrypt(ctxBG, e), ErrUnknownTenant)
 }

@@ -43,7 +43,8 @@ type Store struct {
 	now     func() time.Time       // tests replace it
 }
 
-// StoreOption configures NewStore.
+// StoreOption configures NewStore. A nil or invalid option makes NewStore
+// fail with ErrInvalidOption.
 type StoreOption func(*storeConfig) error
 
 type storeConfig struct {
@@ -107,7 +108,7 @@ func NewStore(ddb DynamoDB, kmsClient KMS, table, kmsKeyARN string, opts ...Stor
 	cfg := storeConfig{logicalName: table}
 	for _, o := range opts {
 		if o == nil {
-			continue
+			return nil, fmt.Errorf("%w: nil store option", ErrInvalidOption)
 		}
 		if err := o(&cfg); err != nil {
 			return nil, err

@@ -1,15 +1,17 @@
 package hierarchy
 
 import (
+	"encoding/json"
 	"fmt"
+	"log/slog"
 	"maps"
 )
 
 // BranchKey is a branch key's plaintext with what identifies it: the
 // materials GetActiveBranchKey and GetBranchKeyVersion return.
 //
-// Key is secret. String and Format print the id and version but never the
-// key; call Zero when done with a BranchKey you own.
+// Key is secret. String, Format, MarshalJSON and LogValue show the id and
+// version but never the key; call Zero when done with a BranchKey you own.
 type BranchKey struct {
 	// ID is the branch key id (the item's branch-key-id).
 	ID string
@@ -34,6 +36,22 @@ func (k BranchKey) GoString() string { return k.String() }
 // Format prints String for every verb, so no verb prints the key.
 func (k BranchKey) Format(f fmt.State, verb rune) { _, _ = f.Write([]byte(k.String())) }
 
+// MarshalJSON implements json.Marshaler with the key replaced by its
+// length.
+func (k BranchKey) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		ID      string
+		Version string
+		Key     string
+		Context map[string]string
+	}{k.ID, k.Version, redacted(k.Key), k.Context})
+}
+
+// LogValue implements slog.LogValuer: log/slog logs String.
+func (k BranchKey) LogValue() slog.Value { return slog.StringValue(k.String()) }
+
+func redacted(key []byte) string { return fmt.Sprintf("[REDACTED %d bytes]", len(key)) }
+
 // Zero overwrites the key bytes with zeros.
 func (k *BranchKey) Zero() {
 	if k != nil {
@@ -52,7 +70,8 @@ func (k *BranchKey) Clone() *BranchKey {
 // BeaconKey is a branch key id's beacon key, the root of its searchable
 // encryption beacons: what GetBeaconKey returns.
 //
-// Key is secret. String and Format never print it; call Zero when done.
+// Key is secret. String, Format, MarshalJSON and LogValue never show it;
+// call Zero when done.
 type BeaconKey struct {
 	// ID is the branch key id the beacon key belongs to.
 	ID string
@@ -73,6 +92,19 @@ func (k BeaconKey) GoString() string { return k.String() }
 
 // Format prints String for every verb, so no verb prints the key.
 func (k BeaconKey) Format(f fmt.State, verb rune) { _, _ = f.Write([]byte(k.String())) }
+
+// MarshalJSON implements json.Marshaler with the key replaced by its
+// length.
+func (k BeaconKey) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		ID      string
+		Key     string
+		Context map[string]string
+	}{k.ID, redacted(k.Key), k.Context})
+}
+
+// LogValue implements slog.LogValuer: log/slog logs String.
+func (k BeaconKey) LogValue() slog.Value { return slog.StringValue(k.String()) }
 
 // Zero overwrites the key bytes with zeros.
 func (k *BeaconKey) Zero() {

@@ -60,7 +60,7 @@ func (s *Store) CreateKey(ctx context.Context, opts ...CreateKeyOption) (string,
 	var cfg createConfig
 	for _, o := range opts {
 		if o == nil {
-			continue
+			return "", fmt.Errorf("%w: nil CreateKey option", ErrInvalidOption)
 		}
 		if err := o(&cfg); err != nil {
 			return "", err

@@ -318,6 +318,21 @@ func testGrantTokens(t *testing.T, b *backend) {
 	}
 }
 
+// creatingDDB answers its first DescribeTable with the table CREATING.
+type creatingDDB struct {
+	hierarchy.DynamoDB
+	describes int
+}
+
+func (c *creatingDDB) DescribeTable(ctx context.Context, in *dynamodb.DescribeTableInput, o ...func(*dynamodb.Options)) (*dynamodb.DescribeTableOutput, error) {
+	c.describes++
+	out, err := c.DynamoDB.DescribeTable(ctx, in, o...)
+	if err == nil && c.describes == 1 {
+		out.Table.TableStatus = types.TableStatusCreating
+	}
+	return out, err
+}
+
 func testCreateTable(t *testing.T, b *backend) {
 	ctx := context.Background()
 	s := b.newStore(t)
@@ -333,6 +348,13 @@ func testCreateTable(t *testing.T, b *backend) {
 	wrong, err := hierarchy.NewStore(b.ddb, b.kms, "not-a-keystore-"+runID+b.name, b.arn)
 	require.NoError(t, err)
 	require.ErrorIs(t, wrong.CreateTable(ctx), hierarchy.ErrInvalidOption)
+
+	// An existing table that is still being created is waited for.
+	creating := &creatingDDB{DynamoDB: b.ddb}
+	waiting, err := hierarchy.NewStore(creating, b.kms, s.Table(), b.arn)
+	require.NoError(t, err)
+	require.NoError(t, waiting.CreateTable(ctx))
+	assert.GreaterOrEqual(t, creating.describes, 2, "CreateTable waited for the table to be ACTIVE")
 
 	out, err := b.ddb.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(s.Table())})
 	require.NoError(t, err)

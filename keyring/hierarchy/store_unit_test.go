@@ -1,9 +1,13 @@
 package hierarchy_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
+	"log/slog"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -32,6 +36,9 @@ func TestNewStoreOptions(t *testing.T) {
 		"empty grant": func() (*hierarchy.Store, error) {
 			return hierarchy.NewStore(ddb, k, "t", arn, hierarchy.WithGrantTokens("a", ""))
 		},
+		"nil option": func() (*hierarchy.Store, error) {
+			return hierarchy.NewStore(ddb, k, "t", arn, nil)
+		},
 	} {
 		t.Run(name, func(t *testing.T) {
 			s, err := f()
@@ -41,10 +48,12 @@ func TestNewStoreOptions(t *testing.T) {
 	}
 	s, err := hierarchy.NewStore(ddb, k, "table", arn)
 	require.NoError(t, err)
+	_, err = s.CreateKey(context.Background(), nil)
+	require.ErrorIs(t, err, hierarchy.ErrInvalidOption, "a nil CreateKey option is refused before any call")
 	assert.Equal(t, "table", s.LogicalName(), "the logical name defaults to the table name")
 	assert.Equal(t, "table", s.Table())
 	assert.Equal(t, arn, s.KMSKeyARN())
-	s, err = hierarchy.NewStore(ddb, k, "table", arn, hierarchy.WithLogicalName("logical"), nil)
+	s, err = hierarchy.NewStore(ddb, k, "table", arn, hierarchy.WithLogicalName("logical"))
 	require.NoError(t, err)
 	assert.Equal(t, "logical", s.LogicalName())
 }
@@ -108,4 +117,32 @@ func TestUnreachable(t *testing.T) {
 	_, err = s.CreateKey(ctx)
 	require.ErrorIs(t, err, hierarchy.ErrTransient)
 	assert.Contains(t, err.Error(), "KMS GenerateDataKeyWithoutPlaintext")
+}
+
+// TestKeysRedactedJSONAndSlog: encoding/json and log/slog (whose JSON
+// handler marshals values) never see the key bytes either.
+func TestKeysRedactedJSONAndSlog(t *testing.T) {
+	key := make([]byte, 32)
+	for i := range key {
+		key[i] = byte(0xa0 + i)
+	}
+	bk := &hierarchy.BranchKey{ID: "tenant", Version: "bb7a4175-2c3e-42d0-bd65-d5fc4c668f46", Key: key, Context: map[string]string{"a": "b"}}
+	bc := &hierarchy.BeaconKey{ID: "tenant", Key: append([]byte(nil), key...)}
+	secrets := []string{base64.StdEncoding.EncodeToString(key[:6]), hex.EncodeToString(key[:4]), fmt.Sprint(key[:4])[1:12]}
+	for _, v := range []any{bk, bc, *bk, *bc, struct{ K *hierarchy.BranchKey }{bk}} {
+		j, err := json.Marshal(v)
+		require.NoError(t, err)
+		var buf, tbuf bytes.Buffer
+		slog.New(slog.NewJSONHandler(&buf, nil)).Info("k", "key", v)
+		slog.New(slog.NewTextHandler(&tbuf, nil)).Info("k", "key", v)
+		for _, out := range []string{string(j), buf.String(), tbuf.String()} {
+			assert.Contains(t, out, "tenant", "%T", v)
+			for _, sec := range secrets {
+				assert.NotContains(t, out, sec, "%T: %s", v, out)
+			}
+		}
+	}
+	j, err := json.Marshal(bk)
+	require.NoError(t, err)
+	assert.Contains(t, string(j), bk.Version)
 }

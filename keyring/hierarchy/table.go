@@ -15,14 +15,21 @@ import (
 // store's key schema: partition key "branch-key-id" (S) and sort key
 // "type" (S). An existing table must have these keys (other attributes and
 // indexes are fine), else the error matches ErrInvalidOption. A missing
-// table is created (on-demand billing) and waited for until it is ACTIVE,
-// up to two minutes or the context's end.
+// table is created (on-demand billing); a new table, or an existing one
+// that is not yet ACTIVE, is waited for until it is ACTIVE, up to two
+// minutes or the context's end.
 func (s *Store) CreateTable(ctx context.Context) error {
 	out, err := s.ddb.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(s.table)})
 	var nf *types.ResourceNotFoundException
 	switch {
 	case err == nil:
-		return checkSchema(s.table, out.Table)
+		if err := checkSchema(s.table, out.Table); err != nil {
+			return err
+		}
+		if out.Table.TableStatus == types.TableStatusActive {
+			return nil
+		}
+		return s.waitForTable(ctx) // being created (or updated)
 	case !errors.As(err, &nf):
 		return callErr("DynamoDB DescribeTable", err)
 	}
@@ -42,6 +49,11 @@ func (s *Store) CreateTable(ctx context.Context) error {
 	if err != nil && !errors.As(err, &inUse) { // in use: created concurrently
 		return callErr("DynamoDB CreateTable", err)
 	}
+	return s.waitForTable(ctx)
+}
+
+// waitForTable waits until the table is ACTIVE, up to two minutes.
+func (s *Store) waitForTable(ctx context.Context) error {
 	w := dynamodb.NewTableExistsWaiter(s.ddb, func(o *dynamodb.TableExistsWaiterOptions) {
 		o.MinDelay = 100 * time.Millisecond
 		o.MaxDelay = 2 * time.Second
