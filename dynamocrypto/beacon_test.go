@@ -209,9 +209,21 @@ func TestWrappedBeaconKeys(t *testing.T) {
 	if k, err := src3.BeaconKey(ctx, "t1"); err != nil || !bytes.Equal(k, k1) {
 		t.Fatalf("after a transient failure: %v", err)
 	}
+	// The caller's slice is its own: changing it changes nothing inside,
+	// and Close, which wipes the keys inside, does not wipe it under a
+	// caller still deriving from it.
+	k1[0] ^= 1
+	if again, _ := src.BeaconKey(ctx, "t1"); again[0] == k1[0] {
+		t.Fatal("BeaconKey returned its own slice")
+	}
+	k1[0] ^= 1
+	held := src.keys["t1"]
 	src.Close()
-	if !bytes.Equal(k1, make([]byte, 32)) {
+	if !bytes.Equal(held, make([]byte, 32)) {
 		t.Fatal("Close did not wipe the keys")
+	}
+	if bytes.Equal(k1, make([]byte, 32)) {
+		t.Fatal("Close wiped a key a caller held")
 	}
 	if _, err := src.BeaconKey(ctx, "t1"); !errors.Is(err, ErrKeyUnavailable) {
 		t.Fatalf("after Close: %v", err)

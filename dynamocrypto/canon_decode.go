@@ -16,10 +16,9 @@ const initialCap = 64
 // decoder reads the value encoding. Counts are checked against the bytes
 // left, and lists and maps, which nest, are sized from a count only up to
 // initialCap (beyond, they grow with the elements actually decoded), so
-// hostile input cannot
-// make it allocate more than a small multiple of its own length: nested
-// lists that each claim as many elements as bytes remain would otherwise
-// reserve that much at every level.
+// hostile input cannot make it allocate more than a small multiple of its
+// own length: nested lists that each claim as many elements as bytes
+// remain would otherwise reserve that much at every level.
 type decoder struct{ b []byte }
 
 func (d *decoder) u32() (int, error) {
