@@ -39,6 +39,11 @@ func (c *Client) decrypt(ctx context.Context, t *table, item map[string]types.At
 	if err != nil {
 		return nil, &Error{Op: op, Table: t.name, Attribute: headerAttr, Err: err}
 	}
+	if t.suite == SuiteCommitHMACECDSA && h.suite != SuiteCommitHMACECDSA {
+		// Anyone who can unwrap data keys can make an item of the HMAC
+		// suite: a table of the signed suite takes only signed items.
+		return nil, errAttr(op, t.name, headerAttr, ErrAuthentication, "item of suite %#04x is not signed, and the table requires signed items", uint16(h.suite))
+	}
 	f, err := parseFooter(fv.Value, h.suite)
 	if err != nil {
 		return nil, &Error{Op: op, Table: t.name, Attribute: footerAttr, Err: err}
