@@ -67,6 +67,9 @@ func (c *Client) standardBeacon(ctx context.Context, t *table, b *beacon, v type
 
 // partText returns the text of a plain part of a compound beacon.
 func partText(v types.AttributeValue) (string, bool) {
+	if typeTag(v) == 0 {
+		return "", false
+	}
 	switch v := v.(type) {
 	case *types.AttributeValueMemberS:
 		return v.Value, true

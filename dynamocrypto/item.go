@@ -260,7 +260,7 @@ func (w *sigWriter) streamAttrs(table string, attrs []signedAttr, item map[strin
 	for i, a := range attrs {
 		w.write(appendString(b[:0], a.name))
 		v := item[a.name]
-		if bv, ok := v.(*types.AttributeValueMemberB); ok {
+		if bv, ok := v.(*types.AttributeValueMemberB); ok && bv != nil {
 			// Large values go to the hash without a copy.
 			b = appendLen(append(b[:0], tagB), len(bv.Value))
 			w.write(b)
@@ -289,6 +289,9 @@ func (w *sigWriter) writeHeader(hb []byte, pb *[]byte) {
 // contextValue returns the encryption-context text of a
 // SignAndIncludeInContext value: its type and its canonical text.
 func contextValue(v types.AttributeValue) (string, error) {
+	if typeTag(v) == 0 {
+		return "", errValue
+	}
 	switch v := v.(type) {
 	case *types.AttributeValueMemberS:
 		return "S:" + v.Value, nil

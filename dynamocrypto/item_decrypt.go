@@ -28,11 +28,11 @@ func (c *Client) decrypt(ctx context.Context, t *table, item map[string]types.At
 		return legacyItem(t, item)
 	}
 	hv, ok := item[headerAttr].(*types.AttributeValueMemberB)
-	if !ok {
+	if !ok || typeTag(hv) == 0 {
 		return nil, errAttr(op, t.name, headerAttr, ErrFormat, "no header attribute (B): not an encrypted item")
 	}
 	fv, ok := item[footerAttr].(*types.AttributeValueMemberB)
-	if !ok {
+	if !ok || typeTag(fv) == 0 {
 		return nil, errAttr(op, t.name, footerAttr, ErrFormat, "no footer attribute (B): not an encrypted item")
 	}
 	h, err := parseHeader(hv.Value)
@@ -68,7 +68,7 @@ func (c *Client) decrypt(ctx context.Context, t *table, item map[string]types.At
 		switch a.action {
 		case EncryptAndSign:
 			b, isB := v.(*types.AttributeValueMemberB)
-			if !isB || len(b.Value) < 1+16 {
+			if !isB || b == nil || len(b.Value) < 1+16 {
 				return nil, authErr(a.name, "encrypted attribute was replaced by a value that is not an encrypted value")
 			}
 		case SignAndIncludeInContext:
