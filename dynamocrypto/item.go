@@ -92,6 +92,10 @@ func (c *Client) encrypt(ctx context.Context, t *table, item map[string]types.At
 			return nil, errAttr(op, t.name, name, ErrInvalidItem, "nil or unsupported attribute value")
 		}
 		if a.signed() {
+			if len(name) > 0xffff {
+				// The header holds names with a 16-bit length.
+				return nil, errAttr(op, t.name, "", ErrInvalidItem, "signed attribute name of %d bytes, longer than 65535", len(name))
+			}
 			signed = append(signed, signedAttr{name: name, action: a})
 			hasContext = hasContext || a == SignAndIncludeInContext
 		}
