@@ -83,7 +83,8 @@ func (w *WrappedBeaconKeys) Add(id string, wrapped []byte) {
 // BeaconKey returns the beacon key of id, unwrapping it on first use. An
 // id without a wrapped key, or a wrapped key that does not unwrap under
 // its id, is ErrKeyUnavailable; a keyring failure that may pass is
-// ErrTransient (and is not remembered).
+// ErrTransient (and is not remembered). The result is a copy: Close does
+// not wipe it under a caller still deriving from it.
 func (w *WrappedBeaconKeys) BeaconKey(ctx context.Context, id string) ([]byte, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -91,7 +92,7 @@ func (w *WrappedBeaconKeys) BeaconKey(ctx context.Context, id string) ([]byte, e
 		return nil, fmt.Errorf("%w: beacon key source closed", ErrKeyUnavailable)
 	}
 	if k, ok := w.keys[id]; ok {
-		return k, nil
+		return append([]byte(nil), k...), nil
 	}
 	wrapped, ok := w.wrapped[id]
 	if !ok {
@@ -110,7 +111,7 @@ func (w *WrappedBeaconKeys) BeaconKey(ctx context.Context, id string) ([]byte, e
 		return nil, fmt.Errorf("%w: beacon key %q is %d bytes", ErrKeyUnavailable, id, len(k))
 	}
 	w.keys[id] = k
-	return k, nil
+	return append([]byte(nil), k...), nil
 }
 
 // Close wipes the unwrapped keys; later calls of BeaconKey fail. Clients

@@ -3,6 +3,8 @@ package dynamocrypto
 import (
 	"bytes"
 	"context"
+	"crypto/hkdf"
+	"crypto/sha512"
 	"errors"
 	"regexp"
 	"testing"
@@ -209,9 +211,21 @@ func TestWrappedBeaconKeys(t *testing.T) {
 	if k, err := src3.BeaconKey(ctx, "t1"); err != nil || !bytes.Equal(k, k1) {
 		t.Fatalf("after a transient failure: %v", err)
 	}
+	// The caller's slice is its own: changing it changes nothing inside,
+	// and Close, which wipes the keys inside, does not wipe it under a
+	// caller still deriving from it.
+	k1[0] ^= 1
+	if again, _ := src.BeaconKey(ctx, "t1"); again[0] == k1[0] {
+		t.Fatal("BeaconKey returned its own slice")
+	}
+	k1[0] ^= 1
+	held := src.keys["t1"]
 	src.Close()
-	if !bytes.Equal(k1, make([]byte, 32)) {
+	if !bytes.Equal(held, make([]byte, 32)) {
 		t.Fatal("Close did not wipe the keys")
+	}
+	if bytes.Equal(k1, make([]byte, 32)) {
+		t.Fatal("Close wiped a key a caller held")
 	}
 	if _, err := src.BeaconKey(ctx, "t1"); !errors.Is(err, ErrKeyUnavailable) {
 		t.Fatalf("after Close: %v", err)
@@ -223,5 +237,35 @@ func TestSuggestBeaconBits(t *testing.T) {
 		if got := SuggestBeaconBits(distinct); got != want {
 			t.Errorf("SuggestBeaconBits(%d) = %d, want %d", distinct, got, want)
 		}
+	}
+}
+
+// TestBeaconKeyFromWrappedKeys: the per-beacon key a client derives from a
+// WrappedBeaconKeys key is HKDF of that key (FORMAT.md, "Beacons"), though
+// the client wipes its copy of the key once it derived.
+func TestBeaconKeyFromWrappedKeys(t *testing.T) {
+	ctx := context.Background()
+	kr := testKeyring(t)
+	wrapped, err := NewBeaconKey(ctx, kr, "b1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := NewWrappedBeaconKeys(kr, map[string][]byte{"b1": wrapped})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := newTestClient(t, func(tc *TableConfig) { tc.BeaconKeys = src })
+	tb := c.table("customers")
+	got, err := c.beaconKey(ctx, tb, tb.beaconNamed("ssn"), "b1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := src.BeaconKey(ctx, "b1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := hkdf.Key(sha512.New, raw, nil, beaconLabel+"customers\x00ssn", 48)
+	if err != nil || !bytes.Equal(got, want) {
+		t.Fatalf("derived beacon key differs from HKDF of the beacon key (%v)", err)
 	}
 }

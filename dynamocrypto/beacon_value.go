@@ -28,6 +28,9 @@ func (c *Client) beaconKey(ctx context.Context, t *table, b *beacon, id string) 
 	if err != nil {
 		return nil, keyErr("beacon", t.name, fmt.Errorf("beacon key %q: %w", id, err))
 	}
+	if _, own := t.keySource.(*WrappedBeaconKeys); own {
+		defer clear(raw) // a copy made for this call
+	}
 	if len(raw) < 32 {
 		return nil, errAttr("beacon", t.name, "", ErrKeyUnavailable, "beacon key %q is %d bytes, want at least 32", id, len(raw))
 	}
@@ -67,6 +70,9 @@ func (c *Client) standardBeacon(ctx context.Context, t *table, b *beacon, v type
 
 // partText returns the text of a plain part of a compound beacon.
 func partText(v types.AttributeValue) (string, bool) {
+	if typeTag(v) == 0 {
+		return "", false
+	}
 	switch v := v.(type) {
 	case *types.AttributeValueMemberS:
 		return v.Value, true

@@ -33,29 +33,37 @@ var (
 	errValue  = errors.New("unsupported or nil attribute value")
 )
 
-// typeTag returns the tag of v, 0 for an unknown or nil value.
+// typeTag returns the tag of v, 0 for an unknown or nil value (a nil
+// interface or a nil pointer of a member type).
 func typeTag(v types.AttributeValue) byte {
-	switch v.(type) {
+	switch v := v.(type) {
 	case *types.AttributeValueMemberS:
-		return tagS
+		return tagIf(v != nil, tagS)
 	case *types.AttributeValueMemberN:
-		return tagN
+		return tagIf(v != nil, tagN)
 	case *types.AttributeValueMemberB:
-		return tagB
+		return tagIf(v != nil, tagB)
 	case *types.AttributeValueMemberBOOL:
-		return tagBOOL
+		return tagIf(v != nil, tagBOOL)
 	case *types.AttributeValueMemberNULL:
-		return tagNULL
+		return tagIf(v != nil, tagNULL)
 	case *types.AttributeValueMemberL:
-		return tagL
+		return tagIf(v != nil, tagL)
 	case *types.AttributeValueMemberM:
-		return tagM
+		return tagIf(v != nil, tagM)
 	case *types.AttributeValueMemberSS:
-		return tagSS
+		return tagIf(v != nil, tagSS)
 	case *types.AttributeValueMemberNS:
-		return tagNS
+		return tagIf(v != nil, tagNS)
 	case *types.AttributeValueMemberBS:
-		return tagBS
+		return tagIf(v != nil, tagBS)
+	}
+	return 0
+}
+
+func tagIf(ok bool, tag byte) byte {
+	if ok {
+		return tag
 	}
 	return 0
 }
@@ -84,6 +92,9 @@ func appendValue(dst []byte, v types.AttributeValue, canonical bool, depth int) 
 func appendBody(dst []byte, v types.AttributeValue, canonical bool, depth int) ([]byte, error) {
 	if depth > maxDepth {
 		return dst, errors.New("value nested too deeply")
+	}
+	if typeTag(v) == 0 {
+		return dst, errValue
 	}
 	var err error
 	switch v := v.(type) {
@@ -253,6 +264,9 @@ func allDigits(s string) bool {
 // canonical false), without encoding it; an invalid value gives a size
 // that appendBody will then refuse.
 func bodySize(v types.AttributeValue) int {
+	if typeTag(v) == 0 {
+		return 0
+	}
 	switch v := v.(type) {
 	case *types.AttributeValueMemberS:
 		return 4 + len(v.Value)

@@ -10,9 +10,15 @@ import (
 
 var errTruncated = errors.New("truncated value")
 
+// initialCap bounds the capacity reserved from a decoded count.
+const initialCap = 64
+
 // decoder reads the value encoding. Counts are checked against the bytes
-// left, so hostile input cannot make it allocate more than a small multiple
-// of its own length.
+// left, and lists and maps, which nest, are sized from a count only up to
+// initialCap (beyond, they grow with the elements actually decoded), so
+// hostile input cannot make it allocate more than a small multiple of its
+// own length: nested lists that each claim as many elements as bytes
+// remain would otherwise reserve that much at every level.
 type decoder struct{ b []byte }
 
 func (d *decoder) u32() (int, error) {
@@ -112,7 +118,7 @@ func (d *decoder) body(tag byte, depth int) (types.AttributeValue, error) {
 		if err != nil {
 			return nil, err
 		}
-		l := make([]types.AttributeValue, 0, n)
+		l := make([]types.AttributeValue, 0, min(n, initialCap))
 		for range n {
 			e, err := d.value(depth + 1)
 			if err != nil {
@@ -126,7 +132,7 @@ func (d *decoder) body(tag byte, depth int) (types.AttributeValue, error) {
 		if err != nil {
 			return nil, err
 		}
-		m := make(map[string]types.AttributeValue, min(n, 64))
+		m := make(map[string]types.AttributeValue, min(n, initialCap))
 		for range n {
 			k, err := d.str()
 			if err != nil {

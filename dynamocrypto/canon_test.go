@@ -1,7 +1,9 @@
 package dynamocrypto
 
 import (
+	"encoding/binary"
 	"reflect"
+	"runtime"
 	"slices"
 	"testing"
 
@@ -124,6 +126,33 @@ func TestBodySizeMatchesEncoding(t *testing.T) {
 		}
 		if bodySize(v) != len(b) {
 			t.Errorf("%s: bodySize %d, encoding %d bytes", name, bodySize(v), len(b))
+		}
+	}
+}
+
+// TestDecodeAllocationBounded decodes nested lists that each claim as many
+// elements as bytes remain: the decoder must not reserve that much at every
+// level (32 levels of 64 KiB claims would be 512 times the input).
+func TestDecodeAllocationBounded(t *testing.T) {
+	const n = 1 << 16
+	for _, tag := range []byte{tagL, tagSS, tagNS, tagBS, tagM} {
+		body := make([]byte, 0, n)
+		for range maxDepth {
+			body = binary.BigEndian.AppendUint32(body, uint32(n-len(body)-4))
+			body = append(body, tagL)
+		}
+		if tag != tagL {
+			body = binary.BigEndian.AppendUint32(body[:0], uint32(n-4))
+		}
+		body = append(body, make([]byte, n-len(body))...)
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		if _, err := decodeValue(tag, body); err == nil {
+			t.Fatalf("tag %#x: hostile body decoded", tag)
+		}
+		runtime.ReadMemStats(&after)
+		if got := after.TotalAlloc - before.TotalAlloc; got > 32*n {
+			t.Errorf("tag %#x: decoding %d bytes allocated %d bytes", tag, n, got)
 		}
 	}
 }

@@ -57,7 +57,9 @@ const (
 	SuiteCommitHMAC Suite = 0x0001
 	// SuiteCommitHMACECDSA is SuiteCommitHMAC plus an ECDSA P-384
 	// signature in the footer, so that readers who can decrypt items
-	// cannot forge them.
+	// cannot forge them. A table configured with it reads only items of
+	// this suite: an item of SuiteCommitHMAC, which any reader could have
+	// made, fails with ErrAuthentication.
 	SuiteCommitHMACECDSA Suite = 0x0002
 )
 

@@ -39,7 +39,9 @@ var (
 	// error stays in the chain (errors.Is(err, keyring.ErrNoDecryptionKey)).
 	ErrKeyUnavailable = errors.New("dynamocrypto: key unavailable")
 	// ErrTransient means a failure that may pass: the context ended, or the
-	// key service or DynamoDB was throttled or failed. It is
+	// key service or DynamoDB was throttled or failed, or a transaction in
+	// progress held an item (a TransactionConflictException, or a
+	// transaction canceled only for conflicts or throttling). It is
 	// keyring.ErrTransient.
 	ErrTransient = keyring.ErrTransient
 )

@@ -64,6 +64,9 @@ func exprErr(op string, t *table, which, expr string, err error) error {
 
 // planRead plans the expressions of a Query, Scan or Get on table t.
 func (c *Client) planRead(ctx context.Context, op string, t *table, keyCond, filter, projection *string, names map[string]string, values map[string]types.AttributeValue) (*readPlan, error) {
+	if err := checkValues(values); err != nil {
+		return nil, err
+	}
 	plan := &readPlan{keyCond: keyCond, filter: filter, projection: projection, names: names, values: values}
 	e := newEmitter(names, values)
 	rw := &rewriter{c: c, t: t, op: op, e: e, values: values}

@@ -2,6 +2,7 @@ package dynamocrypto
 
 import (
 	"errors"
+	"reflect"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -153,6 +154,45 @@ func FuzzExpression(f *testing.F) {
 			if _, _, err := parseProjection(out, names); err != nil {
 				t.Fatalf("projection %q wrote %q: %v", in, out, err)
 			}
+		}
+	})
+}
+
+// FuzzApplyUpdate: an update applied in memory (read-modify-write) to an
+// item with lists, maps and sets never panics, and never modifies the
+// caller's values.
+func FuzzApplyUpdate(f *testing.F) {
+	for _, s := range []string{"SET l[1] = :s, m.x = :n REMOVE l[0], m.y ADD ss :ss, n :n DELETE ss :ss",
+		"SET l = list_append(l, :l), n = n - :n, m.z.w = :s", "SET l[9] = :m REMOVE l[3], l[1]", "ADD m :n SET ss = if_not_exists(q, :ss)",
+		"SET m.l[0] = :s REMOVE m.l[5]", "DELETE ns :ns ADD bs :bs"} {
+		f.Add(s)
+	}
+	item := func() map[string]types.AttributeValue {
+		return map[string]types.AttributeValue{
+			"n": avN("1"), "s": avS("x"),
+			"l": &types.AttributeValueMemberL{Value: []types.AttributeValue{avS("a"), avN("2"), &types.AttributeValueMemberL{}}},
+			"m": &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{"x": avS("y"),
+				"l": &types.AttributeValueMemberL{Value: []types.AttributeValue{avS("b")}}}},
+			"ss": &types.AttributeValueMemberSS{Value: []string{"a", "b"}},
+			"ns": &types.AttributeValueMemberNS{Value: []string{"1", "2"}},
+			"bs": &types.AttributeValueMemberBS{Value: [][]byte{{1}}},
+		}
+	}
+	values := func() map[string]types.AttributeValue {
+		return map[string]types.AttributeValue{":s": avS("v"), ":n": avN("3"), ":ss": &types.AttributeValueMemberSS{Value: []string{"b", "c"}},
+			":ns": &types.AttributeValueMemberNS{Value: []string{"2"}}, ":bs": &types.AttributeValueMemberBS{Value: [][]byte{{2}}},
+			":l": &types.AttributeValueMemberL{Value: []types.AttributeValue{avS("z")}},
+			":m": &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{"k": avS("v")}}}
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		u, _, err := parseUpdate(in, nil)
+		if err != nil {
+			return
+		}
+		vals := values()
+		_ = applyUpdate(u, item(), vals)
+		if !reflect.DeepEqual(vals, values()) {
+			t.Fatalf("update %q modified the caller's values", in)
 		}
 	})
 }

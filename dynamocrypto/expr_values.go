@@ -292,3 +292,36 @@ func emptyLike(v types.AttributeValue) types.AttributeValue {
 	}
 	return &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{}}
 }
+
+// checkValues refuses ExpressionAttributeValues holding a nil value at any
+// depth (a nil interface or a nil member pointer), which the evaluator and
+// the beacons could not read.
+func checkValues(values map[string]types.AttributeValue) error {
+	for ph, v := range values {
+		if !validValue(v, 0) {
+			return validationf("ExpressionAttributeValues %s holds a nil or unsupported value", ph)
+		}
+	}
+	return nil
+}
+
+func validValue(v types.AttributeValue, depth int) bool {
+	if typeTag(v) == 0 || depth > maxDepth {
+		return false
+	}
+	switch v := v.(type) {
+	case *types.AttributeValueMemberL:
+		for _, e := range v.Value {
+			if !validValue(e, depth+1) {
+				return false
+			}
+		}
+	case *types.AttributeValueMemberM:
+		for _, e := range v.Value {
+			if !validValue(e, depth+1) {
+				return false
+			}
+		}
+	}
+	return true
+}

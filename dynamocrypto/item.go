@@ -92,6 +92,10 @@ func (c *Client) encrypt(ctx context.Context, t *table, item map[string]types.At
 			return nil, errAttr(op, t.name, name, ErrInvalidItem, "nil or unsupported attribute value")
 		}
 		if a.signed() {
+			if len(name) > 0xffff {
+				// The header holds names with a 16-bit length.
+				return nil, errAttr(op, t.name, "", ErrInvalidItem, "signed attribute name of %d bytes, longer than 65535", len(name))
+			}
 			signed = append(signed, signedAttr{name: name, action: a})
 			hasContext = hasContext || a == SignAndIncludeInContext
 		}
@@ -260,7 +264,7 @@ func (w *sigWriter) streamAttrs(table string, attrs []signedAttr, item map[strin
 	for i, a := range attrs {
 		w.write(appendString(b[:0], a.name))
 		v := item[a.name]
-		if bv, ok := v.(*types.AttributeValueMemberB); ok {
+		if bv, ok := v.(*types.AttributeValueMemberB); ok && bv != nil {
 			// Large values go to the hash without a copy.
 			b = appendLen(append(b[:0], tagB), len(bv.Value))
 			w.write(b)
@@ -289,6 +293,9 @@ func (w *sigWriter) writeHeader(hb []byte, pb *[]byte) {
 // contextValue returns the encryption-context text of a
 // SignAndIncludeInContext value: its type and its canonical text.
 func contextValue(v types.AttributeValue) (string, error) {
+	if typeTag(v) == 0 {
+		return "", errValue
+	}
 	switch v := v.(type) {
 	case *types.AttributeValueMemberS:
 		return "S:" + v.Value, nil

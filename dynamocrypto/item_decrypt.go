@@ -28,16 +28,21 @@ func (c *Client) decrypt(ctx context.Context, t *table, item map[string]types.At
 		return legacyItem(t, item)
 	}
 	hv, ok := item[headerAttr].(*types.AttributeValueMemberB)
-	if !ok {
+	if !ok || typeTag(hv) == 0 {
 		return nil, errAttr(op, t.name, headerAttr, ErrFormat, "no header attribute (B): not an encrypted item")
 	}
 	fv, ok := item[footerAttr].(*types.AttributeValueMemberB)
-	if !ok {
+	if !ok || typeTag(fv) == 0 {
 		return nil, errAttr(op, t.name, footerAttr, ErrFormat, "no footer attribute (B): not an encrypted item")
 	}
 	h, err := parseHeader(hv.Value)
 	if err != nil {
 		return nil, &Error{Op: op, Table: t.name, Attribute: headerAttr, Err: err}
+	}
+	if t.suite == SuiteCommitHMACECDSA && h.suite != SuiteCommitHMACECDSA {
+		// Anyone who can unwrap data keys can make an item of the HMAC
+		// suite: a table of the signed suite takes only signed items.
+		return nil, errAttr(op, t.name, headerAttr, ErrAuthentication, "item of suite %#04x is not signed, and the table requires signed items", uint16(h.suite))
 	}
 	f, err := parseFooter(fv.Value, h.suite)
 	if err != nil {
@@ -63,7 +68,7 @@ func (c *Client) decrypt(ctx context.Context, t *table, item map[string]types.At
 		switch a.action {
 		case EncryptAndSign:
 			b, isB := v.(*types.AttributeValueMemberB)
-			if !isB || len(b.Value) < 1+16 {
+			if !isB || b == nil || len(b.Value) < 1+16 {
 				return nil, authErr(a.name, "encrypted attribute was replaced by a value that is not an encrypted value")
 			}
 		case SignAndIncludeInContext:

@@ -305,3 +305,16 @@ func TestUnwrapAttemptsBounded(t *testing.T) {
 		t.Fatalf("%d unwrap attempts for one item, want at most %d", n, maxUnwrapAttempts)
 	}
 }
+
+// TestEncryptRejectsLongSignedNames: the header holds attribute names with
+// a 16-bit length; a longer signed name is refused rather than written
+// into a header no reader can parse.
+func TestEncryptRejectsLongSignedNames(t *testing.T) {
+	long := string(bytes.Repeat([]byte{'n'}, 0x10000))
+	c := newTestClient(t, func(tc *TableConfig) { tc.Actions[long] = SignOnly })
+	item := sampleItem()
+	item[long] = &types.AttributeValueMemberS{Value: "v"}
+	if _, err := c.EncryptItem(context.Background(), "customers", item); !errors.Is(err, ErrInvalidItem) {
+		t.Fatalf("signed name of 65536 bytes: %v, want ErrInvalidItem", err)
+	}
+}

@@ -2,6 +2,7 @@ package dynamocrypto
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
@@ -22,14 +23,34 @@ func (c *Client) MarshalEncrypt(ctx context.Context, table string, in any) (map[
 // UnmarshalDecrypt verifies and decrypts a stored item of table and
 // unmarshals the plaintext into out (a pointer, with attributevalue's
 // rules). Nothing is written to out unless the item verified. A plaintext
-// that does not fit out is ErrInvalidItem.
+// that does not fit out is ErrInvalidItem; its message names the Go type,
+// never the value.
 func (c *Client) UnmarshalDecrypt(ctx context.Context, table string, item map[string]types.AttributeValue, out any) error {
 	plain, err := c.DecryptItem(ctx, table, item)
 	if err != nil {
 		return err
 	}
 	if err := attributevalue.UnmarshalMap(plain, out); err != nil {
-		return &Error{Op: "unmarshal", Table: table, Err: fmt.Errorf("%w: %w", ErrInvalidItem, err)}
+		return &Error{Op: "unmarshal", Table: table, Err: fmt.Errorf("%w: %w", ErrInvalidItem, unmarshalErr{err})}
 	}
 	return nil
 }
+
+// unmarshalErr hides the message of an attributevalue error, which may
+// quote a decrypted value ("number overflow, 123456789", strconv's
+// `parsing "1.5"`), and keeps the error in the chain for errors.As.
+type unmarshalErr struct{ err error }
+
+func (e unmarshalErr) Error() string {
+	var te *attributevalue.UnmarshalTypeError
+	var ue *attributevalue.UnmarshalError
+	switch {
+	case errors.As(e.err, &te) && te.Type != nil:
+		return "a plaintext value does not fit a Go value of type " + te.Type.String()
+	case errors.As(e.err, &ue) && ue.Type != nil:
+		return "a plaintext value does not fit a Go value of type " + ue.Type.String()
+	}
+	return "the plaintext does not fit the Go value"
+}
+
+func (e unmarshalErr) Unwrap() error { return e.err }

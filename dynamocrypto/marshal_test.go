@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -58,5 +59,36 @@ func TestMarshalEncryptUnmarshalDecrypt(t *testing.T) {
 	stored["zip"] = &types.AttributeValueMemberS{Value: "10115"}
 	if err := c.UnmarshalDecrypt(ctx, "customers", stored, &wrong); !errors.Is(err, ErrInvalidItem) {
 		t.Fatalf("unmarshal into a mismatched struct: %v", err)
+	}
+}
+
+// TestUnmarshalDecryptErrorHoldsNoPlaintext: a decrypted value that does
+// not fit the Go field is not quoted in the error.
+func TestUnmarshalDecryptErrorHoldsNoPlaintext(t *testing.T) {
+	c := newTestClient(t, nil)
+	ctx := context.Background()
+	item := sampleItem()
+	item["name"] = &types.AttributeValueMemberN{Value: "987654321"}
+	item["ssn"] = &types.AttributeValueMemberN{Value: "1234.5"}
+	stored, err := c.EncryptItem(ctx, "customers", item)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var overflow struct {
+		Name int8 `dynamodbav:"name"`
+	}
+	var notInt struct {
+		SSN int `dynamodbav:"ssn"`
+	}
+	for _, out := range []any{&overflow, &notInt} {
+		err := c.UnmarshalDecrypt(ctx, "customers", stored, out)
+		if !errors.Is(err, ErrInvalidItem) {
+			t.Fatalf("%T: %v, want ErrInvalidItem", out, err)
+		}
+		for _, v := range []string{"987654321", "1234.5"} {
+			if strings.Contains(err.Error(), v) {
+				t.Fatalf("%T: error %q holds a decrypted value", out, err)
+			}
+		}
 	}
 }

@@ -25,10 +25,43 @@ func apiErr(op string, t *table, err error) error {
 	if errors.As(err, &e) {
 		return err
 	}
-	if awserr.Transient(err) {
+	if awserr.Transient(err) || transactionTransient(err) {
 		return &Error{Op: op, Table: t.name, Err: fmt.Errorf("%w: %w", ErrTransient, err)}
 	}
 	return &Error{Op: op, Table: t.name, Err: err}
+}
+
+// transientReasons are the cancellation reasons of a transaction that
+// pass: another transaction held an item, or capacity ran out.
+var transientReasons = map[string]bool{
+	"TransactionConflict": true, "ThrottlingError": true,
+	"ProvisionedThroughputExceeded": true, "RequestLimitExceeded": true,
+}
+
+// transactionTransient reports the DynamoDB errors of transactions that
+// the SDK does not retry but that pass: a write that met a transaction in
+// progress on its item (TransactionConflictException), and a transaction
+// canceled only for conflicts or throttling (not for a failed condition
+// or an invalid request).
+func transactionTransient(err error) bool {
+	var conflict *types.TransactionConflictException
+	if errors.As(err, &conflict) {
+		return true
+	}
+	var tce *types.TransactionCanceledException
+	if !errors.As(err, &tce) {
+		return false
+	}
+	found := false
+	for _, r := range tce.CancellationReasons {
+		switch code := aws.ToString(r.Code); {
+		case transientReasons[code]:
+			found = true
+		case code != "" && code != "None":
+			return false
+		}
+	}
+	return found
 }
 
 // open decrypts a stored item of t for op; nil stays nil.

@@ -181,3 +181,31 @@ func TestEncryptedValueSwappedWithinItem(t *testing.T) {
 		t.Fatalf("swapped within the item: %v", err)
 	}
 }
+
+// TestSignedTableRefusesUnsignedItems: on a table of the signed suite, a
+// reader who can unwrap data keys (and so can make HMAC-suite items) cannot
+// pass off an item it made as one of the table's.
+func TestSignedTableRefusesUnsignedItems(t *testing.T) {
+	ctx := context.Background()
+	signed := newTestClient(t, func(tc *TableConfig) { tc.Suite = SuiteCommitHMACECDSA })
+	forger := newTestClient(t, func(tc *TableConfig) { tc.Suite = SuiteCommitHMAC })
+	forged, err := forger.EncryptItem(ctx, "customers", sampleItem())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var e *Error
+	if _, err := signed.DecryptItem(ctx, "customers", forged); !errors.Is(err, ErrAuthentication) || !errors.As(err, &e) || e.Attribute != headerAttr {
+		t.Fatalf("unsigned item on a signed table: %v, want ErrAuthentication naming the header", err)
+	}
+	genuine, err := signed.EncryptItem(ctx, "customers", sampleItem())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := signed.DecryptItem(ctx, "customers", genuine); err != nil {
+		t.Fatal(err)
+	}
+	// A table of the HMAC suite reads signed items too.
+	if _, err := forger.DecryptItem(ctx, "customers", genuine); err != nil {
+		t.Fatalf("signed item on an HMAC table: %v", err)
+	}
+}

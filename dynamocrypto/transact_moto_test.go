@@ -76,10 +76,12 @@ func testTransact(t *testing.T, env *motoEnv) {
 // writer would.
 type interferer struct {
 	API
-	once func()
+	once   func()
+	tokens []*string // the ClientRequestToken of every transaction sent
 }
 
 func (i *interferer) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, optFns ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
+	i.tokens = append(i.tokens, in.ClientRequestToken)
 	if f := i.once; f != nil {
 		i.once = nil
 		f()
@@ -99,10 +101,15 @@ func testTransactConflict(t *testing.T, env *motoEnv) {
 		return err
 	}
 	api.once = func() { require.NoError(t, add(env.c)) }
-	_, err = c.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+	_, err = c.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{ClientRequestToken: aws.String("txc-token"), TransactItems: []types.TransactWriteItem{
 		{Update: &types.Update{TableName: aws.String(peopleTable), Key: itemKey("txc", "1"), UpdateExpression: aws.String("ADD n :one"),
 			ExpressionAttributeValues: map[string]types.AttributeValue{":one": avN("1")}}}}})
 	require.NoError(t, err)
 	require.Nil(t, api.once, "the other writer came in between")
+	// The caller's token goes with the first attempt only: the retry is
+	// another request (the SDK gives it a token of its own).
+	require.Len(t, api.tokens, 2)
+	require.Equal(t, "txc-token", aws.ToString(api.tokens[0]))
+	require.Nil(t, api.tokens[1])
 	require.Equal(t, avN("12"), motoGet(t, env, "txc", "1")["n"], "the transaction was retried on the changed item: both additions count")
 }

@@ -53,6 +53,9 @@ func parseUpdateReq(op string, t *table, key map[string]types.AttributeValue, up
 	if update == nil {
 		return nil, unsupported(op, t, "", "an update without an UpdateExpression")
 	}
+	if err := checkValues(values); err != nil {
+		return nil, err
+	}
 	u, _, err := parseUpdate(*update, names)
 	if err != nil {
 		return nil, exprErr(op, t, "UpdateExpression", *update, err)
