@@ -36,7 +36,7 @@ FUZZ_TARGETS="${FUZZ_TARGETS:-./envelope:FuzzParseHeader:300000x
 	./dynamocrypto:FuzzParseHeader:200000x ./dynamocrypto:FuzzParseFooter:200000x
 	./dynamocrypto:FuzzDecodeValue:150000x ./dynamocrypto:FuzzDecryptItem:80000x
 	./dynamocrypto:FuzzExpression:100000x ./dynamocrypto:FuzzRewrite:30000x
-	./cmd/cryptkeeper:FuzzInspect:20000x}"
+	./dynamocrypto:FuzzApplyUpdate:30000x ./cmd/cryptkeeper:FuzzInspect:20000x}"
 FUZZ_TIME="${FUZZ_TIME:-}"
 
 step() { printf '\n==> %s\n' "$*"; }
