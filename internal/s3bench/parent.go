@@ -29,6 +29,7 @@ type config struct {
 	sizes               []int64
 	peerMax, rangeN     int64
 	runs                int
+	clients             []string // names of the clients measured; all when empty
 }
 
 // measurement is one operation of one client on one object size.
@@ -112,7 +113,7 @@ func runParent(ctx context.Context, cfg config, out string) error {
 		var order []string
 		for round := range max(cfg.runs, 1) {
 			for _, c := range clients {
-				if c.peer && input == "" {
+				if (c.peer && input == "") || (len(cfg.clients) > 0 && !slices.Contains(cfg.clients, c.name)) {
 					continue
 				}
 				objKey := fmt.Sprintf("%s/%d", c.name, size)
