@@ -138,6 +138,28 @@ func (r *readAhead) Read(p []byte) (int, error) {
 	return n, nil
 }
 
+// chunk returns the next chunk read ahead, whole, valid until the next
+// call of chunk, Read or Close; at the end, the error the body ended with
+// (io.EOF). It must not be mixed with Read.
+func (r *readAhead) chunk() ([]byte, error) {
+	if r.closed {
+		return nil, errBodyClosed
+	}
+	if !r.started {
+		r.start()
+	}
+	if r.buf != nil {
+		r.free <- r.buf[:cap(r.buf)] // never blocks: free holds every buffer
+		r.buf, r.cur = nil, nil
+	}
+	b, ok := <-r.full
+	if !ok {
+		return nil, r.err
+	}
+	r.buf = b
+	return b, nil
+}
+
 // Close closes the body and waits for the filler to stop.
 func (r *readAhead) Close() error {
 	if r.closed {

@@ -27,7 +27,7 @@ var s3ecSpoolMemory = 4 << 20
 const s3ecReadBuf = 64 << 10
 
 // s3ecSpoolRead is how much ciphertext the GCM body reads from S3 at once
-// while it verifies.
+// while it verifies (in a goroutine, up to 2 such chunks ahead).
 const s3ecSpoolRead = 256 << 10
 
 // openS3ECBody returns the plaintext of raw (the output of a whole-object GET) as a
@@ -106,8 +106,9 @@ type s3ecGCMBody struct {
 	sp   *s3ecSpool        // what the Opener hashed, then its release
 	want int64             // the content length (ciphertext without tag), or -1
 
-	buf      []byte // [16-byte window for the held-back tail | what is read]
-	tail     int    // bytes held back at buf[16-tail:16]: they may be the tag
+	buf      []byte // an object read whole
+	held     [s3ecTagLen]byte
+	tail     int // bytes held back in held[:tail]: they may be the tag
 	n        int64  // content bytes hashed
 	verified bool
 	out      []byte
@@ -226,23 +227,37 @@ func (b *s3ecGCMBody) verify() error {
 	}
 	b.sp = newS3ECSpool(memMax)
 	b.sp.cleanup = runtime.AddCleanup(b, (*s3ecSpool).close, b.sp)
-	b.buf = make([]byte, s3ecTagLen+s3ecSpoolRead)
+	ra, ok := b.raw.(*readAhead)
+	if !ok {
+		return errors.New("s3crypto: S3EC body not read ahead")
+	}
+	// The last 16 bytes read so far are held back in b.held: they may be
+	// the tag.
 	for {
 		if err := b.ctx.Err(); err != nil {
 			return fmt.Errorf("%w: %w", envelope.ErrTransient, err)
 		}
-		k, rerr := io.ReadFull(b.raw, b.buf[s3ecTagLen:])
-		if k > 0 {
-			seg := b.buf[s3ecTagLen-b.tail : s3ecTagLen+k]
-			if content := len(seg) - s3ecTagLen; content > 0 {
-				if err := b.keep(seg[:content]); err != nil {
+		c, rerr := ra.chunk()
+		if len(c) >= s3ecTagLen {
+			if err := b.keep(b.held[:b.tail]); err != nil {
+				return err
+			}
+			if err := b.keep(c[:len(c)-s3ecTagLen]); err != nil {
+				return err
+			}
+			b.tail = copy(b.held[:], c[len(c)-s3ecTagLen:])
+		} else if len(c) > 0 {
+			var two [2 * s3ecTagLen]byte
+			n := copy(two[:], b.held[:b.tail])
+			n += copy(two[n:], c)
+			if n > s3ecTagLen {
+				if err := b.keep(two[:n-s3ecTagLen]); err != nil {
 					return err
 				}
-				seg = seg[content:]
 			}
-			b.tail = copy(b.buf[s3ecTagLen-len(seg):s3ecTagLen], seg)
+			b.tail = copy(b.held[:], two[max(n-s3ecTagLen, 0):n])
 		}
-		if errors.Is(rerr, io.EOF) || errors.Is(rerr, io.ErrUnexpectedEOF) {
+		if errors.Is(rerr, io.EOF) {
 			break
 		}
 		if rerr != nil {
@@ -255,7 +270,7 @@ func (b *s3ecGCMBody) verify() error {
 	if b.want >= 0 && b.n != b.want {
 		return fmt.Errorf("%w: object truncated: %d bytes of content, %d expected", envelope.ErrFormat, b.n, b.want)
 	}
-	if err := b.o.Verify(b.buf[:s3ecTagLen]); err != nil {
+	if err := b.o.Verify(b.held[:]); err != nil {
 		return fmt.Errorf("%w: content tag", envelope.ErrAuthentication)
 	}
 	final, err := b.o.Mark()
@@ -263,8 +278,6 @@ func (b *s3ecGCMBody) verify() error {
 		return err
 	}
 	b.o.Wipe()
-	clear(b.buf)
-	b.buf = nil
 	err = b.sp.release(final, b.cc.key, b.cc.iv)
 	b.cc.wipe()
 	return err
