@@ -108,8 +108,8 @@ type s3ecGCMBody struct {
 
 	buf      []byte // an object read whole
 	held     [s3ecTagLen]byte
-	tail     int // bytes held back in held[:tail]: they may be the tag
-	n        int64  // content bytes hashed
+	tail     int   // bytes held back in held[:tail]: they may be the tag
+	n        int64 // content bytes hashed
 	verified bool
 	out      []byte
 	err      error
