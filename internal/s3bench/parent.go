@@ -53,6 +53,7 @@ type results struct {
 	topology           string
 	loadStart, loadEnd string
 	parentKB           int64
+	touchMS            float64 // ms to touch one MiB of fresh memory
 	peerNote           string
 	ms                 []measurement
 	elapsed            time.Duration
@@ -165,6 +166,7 @@ func runParent(ctx context.Context, cfg config, out string) error {
 	}
 	res.loadEnd = loadAvg()
 	res.parentKB = selfHWM()
+	res.touchMS = touchCost()
 	res.elapsed = time.Since(start)
 
 	section := res.markdown()
@@ -281,6 +283,20 @@ func loadAvg() string {
 		return "?"
 	}
 	return strings.Fields(string(b))[0]
+}
+
+// touchCost returns the time to touch one MiB of memory the process has
+// not used before (page faults; on some virtual machines far slower than
+// copying the same bytes), over 32 MiB.
+func touchCost() float64 {
+	const n = 32 << 20
+	start := time.Now()
+	b := make([]byte, n)
+	for i := 0; i < n; i += 4096 {
+		b[i] = 1
+	}
+	runtime.KeepAlive(b)
+	return float64(time.Since(start).Microseconds()) / 1000 / (n >> 20)
 }
 
 // selfHWM returns this process's peak RSS in KiB: a child's getrusage
