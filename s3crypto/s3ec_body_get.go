@@ -331,6 +331,9 @@ func (b *s3ecGCMBody) end(err error) {
 		b.o.Wipe()
 	}
 	b.aead = nil
+	if ra, ok := b.raw.(*readAhead); ok {
+		ra.Close() // stops reading ahead (and closes the S3 body) now
+	}
 }
 
 // Close drops what the body holds and closes the S3 body.

@@ -223,3 +223,33 @@ func TestS3ECSpoolDropped(t *testing.T) {
 	files, _ := os.ReadDir(dir)
 	t.Fatal(fmt.Sprintf("%d files and %d goroutines (%d before) left after the body was dropped", len(files), runtime.NumGoroutine(), base))
 }
+
+// TestS3ECReadAheadStopsOnFailure checks that a body failing while it
+// reads the object (here: longer than its declared length) stops reading
+// ahead and closes the S3 body at once, before Close.
+func TestS3ECReadAheadStopsOnFailure(t *testing.T) {
+	lowSpool(t)
+	o := newSpoolObject(t, 2*s3ecChunk)
+	cc, err := openS3ECContent(s3ecCommit, o.dk, o.id, o.com)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := runtime.NumGoroutine()
+	long := append(bytes.Clone(o.ct), make([]byte, 3*s3ecSpoolRead)...)
+	src := &smallReads{r: bytes.NewReader(long)}
+	raw := &s3.GetObjectOutput{Body: src}
+	rc, err := (&Client{}).openS3ECBody(context.Background(), raw, cc, int64(len(o.pt)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rc.Read(make([]byte, 10)); !errors.Is(err, envelope.ErrFormat) {
+		t.Fatalf("object longer than declared: %v", err)
+	}
+	if !src.closed {
+		t.Fatal("the S3 body is still open after the failure")
+	}
+	settled(t, base)
+	if err := rc.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
