@@ -57,8 +57,10 @@
 // the wrapped data key and parameters go to the object metadata
 // (x-amz-meta-x-amz-3 and so on) or, with [WithInstructionFile], to the
 // object "<key>.instruction". Both directions stream in bounded memory:
-// GetObject releases no byte before the tag has verified, spooling long
-// objects to a sealed temporary file. GetObject and HeadObject read every
+// GetObject releases no byte before the tag has verified, keeping a long
+// object (as stored: ciphertext) in a temporary file that is checked
+// chunk by chunk against the object's own GHASH, recorded in memory, as it
+// is read back. GetObject and HeadObject read every
 // format whatever the option: envelope objects, S3EC V1, V2 and V3 in
 // metadata or instruction files (read through the same client, optFns,
 // SSE-C key and ExpectedBucketOwner as the object; never with its

@@ -31,12 +31,19 @@ func readAheadBody(ctx context.Context, body io.ReadCloser, length *int64) io.Re
 	if body == nil || (length != nil && *length < readAheadMin) {
 		return body
 	}
-	return &readAhead{ctx: ctx, body: body}
+	return readAheadSized(ctx, body, readAheadChunk, readAheadChunks)
+}
+
+// readAheadSized returns body read ahead in up to chunks chunks of size
+// bytes (chunks+2 buffers).
+func readAheadSized(ctx context.Context, body io.ReadCloser, size, chunks int) *readAhead {
+	return &readAhead{ctx: ctx, body: body, size: size, chunks: chunks}
 }
 
 type readAhead struct {
-	ctx  context.Context
-	body io.ReadCloser
+	ctx          context.Context
+	body         io.ReadCloser
+	size, chunks int // of the buffers
 
 	started, closed bool
 	full            chan []byte   // read chunks; closed by the filler after it sets err
@@ -51,8 +58,8 @@ type readAhead struct {
 
 func (r *readAhead) start() {
 	r.started = true
-	r.full = make(chan []byte, readAheadChunks)
-	r.free = make(chan []byte, readAheadChunks+2)
+	r.full = make(chan []byte, r.chunks)
+	r.free = make(chan []byte, r.chunks+2)
 	r.done = make(chan struct{})
 	r.exited = make(chan struct{})
 	go r.fill()
@@ -69,8 +76,8 @@ func (r *readAhead) fill() {
 		select {
 		case b = <-r.free:
 		default:
-			if allocated < readAheadChunks+2 {
-				b = make([]byte, readAheadChunk)
+			if allocated < r.chunks+2 {
+				b = make([]byte, r.size)
 				allocated++
 				break
 			}
@@ -129,6 +136,28 @@ func (r *readAhead) Read(p []byte) (int, error) {
 	n := copy(p, r.cur)
 	r.cur = r.cur[n:]
 	return n, nil
+}
+
+// chunk returns the next chunk read ahead, whole, valid until the next
+// call of chunk, Read or Close; at the end, the error the body ended with
+// (io.EOF). It must not be mixed with Read.
+func (r *readAhead) chunk() ([]byte, error) {
+	if r.closed {
+		return nil, errBodyClosed
+	}
+	if !r.started {
+		r.start()
+	}
+	if r.buf != nil {
+		r.free <- r.buf[:cap(r.buf)] // never blocks: free holds every buffer
+		r.buf, r.cur = nil, nil
+	}
+	b, ok := <-r.full
+	if !ok {
+		return nil, r.err
+	}
+	r.buf = b
+	return b, nil
 }
 
 // Close closes the body and waits for the filler to stop.

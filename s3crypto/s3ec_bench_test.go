@@ -34,9 +34,10 @@ func BenchmarkS3ECPut(b *testing.B) {
 	}
 }
 
-// BenchmarkS3ECGet measures reading an S3EC object from memory: verified
-// in memory (1 MiB) or through the spool file (64 MiB, past the 4 MiB
-// kept in memory).
+// BenchmarkS3ECGet measures reading an S3EC object from memory: read
+// whole and opened in memory (1 MiB), or hashed into the temporary file
+// and checked and decrypted on the way back (64 MiB, past the 4 MiB read
+// whole).
 func BenchmarkS3ECGet(b *testing.B) {
 	_, c := setup(b)
 	for _, size := range []int{1 << 20, 64 << 20} {

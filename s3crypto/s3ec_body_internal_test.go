@@ -232,7 +232,7 @@ func TestS3ECBodyWipes(t *testing.T) {
 		}
 		var held [][]byte
 		if b.sp != nil {
-			held = b.sp.Buffers()
+			held = b.sp.buffers()
 		}
 		if cap(b.buf) > 0 {
 			held = append(held, b.buf[:cap(b.buf)])

@@ -200,8 +200,9 @@ func (e *Sealer) Wipe() { e.s.wipe() }
 // Opener decrypts one message in pieces and verifies its tag at the end.
 // What Decrypt returns is unauthenticated until Verify succeeds.
 type Opener struct {
-	s    *state
-	mode int // 0 unused, 1 Decrypt, 2 Hash
+	s        *state
+	mode     int // 0 unused, 1 Decrypt, 2 Hash
+	verified bool
 }
 
 // NewOpener returns an Opener of the message under key with the 12-byte
@@ -276,6 +277,7 @@ func (d *Opener) Verify(tag []byte) error {
 	if !ok {
 		return ErrAuthentication
 	}
+	d.verified = true
 	return nil
 }
 

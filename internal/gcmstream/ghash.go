@@ -27,10 +27,12 @@ type ghash struct {
 	pow   [36]elem    // pow[i] = H^(2^i)
 	acc   elem        // Y·H
 	buf   []byte      // a partial piece, less than bufLen bytes
-	lastM uint64      // the block count of lastHM and lastLH
-	lastN int         // the byte length of lastLH
+	lastM uint64      // the block count of hm
+	lastN int         // the byte length of lh
 	hm    elem        // H^lastM
 	lh    elem        // L·H for lastN bytes
+	prevM uint64      // the block count before lastM, and its power: pieces
+	prevH elem        // of two lengths in turn need no new power
 	tag   [16]byte
 	zero  [12]byte
 }
@@ -87,7 +89,11 @@ func (g *ghash) absorb(p []byte) {
 	}
 	m := uint64(len(p)+15) / 16
 	if m != g.lastM {
-		g.lastM, g.hm = m, g.hpow(m)
+		if m == g.prevM {
+			g.prevM, g.prevH, g.lastM, g.hm = g.lastM, g.hm, g.prevM, g.prevH
+		} else {
+			g.prevM, g.prevH, g.lastM, g.hm = g.lastM, g.hm, m, g.hpow(m)
+		}
 	}
 	if len(p) != g.lastN {
 		g.lastN, g.lh = len(p), mul(lenBlock(uint64(len(p))*8, 0), g.h)
@@ -137,7 +143,7 @@ func (g *ghash) sum(aLen, cLen uint64) elem {
 
 // wipe zeroes the hash key and everything derived from it.
 func (g *ghash) wipe() {
-	g.h, g.mask, g.acc, g.hm, g.lh = elem{}, elem{}, elem{}, elem{}, elem{}
+	g.h, g.mask, g.acc, g.hm, g.lh, g.prevH = elem{}, elem{}, elem{}, elem{}, elem{}, elem{}
 	clear(g.pow[:])
 	clear(g.buf[:cap(g.buf)])
 	clear(g.tag[:])

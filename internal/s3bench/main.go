@@ -48,6 +48,7 @@ func main() {
 		out       = flag.String("out", "BENCHMARKS.md", "report file: its S3 section is replaced (or appended)")
 		rangeSize = flag.String("range", "1MiB", "length of the ranged GET")
 		cpuProf   = flag.String("cpuprofile", "", "child mode: write a CPU profile of the operation to this file")
+		only      = flag.String("clients", "", "comma-separated names of the clients to measure (default: all)")
 	)
 	flag.StringVar(&j.client, "client", "", "child mode: client name")
 	flag.StringVar(&j.op, "op", "", "child mode: put, get, range or raw")
@@ -79,6 +80,9 @@ func main() {
 	default:
 		var cfg config
 		cfg.server, cfg.minio, cfg.peer, cfg.runs = *server, *minio, *peer, *runs
+		if *only != "" {
+			cfg.clients = strings.Split(*only, ",")
+		}
 		if cfg.sizes, err = parseSizes(*sizes); err == nil {
 			var v []int64
 			if v, err = parseSizes(*peerMax); err == nil {

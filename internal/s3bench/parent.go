@@ -29,6 +29,7 @@ type config struct {
 	sizes               []int64
 	peerMax, rangeN     int64
 	runs                int
+	clients             []string // names of the clients measured; all when empty
 }
 
 // measurement is one operation of one client on one object size.
@@ -52,6 +53,7 @@ type results struct {
 	topology           string
 	loadStart, loadEnd string
 	parentKB           int64
+	touchMS            float64 // ms to touch one MiB of fresh memory
 	peerNote           string
 	ms                 []measurement
 	elapsed            time.Duration
@@ -112,7 +114,7 @@ func runParent(ctx context.Context, cfg config, out string) error {
 		var order []string
 		for round := range max(cfg.runs, 1) {
 			for _, c := range clients {
-				if c.peer && input == "" {
+				if (c.peer && input == "") || (len(cfg.clients) > 0 && !slices.Contains(cfg.clients, c.name)) {
 					continue
 				}
 				objKey := fmt.Sprintf("%s/%d", c.name, size)
@@ -164,6 +166,7 @@ func runParent(ctx context.Context, cfg config, out string) error {
 	}
 	res.loadEnd = loadAvg()
 	res.parentKB = selfHWM()
+	res.touchMS = touchCost()
 	res.elapsed = time.Since(start)
 
 	section := res.markdown()
@@ -280,6 +283,20 @@ func loadAvg() string {
 		return "?"
 	}
 	return strings.Fields(string(b))[0]
+}
+
+// touchCost returns the time to touch one MiB of memory the process has
+// not used before (page faults; on some virtual machines far slower than
+// copying the same bytes), over 32 MiB.
+func touchCost() float64 {
+	const n = 32 << 20
+	start := time.Now()
+	b := make([]byte, n)
+	for i := 0; i < n; i += 4096 {
+		b[i] = 1
+	}
+	runtime.KeepAlive(b)
+	return float64(time.Since(start).Microseconds()) / 1000 / (n >> 20)
 }
 
 // selfHWM returns this process's peak RSS in KiB: a child's getrusage
