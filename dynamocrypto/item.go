@@ -140,12 +140,13 @@ func (c *Client) encrypt(ctx context.Context, t *table, item map[string]types.At
 
 	// Sizes first, so that every encrypted value is encoded and sealed in
 	// place in one backing array of the exact size.
-	plainLen, stored := 0, 0
+	plainLen, stored, nEnc := 0, 0, 0
 	for _, a := range signed {
 		if a.action == EncryptAndSign {
 			n := bodySize(item[a.name])
 			plainLen += n
 			stored += 1 + n + 16
+			nEnc++
 		}
 	}
 
@@ -158,23 +159,27 @@ func (c *Client) encrypt(ctx context.Context, t *table, item map[string]types.At
 	if _, err := rand.Read(h.itemID[:]); err != nil {
 		return nil, &Error{Op: op, Table: t.name, Err: fmt.Errorf("%w: random item id: %w", ErrTransient, err)}
 	}
-	var keys itemKeys
-	if err := deriveItemKeys(&keys, m.PlaintextDataKey, t.suite, h.itemID[:]); err != nil {
+	keys := getItemKeys()
+	defer putItemKeys(keys)
+	if err := deriveItemKeys(keys, m.PlaintextDataKey, t.suite, h.itemID[:]); err != nil {
 		return nil, &Error{Op: op, Table: t.name, Err: err}
 	}
-	defer keys.wipe()
 	copy(h.commit[:], keys.commit)
 
 	out := make(map[string]types.AttributeValue, len(item)+2+len(t.beacons))
 	for name, v := range item {
 		out[name] = v
 	}
-	ac, err := newAttrCipher(&keys)
-	if err != nil {
+	if err := keys.newAttrCipher(); err != nil {
 		return nil, &Error{Op: op, Table: t.name, Err: err}
 	}
 	backing := make([]byte, 0, stored)
-	var adBuf [256]byte
+	// The stored values, header and footer, in one allocation.
+	bs := make([]types.AttributeValueMemberB, 0, nEnc+2)
+	newB := func(b []byte) *types.AttributeValueMemberB {
+		bs = append(bs, types.AttributeValueMemberB{Value: b})
+		return &bs[len(bs)-1]
+	}
 	for i, a := range signed {
 		if a.action != EncryptAndSign {
 			continue
@@ -193,9 +198,9 @@ func (c *Client) encrypt(ctx context.Context, t *table, item map[string]types.At
 			return nil, errAttr(op, t.name, a.name, ErrInvalidItem, "value changed while it was encrypted")
 		}
 		// In place: the plaintext's storage becomes the ciphertext's.
-		sealed := ac.gcm.Seal(backing[start:start], ac.nonceFor(i), backing[start:], aad(adBuf[:0], tag, a.name))
+		sealed := keys.gcm.Seal(backing[start:start], keys.nonceFor(i), backing[start:], aad(keys.ad[:0], tag, a.name))
 		backing = backing[:start+len(sealed)]
-		out[a.name] = &types.AttributeValueMemberB{Value: backing[off:len(backing):len(backing)]}
+		out[a.name] = newB(backing[off:len(backing):len(backing)])
 	}
 	if err := c.addBeacons(ctx, t, item, out); err != nil {
 		return nil, err
@@ -209,22 +214,23 @@ func (c *Client) encrypt(ctx context.Context, t *table, item map[string]types.At
 	if name, err := sw.streamAttrs(t.name, signed, out, pb, func(i int, sum uint32) { signed[i].check = sum }); err != nil {
 		return nil, errAttr(op, t.name, name, ErrInvalidItem, "%v", err)
 	}
-	keysSorted := make([]string, 0, len(h.context))
+	keysSorted := keys.names[:0]
 	for k := range h.context {
 		keysSorted = append(keysSorted, k)
 	}
 	slices.Sort(keysSorted)
+	keys.names = keysSorted
 	hb := h.marshal(make([]byte, 0, 256), keysSorted)
-	out[headerAttr] = &types.AttributeValueMemberB{Value: hb}
+	out[headerAttr] = newB(hb)
 	sw.writeHeader(hb, pb)
-	mac := sw.mac.Sum(make([]byte, 0, macLen))
+	mac := sw.mac.Sum(keys.sum[:0])
 	var sig []byte
 	if m.SigningKey != nil {
 		if sig, err = signDigest(m.SigningKey, sw.digest()); err != nil {
 			return nil, &Error{Op: op, Table: t.name, Err: fmt.Errorf("signing: %w", err)}
 		}
 	}
-	out[footerAttr] = &types.AttributeValueMemberB{Value: marshalFooter(mac, sig)}
+	out[footerAttr] = newB(marshalFooter(mac, sig))
 	return out, nil
 }
 

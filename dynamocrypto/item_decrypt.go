@@ -115,13 +115,13 @@ func (c *Client) decrypt(ctx context.Context, t *table, item map[string]types.At
 	if err != nil {
 		return nil, keyErr(op, t.name, err)
 	}
-	var keys itemKeys
-	err = deriveItemKeys(&keys, m.PlaintextDataKey, h.suite, h.itemID[:])
+	keys := getItemKeys()
+	defer putItemKeys(keys)
+	err = deriveItemKeys(keys, m.PlaintextDataKey, h.suite, h.itemID[:])
 	m.Zero()
 	if err != nil {
 		return nil, &Error{Op: op, Table: t.name, Err: err}
 	}
-	defer keys.wipe()
 	if !hmac.Equal(keys.commit, h.commit[:]) {
 		return nil, authErr(headerAttr, "key commitment does not match the data key")
 	}
@@ -138,8 +138,7 @@ func (c *Client) decrypt(ctx context.Context, t *table, item map[string]types.At
 		return nil, authErr(name, "signed value cannot be encoded: %v", err)
 	}
 	sw.writeHeader(hv.Value, pb)
-	var sum [macLen]byte
-	if !hmac.Equal(sw.mac.Sum(sum[:0]), f.mac) {
+	if !hmac.Equal(sw.mac.Sum(keys.sum[:0]), f.mac) {
 		if changed >= 0 {
 			// The checksums only point at the culprit; the MAC decided.
 			return nil, authErr(h.attrs[changed].name, "value is not the one the item was signed with (altered, swapped from another item, replayed, or the item moved to another key)")
@@ -156,18 +155,16 @@ func (c *Client) decrypt(ctx context.Context, t *table, item map[string]types.At
 			out[name] = v
 		}
 	}
-	ac, err := newAttrCipher(&keys)
-	if err != nil {
+	if err := keys.newAttrCipher(); err != nil {
 		return nil, &Error{Op: op, Table: t.name, Err: err}
 	}
-	var adBuf [256]byte
 	for i, a := range h.attrs {
 		if a.action != EncryptAndSign {
 			continue
 		}
 		stored := item[a.name].(*types.AttributeValueMemberB).Value
 		tag := stored[0]
-		body, err := ac.gcm.Open((*pb)[:0], ac.nonceFor(i), stored[1:], aad(adBuf[:0], tag, a.name))
+		body, err := keys.gcm.Open((*pb)[:0], keys.nonceFor(i), stored[1:], aad(keys.ad[:0], tag, a.name))
 		if err != nil {
 			return nil, authErr(a.name, "encrypted value does not authenticate")
 		}
