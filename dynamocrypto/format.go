@@ -173,22 +173,32 @@ func parseHeader(b []byte) (*header, error) {
 	if !ok {
 		return nil, headerErr("truncated encryption context")
 	}
-	h.context = make(map[string]string, min(n, len(r.b)/4))
-	prev := ""
-	for i := range n {
-		k, ok1 := r.field()
-		v, ok2 := r.field()
-		if !ok1 || !ok2 {
+	// The keys and values are substrings of one copy of the context's
+	// bytes: one allocation instead of two per entry.
+	scan := r
+	for range 2 * n {
+		if _, ok := scan.field(); !ok {
 			return nil, headerErr("truncated encryption context")
 		}
+	}
+	sec := r.b
+	cs := string(sec[:len(sec)-len(scan.b)])
+	h.context = make(map[string]string, n)
+	prev := ""
+	for i := range n {
+		kp := len(sec) - len(r.b) + 2
+		k, _ := r.field()
+		vp := len(sec) - len(r.b) + 2
+		v, _ := r.field()
 		if !utf8.Valid(k) || !utf8.Valid(v) {
 			return nil, headerErr("encryption context is not valid UTF-8")
 		}
-		if i > 0 && string(k) <= prev {
+		ks := cs[kp : kp+len(k)]
+		if i > 0 && ks <= prev {
 			return nil, headerErr("encryption context keys not sorted or repeated")
 		}
-		prev = string(k)
-		h.context[prev] = string(v)
+		prev = ks
+		h.context[ks] = cs[vp : vp+len(v)]
 	}
 	if n, ok = r.u16(); !ok || n == 0 || n > maxEDKs || n > len(r.b)/6 {
 		return nil, headerErr("bad encrypted data key count")
@@ -210,7 +220,12 @@ func parseHeader(b []byte) (*header, error) {
 		return nil, headerErr("bad attribute count")
 	}
 	h.attrs = make([]signedAttr, n)
+	// The names are substrings of one copy of the list's bytes (the rest
+	// of the header).
+	asec := r.b
+	as := string(asec)
 	for i := range h.attrs {
+		np := len(asec) - len(r.b) + 1 + 2
 		code, ok1 := r.u8()
 		name, ok2 := r.field()
 		check, ok3 := r.u32()
@@ -231,10 +246,11 @@ func parseHeader(b []byte) (*header, error) {
 		if len(name) == 0 || !utf8.Valid(name) {
 			return nil, headerErr("empty or invalid attribute name")
 		}
-		if i > 0 && string(name) <= h.attrs[i-1].name {
+		ns := as[np : np+len(name)]
+		if i > 0 && ns <= h.attrs[i-1].name {
 			return nil, headerErr("attribute names not sorted or repeated")
 		}
-		h.attrs[i] = signedAttr{name: string(name), action: a, check: check}
+		h.attrs[i] = signedAttr{name: ns, action: a, check: check}
 	}
 	if len(r.b) != 0 {
 		return nil, headerErr("%d trailing bytes", len(r.b))

@@ -6,7 +6,9 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"encoding/base64"
+	"errors"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/cryptkeeper-go/cryptkeeper/keyring"
@@ -158,6 +160,13 @@ func (c *Client) decrypt(ctx context.Context, t *table, item map[string]types.At
 	if err := keys.newAttrCipher(); err != nil {
 		return nil, &Error{Op: op, Table: t.name, Err: err}
 	}
+	var tv textValues
+	for _, a := range h.attrs {
+		if a.action == EncryptAndSign {
+			tv.reserve(item[a.name].(*types.AttributeValueMemberB).Value)
+		}
+	}
+	tv.alloc()
 	for i, a := range h.attrs {
 		if a.action != EncryptAndSign {
 			continue
@@ -169,7 +178,12 @@ func (c *Client) decrypt(ctx context.Context, t *table, item map[string]types.At
 			return nil, authErr(a.name, "encrypted value does not authenticate")
 		}
 		*pb = body
-		v, err := decodeValue(tag, body)
+		var v types.AttributeValue
+		if tag == tagS || tag == tagN {
+			v, err = tv.decode(tag, body)
+		} else {
+			v, err = decodeValue(tag, body)
+		}
 		if err != nil {
 			return nil, errAttr(op, t.name, a.name, ErrFormat, "decrypted value: %v", err)
 		}
@@ -193,4 +207,63 @@ func legacyItem(t *table, item map[string]types.AttributeValue) (map[string]type
 		out[name] = v
 	}
 	return out, nil
+}
+
+// textValues decodes the top-level S and N values of one item with few
+// allocations: their strings are substrings of one, their structs share
+// one slice per type. reserve every stored value first, then alloc, then
+// decode.
+type textValues struct {
+	sb     strings.Builder
+	size   int
+	nS, nN int
+	ss     []types.AttributeValueMemberS
+	ns     []types.AttributeValueMemberN
+}
+
+// reserve counts a stored encrypted value (type tag, ciphertext, GCM tag).
+func (tv *textValues) reserve(stored []byte) {
+	switch stored[0] {
+	case tagS:
+		tv.nS++
+	case tagN:
+		tv.nN++
+	default:
+		return
+	}
+	// The body is the ciphertext's length: a u32 length and the text.
+	tv.size += max(0, len(stored)-1-16-4)
+}
+
+func (tv *textValues) alloc() {
+	tv.sb.Grow(tv.size)
+	tv.ss = make([]types.AttributeValueMemberS, 0, tv.nS)
+	tv.ns = make([]types.AttributeValueMemberN, 0, tv.nN)
+}
+
+// decode decodes the body of an S or N value, as decodeValue does.
+func (tv *textValues) decode(tag byte, body []byte) (types.AttributeValue, error) {
+	d := decoder{b: body}
+	raw, err := d.bytes()
+	if err != nil {
+		return nil, err
+	}
+	if len(d.b) != 0 {
+		return nil, errors.New("trailing bytes after value")
+	}
+	if !utf8.Valid(raw) {
+		return nil, errors.New("string is not valid UTF-8")
+	}
+	start := tv.sb.Len()
+	tv.sb.Write(raw)
+	s := tv.sb.String()[start:]
+	if tag == tagS {
+		tv.ss = append(tv.ss, types.AttributeValueMemberS{Value: s})
+		return &tv.ss[len(tv.ss)-1], nil
+	}
+	if _, _, _, err := parseNumber(s); err != nil {
+		return nil, err
+	}
+	tv.ns = append(tv.ns, types.AttributeValueMemberN{Value: s})
+	return &tv.ns[len(tv.ns)-1], nil
 }
