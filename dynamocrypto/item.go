@@ -210,7 +210,7 @@ func (c *Client) encrypt(ctx context.Context, t *table, item map[string]types.At
 	// header, which goes in last.
 	pb := getBuf()
 	defer putBuf(pb)
-	sw := newSigWriter(keys.mac, t.suite)
+	sw := keys.newSigWriter(t.suite)
 	if name, err := sw.streamAttrs(t.name, signed, out, pb, func(i int, sum uint32) { signed[i].check = sum }); err != nil {
 		return nil, errAttr(op, t.name, name, ErrInvalidItem, "%v", err)
 	}
@@ -241,12 +241,14 @@ type sigWriter struct {
 	sha hash.Hash
 }
 
-func newSigWriter(macKey []byte, s Suite) *sigWriter {
-	w := &sigWriter{mac: hmac.New(sha512.New384, macKey)}
+// newSigWriter returns k's sigWriter (valid until k goes back to the
+// pool), keyed with k's MAC key.
+func (k *itemKeys) newSigWriter(s Suite) *sigWriter {
+	k.sw = sigWriter{mac: hmac.New(sha512.New384, k.mac)}
 	if s == SuiteCommitHMACECDSA {
-		w.sha = sha512.New384()
+		k.sw.sha = sha512.New384()
 	}
-	return w
+	return &k.sw
 }
 
 func (w *sigWriter) write(b []byte) {

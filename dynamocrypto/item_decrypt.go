@@ -130,7 +130,7 @@ func (c *Client) decrypt(ctx context.Context, t *table, item map[string]types.At
 
 	pb := getBuf()
 	defer putBuf(pb)
-	sw := newSigWriter(keys.mac, h.suite)
+	sw := keys.newSigWriter(h.suite)
 	changed := -1 // the first attribute whose checksum differs from the header's
 	if name, err := sw.streamAttrs(t.name, h.attrs, item, pb, func(i int, sum uint32) {
 		if changed < 0 && sum != h.attrs[i].check {

@@ -64,6 +64,7 @@ type itemKeys struct {
 	gcm   cipher.AEAD
 	nonce [nonceLen]byte
 	names []string
+	sw    sigWriter
 }
 
 var itemKeysPool = sync.Pool{New: func() any { return new(itemKeys) }}
@@ -122,6 +123,7 @@ func (k *itemKeys) wipe() {
 	clear(k.names)
 	k.names = k.names[:0]
 	k.enc, k.mac, k.commit, k.gcm = nil, nil, nil, nil
+	k.sw = sigWriter{}
 }
 
 // newAttrCipher prepares k to encrypt the attributes of one item:
