@@ -78,7 +78,9 @@ func putBuf(b *[]byte) {
 // encrypt returns a new map holding the stored form of item.
 func (c *Client) encrypt(ctx context.Context, t *table, item map[string]types.AttributeValue) (map[string]types.AttributeValue, error) {
 	const op = "encrypt"
-	signed := make([]signedAttr, 0, len(item))
+	keys := getItemKeys()
+	defer putItemKeys(keys)
+	signed := slices.Grow(keys.attrs[:0], len(item))
 	hasContext := false
 	for name, v := range item {
 		if strings.HasPrefix(name, ReservedPrefix) {
@@ -112,6 +114,7 @@ func (c *Client) encrypt(ctx context.Context, t *table, item map[string]types.At
 			return nil, errAttr(op, t.name, k, ErrInvalidItem, "key attribute must be S, N or B")
 		}
 	}
+	keys.attrs = signed
 	slices.SortFunc(signed, func(a, b signedAttr) int { return strings.Compare(a.name, b.name) })
 
 	ec := t.baseContext
@@ -156,11 +159,11 @@ func (c *Client) encrypt(ctx context.Context, t *table, item map[string]types.At
 	}
 	defer m.Zero()
 	h := header{suite: t.suite, context: m.EncryptionContext, edks: m.EncryptedDataKeys, attrs: signed}
-	if _, err := rand.Read(h.itemID[:]); err != nil {
+	// Read into keys, which is on the heap already: h stays on the stack.
+	if _, err := rand.Read(keys.itemID[:]); err != nil {
 		return nil, &Error{Op: op, Table: t.name, Err: fmt.Errorf("%w: random item id: %w", ErrTransient, err)}
 	}
-	keys := getItemKeys()
-	defer putItemKeys(keys)
+	h.itemID = keys.itemID
 	if err := deriveItemKeys(keys, m.PlaintextDataKey, t.suite, h.itemID[:]); err != nil {
 		return nil, &Error{Op: op, Table: t.name, Err: err}
 	}

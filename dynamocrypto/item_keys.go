@@ -56,15 +56,17 @@ type itemKeys struct {
 
 	// Scratch space, in the pooled value so that it does not escape to
 	// the heap per call.
-	prk   [sha512.Size]byte
-	block [sha512.Size]byte
-	info  [len(itemLabel) + 3]byte // label, u16(suite), HKDF counter
-	sum   [macLen]byte
-	ad    [256]byte
-	gcm   cipher.AEAD
-	nonce [nonceLen]byte
-	names []string
-	sw    sigWriter
+	prk    [sha512.Size]byte
+	block  [sha512.Size]byte
+	info   [len(itemLabel) + 3]byte // label, u16(suite), HKDF counter
+	sum    [macLen]byte
+	ad     [256]byte
+	gcm    cipher.AEAD
+	nonce  [nonceLen]byte
+	names  []string
+	attrs  []signedAttr
+	itemID [itemIDLen]byte
+	sw     sigWriter
 }
 
 var itemKeysPool = sync.Pool{New: func() any { return new(itemKeys) }}
@@ -122,6 +124,11 @@ func (k *itemKeys) wipe() {
 	clear(k.ad[:])
 	clear(k.names)
 	k.names = k.names[:0]
+	clear(k.attrs)
+	k.attrs = k.attrs[:0]
+	if cap(k.attrs) > 1024 {
+		k.attrs = nil
+	}
 	k.enc, k.mac, k.commit, k.gcm = nil, nil, nil, nil
 	k.sw = sigWriter{}
 }
