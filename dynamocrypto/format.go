@@ -203,18 +203,27 @@ func parseHeader(b []byte) (*header, error) {
 	if n, ok = r.u16(); !ok || n == 0 || n > maxEDKs || n > len(r.b)/6 {
 		return nil, headerErr("bad encrypted data key count")
 	}
-	h.edks = make([]keyring.EncryptedDataKey, n)
-	for i := range h.edks {
-		id, ok1 := r.field()
-		info, ok2 := r.field()
-		ct, ok3 := r.field()
-		if !ok1 || !ok2 || !ok3 {
+	// The byte fields are capped slices of one copy of the keys' bytes.
+	scan = r
+	for range 3 * n {
+		if _, ok := scan.field(); !ok {
 			return nil, headerErr("truncated encrypted data key")
 		}
+	}
+	sec = r.b
+	eb := bytes.Clone(sec[:len(sec)-len(scan.b)])
+	field := func() []byte {
+		p := len(sec) - len(r.b) + 2
+		f, _ := r.field()
+		return eb[p : p+len(f) : p+len(f)]
+	}
+	h.edks = make([]keyring.EncryptedDataKey, n)
+	for i := range h.edks {
+		id, info, ct := field(), field(), field()
 		if !utf8.Valid(id) {
 			return nil, headerErr("provider ID is not valid UTF-8")
 		}
-		h.edks[i] = keyring.EncryptedDataKey{ProviderID: string(id), ProviderInfo: bytes.Clone(info), Ciphertext: bytes.Clone(ct)}
+		h.edks[i] = keyring.EncryptedDataKey{ProviderID: string(id), ProviderInfo: info, Ciphertext: ct}
 	}
 	if n, ok = r.u16(); !ok || n > len(r.b)/7 {
 		return nil, headerErr("bad attribute count")

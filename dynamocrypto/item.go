@@ -164,7 +164,7 @@ func (c *Client) encrypt(ctx context.Context, t *table, item map[string]types.At
 		return nil, &Error{Op: op, Table: t.name, Err: fmt.Errorf("%w: random item id: %w", ErrTransient, err)}
 	}
 	h.itemID = keys.itemID
-	if err := deriveItemKeys(keys, m.PlaintextDataKey, t.suite, h.itemID[:]); err != nil {
+	if err := deriveItemKeys(keys, m.PlaintextDataKey, t.suite, keys.itemID[:]); err != nil {
 		return nil, &Error{Op: op, Table: t.name, Err: err}
 	}
 	copy(h.commit[:], keys.commit)
