@@ -6,7 +6,9 @@ import (
 	"crypto/hmac"
 	"crypto/sha512"
 	"encoding/binary"
+	"errors"
 	"fmt"
+	"hash"
 	"strconv"
 	"strings"
 
@@ -16,13 +18,32 @@ import (
 // beaconLabel starts the info of the per-beacon key derivation.
 const beaconLabel = "ck-dynamodb-beacon-v1"
 
+// beaconMAC is the kept state of one beacon under one beacon key: the
+// derived key, and HMAC-SHA-384 keyed with it, its padded key already
+// hashed, which each beacon value starts from (a clone: the kept state
+// is only read).
+type beaconMAC struct {
+	key []byte
+	mac hash.Hash
+}
+
 // beaconKey returns the HMAC-SHA-384 key of beacon b under beacon key id:
 // HKDF-SHA-512(beacon key, no salt, beaconLabel || table || 0x00 || beacon
 // name), 48 bytes, derived once per id and beacon and kept.
 func (c *Client) beaconKey(ctx context.Context, t *table, b *beacon, id string) ([]byte, error) {
-	ck := id + "\x00" + b.name
+	m, err := c.beaconState(ctx, t, b, id)
+	if err != nil {
+		return nil, err
+	}
+	return m.key, nil
+}
+
+// beaconState returns the kept state of beacon b under beacon key id,
+// deriving it on first use.
+func (c *Client) beaconState(ctx context.Context, t *table, b *beacon, id string) (*beaconMAC, error) {
+	ck := beaconCacheKey{id: id, beacon: b.name}
 	if k, ok := t.beaconKeys.Load(ck); ok {
-		return k.([]byte), nil
+		return k.(*beaconMAC), nil
 	}
 	raw, err := t.keySource.BeaconKey(ctx, id)
 	if err != nil {
@@ -38,17 +59,30 @@ func (c *Client) beaconKey(ctx context.Context, t *table, b *beacon, id string) 
 	if err != nil {
 		return nil, &Error{Op: "beacon", Table: t.name, Err: err}
 	}
-	got, _ := t.beaconKeys.LoadOrStore(ck, k)
-	return got.([]byte), nil
+	mac := hmac.New(sha512.New384, k)
+	// Reset keeps the state after the padded keys, which clones share.
+	mac.Reset()
+	if _, ok := mac.(hash.Cloner); !ok {
+		return nil, &Error{Op: "beacon", Table: t.name, Err: errors.New("HMAC state cannot be cloned")}
+	}
+	got, _ := t.beaconKeys.LoadOrStore(ck, &beaconMAC{key: k, mac: mac})
+	return got.(*beaconMAC), nil
 }
+
+// beaconCacheKey identifies a kept beaconMAC of a table.
+type beaconCacheKey struct{ id, beacon string }
 
 // standardBeacon returns the text of standard beacon b for the plaintext
 // value v: the first b.bits bits of HMAC-SHA-384 over v's canonical
 // encoding, as ceil(bits/4) lowercase hexadecimal digits.
 func (c *Client) standardBeacon(ctx context.Context, t *table, b *beacon, v types.AttributeValue, id string) (string, error) {
-	key, err := c.beaconKey(ctx, t, b, id)
+	bm, err := c.beaconState(ctx, t, b, id)
 	if err != nil {
 		return "", err
+	}
+	h, err := bm.mac.(hash.Cloner).Clone()
+	if err != nil {
+		return "", &Error{Op: "beacon", Table: t.name, Err: err}
 	}
 	pb := getBuf()
 	defer putBuf(pb)
@@ -57,7 +91,6 @@ func (c *Client) standardBeacon(ctx context.Context, t *table, b *beacon, v type
 	if err != nil {
 		return "", errAttr("beacon", t.name, b.src, ErrInvalidItem, "%v", err)
 	}
-	h := hmac.New(sha512.New384, key)
 	h.Write(enc)
 	var sum [sha512.Size384]byte
 	x := binary.BigEndian.Uint64(h.Sum(sum[:0])) >> (64 - b.bits)
@@ -88,7 +121,8 @@ func partText(v types.AttributeValue) (string, bool) {
 
 // compoundBeacon joins the parts of b whose values get returns, stopping
 // at the first missing one; complete reports whether all were present.
-func (c *Client) compoundBeacon(ctx context.Context, t *table, b *beacon, id string, get func(p *beaconPart) types.AttributeValue) (s string, complete bool, err error) {
+// std returns the text of a standard beacon part.
+func (c *Client) compoundBeacon(t *table, b *beacon, get func(p *beaconPart) types.AttributeValue, std func(*beacon, types.AttributeValue) (string, error)) (s string, complete bool, err error) {
 	var sb strings.Builder
 	for i := range b.parts {
 		p := &b.parts[i]
@@ -98,7 +132,7 @@ func (c *Client) compoundBeacon(ctx context.Context, t *table, b *beacon, id str
 		}
 		var text string
 		if p.std != nil {
-			if text, err = c.standardBeacon(ctx, t, p.std, v, id); err != nil {
+			if text, err = std(p.std, v); err != nil {
 				return "", false, err
 			}
 		} else {
@@ -141,6 +175,21 @@ func (c *Client) addBeacons(ctx context.Context, t *table, item, out map[string]
 	if err != nil {
 		return err
 	}
+	// Each standard beacon is computed once per item, whether it is
+	// stored, part of compound beacons, or both: the value is the same.
+	var done []beaconText
+	std := func(b *beacon, v types.AttributeValue) (string, error) {
+		for _, d := range done {
+			if d.b == b {
+				return d.s, nil
+			}
+		}
+		s, err := c.standardBeacon(ctx, t, b, v, id)
+		if err == nil {
+			done = append(done, beaconText{b, s})
+		}
+		return s, err
+	}
 	for _, b := range t.beacons {
 		var s string
 		if !b.compound() {
@@ -148,17 +197,17 @@ func (c *Client) addBeacons(ctx context.Context, t *table, item, out map[string]
 			if !ok {
 				continue
 			}
-			if s, err = c.standardBeacon(ctx, t, b, v, id); err != nil {
+			if s, err = std(b, v); err != nil {
 				return err
 			}
 		} else {
 			var complete bool
-			s, complete, err = c.compoundBeacon(ctx, t, b, id, func(p *beaconPart) types.AttributeValue {
+			s, complete, err = c.compoundBeacon(t, b, func(p *beaconPart) types.AttributeValue {
 				if p.std != nil {
 					return item[p.std.src]
 				}
 				return item[p.name]
-			})
+			}, std)
 			if err != nil {
 				return err
 			}
@@ -192,7 +241,7 @@ func (c *Client) beaconValue(ctx context.Context, t *table, b *beacon, v types.A
 	if !ok {
 		return nil, errAttr("beacon", t.name, b.name, ErrInvalidItem, "compound beacon values are given as an M of part values")
 	}
-	s, _, err := c.compoundBeacon(ctx, t, b, keyID, func(p *beaconPart) types.AttributeValue {
+	s, _, err := c.compoundBeacon(t, b, func(p *beaconPart) types.AttributeValue {
 		if pv, ok := m.Value[p.name]; ok {
 			return pv
 		}
@@ -200,9 +249,17 @@ func (c *Client) beaconValue(ctx context.Context, t *table, b *beacon, v types.A
 			return m.Value[p.std.src]
 		}
 		return nil
+	}, func(std *beacon, v types.AttributeValue) (string, error) {
+		return c.standardBeacon(ctx, t, std, v, keyID)
 	})
 	if err != nil {
 		return nil, err
 	}
 	return &types.AttributeValueMemberS{Value: s}, nil
+}
+
+// beaconText is a standard beacon's text for the item at hand.
+type beaconText struct {
+	b *beacon
+	s string
 }

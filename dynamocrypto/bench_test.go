@@ -133,3 +133,17 @@ func BenchmarkItem100KB(b *testing.B) {
 	run("encrypt", func() error { _, err := c.EncryptItem(ctx, "bench", item); return err })
 	run("decrypt", func() error { _, err := c.DecryptItem(ctx, "bench", enc); return err })
 }
+
+// BenchmarkEncryptItemBeacons encrypts the sample item of a table with a
+// standard beacon and a compound beacon that includes it.
+func BenchmarkEncryptItemBeacons(b *testing.B) {
+	c := newTestClient(b, func(tc *TableConfig) { tc.Cache = newTestCache(b) })
+	item := sampleItem()
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := c.EncryptItem(ctx, "customers", item); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -150,7 +150,7 @@ type table struct {
 	keySource    BeaconKeySource
 	keyID        string
 	keyAttr      string
-	beaconKeys   sync.Map // beaconCacheKey -> []byte, derived per-beacon keys
+	beaconKeys   sync.Map // beaconCacheKey -> *beaconMAC, derived per-beacon keys
 
 	signed []string // names verification needs: signed attributes, keys, header, footer
 }

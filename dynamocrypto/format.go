@@ -173,44 +173,68 @@ func parseHeader(b []byte) (*header, error) {
 	if !ok {
 		return nil, headerErr("truncated encryption context")
 	}
-	h.context = make(map[string]string, min(n, len(r.b)/4))
-	prev := ""
-	for i := range n {
-		k, ok1 := r.field()
-		v, ok2 := r.field()
-		if !ok1 || !ok2 {
+	// The keys and values are substrings of one copy of the context's
+	// bytes: one allocation instead of two per entry.
+	scan := r
+	for range 2 * n {
+		if _, ok := scan.field(); !ok {
 			return nil, headerErr("truncated encryption context")
 		}
+	}
+	sec := r.b
+	cs := string(sec[:len(sec)-len(scan.b)])
+	h.context = make(map[string]string, n)
+	prev := ""
+	for i := range n {
+		kp := len(sec) - len(r.b) + 2
+		k, _ := r.field()
+		vp := len(sec) - len(r.b) + 2
+		v, _ := r.field()
 		if !utf8.Valid(k) || !utf8.Valid(v) {
 			return nil, headerErr("encryption context is not valid UTF-8")
 		}
-		if i > 0 && string(k) <= prev {
+		ks := cs[kp : kp+len(k)]
+		if i > 0 && ks <= prev {
 			return nil, headerErr("encryption context keys not sorted or repeated")
 		}
-		prev = string(k)
-		h.context[prev] = string(v)
+		prev = ks
+		h.context[ks] = cs[vp : vp+len(v)]
 	}
 	if n, ok = r.u16(); !ok || n == 0 || n > maxEDKs || n > len(r.b)/6 {
 		return nil, headerErr("bad encrypted data key count")
 	}
-	h.edks = make([]keyring.EncryptedDataKey, n)
-	for i := range h.edks {
-		id, ok1 := r.field()
-		info, ok2 := r.field()
-		ct, ok3 := r.field()
-		if !ok1 || !ok2 || !ok3 {
+	// The byte fields are capped slices of one copy of the keys' bytes.
+	scan = r
+	for range 3 * n {
+		if _, ok := scan.field(); !ok {
 			return nil, headerErr("truncated encrypted data key")
 		}
+	}
+	sec = r.b
+	eb := bytes.Clone(sec[:len(sec)-len(scan.b)])
+	field := func() []byte {
+		p := len(sec) - len(r.b) + 2
+		f, _ := r.field()
+		return eb[p : p+len(f) : p+len(f)]
+	}
+	h.edks = make([]keyring.EncryptedDataKey, n)
+	for i := range h.edks {
+		id, info, ct := field(), field(), field()
 		if !utf8.Valid(id) {
 			return nil, headerErr("provider ID is not valid UTF-8")
 		}
-		h.edks[i] = keyring.EncryptedDataKey{ProviderID: string(id), ProviderInfo: bytes.Clone(info), Ciphertext: bytes.Clone(ct)}
+		h.edks[i] = keyring.EncryptedDataKey{ProviderID: string(id), ProviderInfo: info, Ciphertext: ct}
 	}
 	if n, ok = r.u16(); !ok || n > len(r.b)/7 {
 		return nil, headerErr("bad attribute count")
 	}
 	h.attrs = make([]signedAttr, n)
+	// The names are substrings of one copy of the list's bytes (the rest
+	// of the header).
+	asec := r.b
+	as := string(asec)
 	for i := range h.attrs {
+		np := len(asec) - len(r.b) + 1 + 2
 		code, ok1 := r.u8()
 		name, ok2 := r.field()
 		check, ok3 := r.u32()
@@ -231,10 +255,11 @@ func parseHeader(b []byte) (*header, error) {
 		if len(name) == 0 || !utf8.Valid(name) {
 			return nil, headerErr("empty or invalid attribute name")
 		}
-		if i > 0 && string(name) <= h.attrs[i-1].name {
+		ns := as[np : np+len(name)]
+		if i > 0 && ns <= h.attrs[i-1].name {
 			return nil, headerErr("attribute names not sorted or repeated")
 		}
-		h.attrs[i] = signedAttr{name: string(name), action: a, check: check}
+		h.attrs[i] = signedAttr{name: ns, action: a, check: check}
 	}
 	if len(r.b) != 0 {
 		return nil, headerErr("%d trailing bytes", len(r.b))

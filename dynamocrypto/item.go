@@ -78,7 +78,9 @@ func putBuf(b *[]byte) {
 // encrypt returns a new map holding the stored form of item.
 func (c *Client) encrypt(ctx context.Context, t *table, item map[string]types.AttributeValue) (map[string]types.AttributeValue, error) {
 	const op = "encrypt"
-	signed := make([]signedAttr, 0, len(item))
+	keys := getItemKeys()
+	defer putItemKeys(keys)
+	signed := slices.Grow(keys.attrs[:0], len(item))
 	hasContext := false
 	for name, v := range item {
 		if strings.HasPrefix(name, ReservedPrefix) {
@@ -112,6 +114,7 @@ func (c *Client) encrypt(ctx context.Context, t *table, item map[string]types.At
 			return nil, errAttr(op, t.name, k, ErrInvalidItem, "key attribute must be S, N or B")
 		}
 	}
+	keys.attrs = signed
 	slices.SortFunc(signed, func(a, b signedAttr) int { return strings.Compare(a.name, b.name) })
 
 	ec := t.baseContext
@@ -140,12 +143,13 @@ func (c *Client) encrypt(ctx context.Context, t *table, item map[string]types.At
 
 	// Sizes first, so that every encrypted value is encoded and sealed in
 	// place in one backing array of the exact size.
-	plainLen, stored := 0, 0
+	plainLen, stored, nEnc := 0, 0, 0
 	for _, a := range signed {
 		if a.action == EncryptAndSign {
 			n := bodySize(item[a.name])
 			plainLen += n
 			stored += 1 + n + 16
+			nEnc++
 		}
 	}
 
@@ -155,26 +159,30 @@ func (c *Client) encrypt(ctx context.Context, t *table, item map[string]types.At
 	}
 	defer m.Zero()
 	h := header{suite: t.suite, context: m.EncryptionContext, edks: m.EncryptedDataKeys, attrs: signed}
-	if _, err := rand.Read(h.itemID[:]); err != nil {
+	// Read into keys, which is on the heap already: h stays on the stack.
+	if _, err := rand.Read(keys.itemID[:]); err != nil {
 		return nil, &Error{Op: op, Table: t.name, Err: fmt.Errorf("%w: random item id: %w", ErrTransient, err)}
 	}
-	var keys itemKeys
-	if err := deriveItemKeys(&keys, m.PlaintextDataKey, t.suite, h.itemID[:]); err != nil {
+	h.itemID = keys.itemID
+	if err := deriveItemKeys(keys, m.PlaintextDataKey, t.suite, keys.itemID[:]); err != nil {
 		return nil, &Error{Op: op, Table: t.name, Err: err}
 	}
-	defer keys.wipe()
 	copy(h.commit[:], keys.commit)
 
 	out := make(map[string]types.AttributeValue, len(item)+2+len(t.beacons))
 	for name, v := range item {
 		out[name] = v
 	}
-	ac, err := newAttrCipher(&keys)
-	if err != nil {
+	if err := keys.newAttrCipher(); err != nil {
 		return nil, &Error{Op: op, Table: t.name, Err: err}
 	}
 	backing := make([]byte, 0, stored)
-	var adBuf [256]byte
+	// The stored values, header and footer, in one allocation.
+	bs := make([]types.AttributeValueMemberB, 0, nEnc+2)
+	newB := func(b []byte) *types.AttributeValueMemberB {
+		bs = append(bs, types.AttributeValueMemberB{Value: b})
+		return &bs[len(bs)-1]
+	}
 	for i, a := range signed {
 		if a.action != EncryptAndSign {
 			continue
@@ -193,9 +201,9 @@ func (c *Client) encrypt(ctx context.Context, t *table, item map[string]types.At
 			return nil, errAttr(op, t.name, a.name, ErrInvalidItem, "value changed while it was encrypted")
 		}
 		// In place: the plaintext's storage becomes the ciphertext's.
-		sealed := ac.gcm.Seal(backing[start:start], ac.nonceFor(i), backing[start:], aad(adBuf[:0], tag, a.name))
+		sealed := keys.gcm.Seal(backing[start:start], keys.nonceFor(i), backing[start:], aad(keys.ad[:0], tag, a.name))
 		backing = backing[:start+len(sealed)]
-		out[a.name] = &types.AttributeValueMemberB{Value: backing[off:len(backing):len(backing)]}
+		out[a.name] = newB(backing[off:len(backing):len(backing)])
 	}
 	if err := c.addBeacons(ctx, t, item, out); err != nil {
 		return nil, err
@@ -205,26 +213,27 @@ func (c *Client) encrypt(ctx context.Context, t *table, item map[string]types.At
 	// header, which goes in last.
 	pb := getBuf()
 	defer putBuf(pb)
-	sw := newSigWriter(keys.mac, t.suite)
+	sw := keys.newSigWriter(t.suite)
 	if name, err := sw.streamAttrs(t.name, signed, out, pb, func(i int, sum uint32) { signed[i].check = sum }); err != nil {
 		return nil, errAttr(op, t.name, name, ErrInvalidItem, "%v", err)
 	}
-	keysSorted := make([]string, 0, len(h.context))
+	keysSorted := keys.names[:0]
 	for k := range h.context {
 		keysSorted = append(keysSorted, k)
 	}
 	slices.Sort(keysSorted)
+	keys.names = keysSorted
 	hb := h.marshal(make([]byte, 0, 256), keysSorted)
-	out[headerAttr] = &types.AttributeValueMemberB{Value: hb}
+	out[headerAttr] = newB(hb)
 	sw.writeHeader(hb, pb)
-	mac := sw.mac.Sum(make([]byte, 0, macLen))
+	mac := sw.mac.Sum(keys.sum[:0])
 	var sig []byte
 	if m.SigningKey != nil {
 		if sig, err = signDigest(m.SigningKey, sw.digest()); err != nil {
 			return nil, &Error{Op: op, Table: t.name, Err: fmt.Errorf("signing: %w", err)}
 		}
 	}
-	out[footerAttr] = &types.AttributeValueMemberB{Value: marshalFooter(mac, sig)}
+	out[footerAttr] = newB(marshalFooter(mac, sig))
 	return out, nil
 }
 
@@ -235,12 +244,14 @@ type sigWriter struct {
 	sha hash.Hash
 }
 
-func newSigWriter(macKey []byte, s Suite) *sigWriter {
-	w := &sigWriter{mac: hmac.New(sha512.New384, macKey)}
+// newSigWriter returns k's sigWriter (valid until k goes back to the
+// pool), keyed with k's MAC key.
+func (k *itemKeys) newSigWriter(s Suite) *sigWriter {
+	k.sw = sigWriter{mac: hmac.New(sha512.New384, k.mac)}
 	if s == SuiteCommitHMACECDSA {
-		w.sha = sha512.New384()
+		k.sw.sha = sha512.New384()
 	}
-	return w
+	return &k.sw
 }
 
 func (w *sigWriter) write(b []byte) {

@@ -6,7 +6,9 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"encoding/base64"
+	"errors"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/cryptkeeper-go/cryptkeeper/keyring"
@@ -115,20 +117,20 @@ func (c *Client) decrypt(ctx context.Context, t *table, item map[string]types.At
 	if err != nil {
 		return nil, keyErr(op, t.name, err)
 	}
-	var keys itemKeys
-	err = deriveItemKeys(&keys, m.PlaintextDataKey, h.suite, h.itemID[:])
+	keys := getItemKeys()
+	defer putItemKeys(keys)
+	err = deriveItemKeys(keys, m.PlaintextDataKey, h.suite, h.itemID[:])
 	m.Zero()
 	if err != nil {
 		return nil, &Error{Op: op, Table: t.name, Err: err}
 	}
-	defer keys.wipe()
 	if !hmac.Equal(keys.commit, h.commit[:]) {
 		return nil, authErr(headerAttr, "key commitment does not match the data key")
 	}
 
 	pb := getBuf()
 	defer putBuf(pb)
-	sw := newSigWriter(keys.mac, h.suite)
+	sw := keys.newSigWriter(h.suite)
 	changed := -1 // the first attribute whose checksum differs from the header's
 	if name, err := sw.streamAttrs(t.name, h.attrs, item, pb, func(i int, sum uint32) {
 		if changed < 0 && sum != h.attrs[i].check {
@@ -138,8 +140,7 @@ func (c *Client) decrypt(ctx context.Context, t *table, item map[string]types.At
 		return nil, authErr(name, "signed value cannot be encoded: %v", err)
 	}
 	sw.writeHeader(hv.Value, pb)
-	var sum [macLen]byte
-	if !hmac.Equal(sw.mac.Sum(sum[:0]), f.mac) {
+	if !hmac.Equal(sw.mac.Sum(keys.sum[:0]), f.mac) {
 		if changed >= 0 {
 			// The checksums only point at the culprit; the MAC decided.
 			return nil, authErr(h.attrs[changed].name, "value is not the one the item was signed with (altered, swapped from another item, replayed, or the item moved to another key)")
@@ -156,23 +157,33 @@ func (c *Client) decrypt(ctx context.Context, t *table, item map[string]types.At
 			out[name] = v
 		}
 	}
-	ac, err := newAttrCipher(&keys)
-	if err != nil {
+	if err := keys.newAttrCipher(); err != nil {
 		return nil, &Error{Op: op, Table: t.name, Err: err}
 	}
-	var adBuf [256]byte
+	var tv textValues
+	for _, a := range h.attrs {
+		if a.action == EncryptAndSign {
+			tv.reserve(item[a.name].(*types.AttributeValueMemberB).Value)
+		}
+	}
+	tv.alloc()
 	for i, a := range h.attrs {
 		if a.action != EncryptAndSign {
 			continue
 		}
 		stored := item[a.name].(*types.AttributeValueMemberB).Value
 		tag := stored[0]
-		body, err := ac.gcm.Open((*pb)[:0], ac.nonceFor(i), stored[1:], aad(adBuf[:0], tag, a.name))
+		body, err := keys.gcm.Open((*pb)[:0], keys.nonceFor(i), stored[1:], aad(keys.ad[:0], tag, a.name))
 		if err != nil {
 			return nil, authErr(a.name, "encrypted value does not authenticate")
 		}
 		*pb = body
-		v, err := decodeValue(tag, body)
+		var v types.AttributeValue
+		if tag == tagS || tag == tagN {
+			v, err = tv.decode(tag, body)
+		} else {
+			v, err = decodeValue(tag, body)
+		}
 		if err != nil {
 			return nil, errAttr(op, t.name, a.name, ErrFormat, "decrypted value: %v", err)
 		}
@@ -196,4 +207,63 @@ func legacyItem(t *table, item map[string]types.AttributeValue) (map[string]type
 		out[name] = v
 	}
 	return out, nil
+}
+
+// textValues decodes the top-level S and N values of one item with few
+// allocations: their strings are substrings of one, their structs share
+// one slice per type. reserve every stored value first, then alloc, then
+// decode.
+type textValues struct {
+	sb     strings.Builder
+	size   int
+	nS, nN int
+	ss     []types.AttributeValueMemberS
+	ns     []types.AttributeValueMemberN
+}
+
+// reserve counts a stored encrypted value (type tag, ciphertext, GCM tag).
+func (tv *textValues) reserve(stored []byte) {
+	switch stored[0] {
+	case tagS:
+		tv.nS++
+	case tagN:
+		tv.nN++
+	default:
+		return
+	}
+	// The body is the ciphertext's length: a u32 length and the text.
+	tv.size += max(0, len(stored)-1-16-4)
+}
+
+func (tv *textValues) alloc() {
+	tv.sb.Grow(tv.size)
+	tv.ss = make([]types.AttributeValueMemberS, 0, tv.nS)
+	tv.ns = make([]types.AttributeValueMemberN, 0, tv.nN)
+}
+
+// decode decodes the body of an S or N value, as decodeValue does.
+func (tv *textValues) decode(tag byte, body []byte) (types.AttributeValue, error) {
+	d := decoder{b: body}
+	raw, err := d.bytes()
+	if err != nil {
+		return nil, err
+	}
+	if len(d.b) != 0 {
+		return nil, errors.New("trailing bytes after value")
+	}
+	if !utf8.Valid(raw) {
+		return nil, errors.New("string is not valid UTF-8")
+	}
+	start := tv.sb.Len()
+	tv.sb.Write(raw)
+	s := tv.sb.String()[start:]
+	if tag == tagS {
+		tv.ss = append(tv.ss, types.AttributeValueMemberS{Value: s})
+		return &tv.ss[len(tv.ss)-1], nil
+	}
+	if _, _, _, err := parseNumber(s); err != nil {
+		return nil, err
+	}
+	tv.ns = append(tv.ns, types.AttributeValueMemberN{Value: s})
+	return &tv.ns[len(tv.ns)-1], nil
 }

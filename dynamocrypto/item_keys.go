@@ -6,7 +6,7 @@ import (
 	"crypto/cipher"
 	"crypto/ecdsa"
 	"crypto/elliptic"
-	"crypto/hkdf"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha512"
 	"encoding/base64"
@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"sync"
 
 	"github.com/cryptkeeper-go/cryptkeeper/cache"
 	"github.com/cryptkeeper-go/cryptkeeper/envelope"
@@ -44,57 +45,113 @@ func keyringSuite(s Suite) keyring.Suite {
 }
 
 // itemKeys are the keys of one item, derived from the data key and the
-// item id with one HKDF-SHA-512 call (two blocks of output).
+// item id with HKDF-SHA-512 (two blocks of output), and the scratch space
+// of one call. They come from a pool (getItemKeys) and are wiped when
+// they go back (putItemKeys).
 type itemKeys struct {
 	enc    []byte // AES-256-GCM key of the item's encrypted attributes
 	mac    []byte // HMAC-SHA-384 key of the footer
 	commit []byte // the key commitment stored in the header
 	buf    [itemKeysLen]byte
+
+	// Scratch space, in the pooled value so that it does not escape to
+	// the heap per call.
+	prk    [sha512.Size]byte
+	block  [sha512.Size]byte
+	info   [len(itemLabel) + 3]byte // label, u16(suite), HKDF counter
+	sum    [macLen]byte
+	ad     [256]byte
+	gcm    cipher.AEAD
+	nonce  [nonceLen]byte
+	names  []string
+	attrs  []signedAttr
+	itemID [itemIDLen]byte
+	sw     sigWriter
 }
 
+var itemKeysPool = sync.Pool{New: func() any { return new(itemKeys) }}
+
+func getItemKeys() *itemKeys { return itemKeysPool.Get().(*itemKeys) }
+
+// putItemKeys wipes k and returns it to the pool.
+func putItemKeys(k *itemKeys) {
+	k.wipe()
+	itemKeysPool.Put(k)
+}
+
+// deriveItemKeys derives the item's keys: HKDF-SHA-512 (RFC 5869) with the
+// data key as input key material, the item id as salt, and info
+// itemLabel || u16(suite), 96 bytes of output. It is HKDF written out with
+// crypto/hmac (the bytes are those of crypto/hkdf.Key) so that the
+// intermediate values stay in k instead of a dozen short-lived
+// allocations.
 func deriveItemKeys(k *itemKeys, dataKey []byte, s Suite, itemID []byte) error {
-	var info [len(itemLabel) + 2]byte
-	copy(info[:], itemLabel)
-	binary.BigEndian.PutUint16(info[len(itemLabel):], uint16(s))
-	out, err := hkdf.Key(sha512.New, dataKey, itemID, string(info[:]), itemKeysLen)
-	if err != nil {
-		return err
+	n := copy(k.info[:], itemLabel)
+	binary.BigEndian.PutUint16(k.info[n:], uint16(s))
+	info := k.info[:n+2]
+	ctr := k.info[n+2:]
+
+	// Extract.
+	ext := hmac.New(sha512.New, itemID)
+	ext.Write(dataKey)
+	prk := ext.Sum(k.prk[:0])
+
+	// Expand: T(1) = HMAC(PRK, info || 1), T(2) = HMAC(PRK, T(1) || info || 2).
+	exp := hmac.New(sha512.New, prk)
+	for i, off := byte(1), 0; off < itemKeysLen; i++ {
+		if i > 1 {
+			exp.Reset()
+			exp.Write(k.block[:])
+		}
+		exp.Write(info)
+		ctr[0] = i
+		exp.Write(ctr)
+		t := exp.Sum(k.block[:0])
+		off += copy(k.buf[off:], t)
 	}
-	copy(k.buf[:], out)
-	clear(out)
+	clear(k.prk[:])
+	clear(k.block[:])
 	k.enc, k.mac, k.commit = k.buf[:32], k.buf[32:32+macKeyLen], k.buf[32+macKeyLen:]
 	return nil
 }
 
-func (k *itemKeys) wipe() { clear(k.buf[:]) }
-
-// attrCipher encrypts the attributes of one item: AES-256-GCM under the
-// item's key, the nonce of an attribute being its position in the
-// header's list of signed attributes (unique within the item, and the
-// key is unique to the item).
-type attrCipher struct {
-	gcm   cipher.AEAD
-	nonce [nonceLen]byte
+// wipe zeroes the keys and the scratch space, and drops the cipher.
+func (k *itemKeys) wipe() {
+	clear(k.buf[:])
+	clear(k.prk[:])
+	clear(k.block[:])
+	clear(k.sum[:])
+	clear(k.ad[:])
+	clear(k.names)
+	k.names = k.names[:0]
+	clear(k.attrs)
+	k.attrs = k.attrs[:0]
+	if cap(k.attrs) > 1024 {
+		k.attrs = nil
+	}
+	k.enc, k.mac, k.commit, k.gcm = nil, nil, nil, nil
+	k.sw = sigWriter{}
 }
 
-func newAttrCipher(k *itemKeys) (*attrCipher, error) {
+// newAttrCipher prepares k to encrypt the attributes of one item:
+// AES-256-GCM under the item's key, the nonce of an attribute being its
+// position in the header's list of signed attributes (unique within the
+// item, and the key is unique to the item).
+func (k *itemKeys) newAttrCipher() error {
 	block, err := aes.NewCipher(k.enc)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	g, err := cipher.NewGCM(block)
-	if err != nil {
-		return nil, err
-	}
-	return &attrCipher{gcm: g}, nil
+	k.gcm, err = cipher.NewGCM(block)
+	return err
 }
 
 // nonceFor returns the GCM nonce of the attribute at position i of the
-// header's list: 4 zero bytes and u64(i) (a slice of a's buffer, valid
+// header's list: 4 zero bytes and u64(i) (a slice of k's buffer, valid
 // until the next call).
-func (a *attrCipher) nonceFor(i int) []byte {
-	binary.BigEndian.PutUint64(a.nonce[4:], uint64(i))
-	return a.nonce[:]
+func (k *itemKeys) nonceFor(i int) []byte {
+	binary.BigEndian.PutUint64(k.nonce[4:], uint64(i))
+	return k.nonce[:]
 }
 
 // aad returns the associated data of an encrypted attribute: its type tag
