@@ -1,0 +1,70 @@
+package main
+
+import (
+	"bytes"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+)
+
+// runCLI runs the command line in-process with AWS settings that never
+// reach a real account, and returns its status and standard error.
+func runCLI(t *testing.T, args ...string) (int, string) {
+	t.Helper()
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDTEST")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "secret")
+	t.Setenv("AWS_REGION", "us-west-2")
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	t.Setenv("AWS_CONFIG_FILE", os.DevNull)
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", os.DevNull)
+	t.Setenv("AWS_MAX_ATTEMPTS", "1")
+	var stdout, stderr bytes.Buffer
+	code := run(args, strings.NewReader(""), &stdout, &stderr)
+	return code, stderr.String()
+}
+
+// TestS3PutDoesNotOverwriteWhenHeadFails: a HEAD that fails with anything
+// but 404 (here 403) is not taken for an absent object: put and cp refuse
+// rather than overwrite without --force.
+func TestS3PutDoesNotOverwriteWhenHeadFails(t *testing.T) {
+	var writes atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.Method {
+		case http.MethodHead:
+			w.WriteHeader(http.StatusForbidden)
+		default:
+			writes.Add(1)
+			w.WriteHeader(http.StatusOK)
+		}
+	}))
+	defer srv.Close()
+	dir := t.TempDir()
+	key := filepath.Join(dir, "team.key")
+	if code, stderr := runCLI(t, "keys", "generate", "--aes", key); code != 0 {
+		t.Fatalf("keys generate: %d %s", code, stderr)
+	}
+	in := filepath.Join(dir, "in.bin")
+	if err := os.WriteFile(in, []byte("hello"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"s3", "put", in, "s3://b/k"},
+		{"s3", "cp", "s3://b/src", "s3://b/k"},
+	} {
+		args = append(args, "--endpoint-url", srv.URL, "--raw-aes-key", key)
+		code, stderr := runCLI(t, args...)
+		if code == 0 || code == exitExists {
+			t.Errorf("%s: status %d, want a failure other than 'exists'; stderr %q", args[1], code, stderr)
+		}
+		if !strings.Contains(stderr, "exists") || strings.Count(strings.TrimSpace(stderr), "\n") != 0 {
+			t.Errorf("%s: stderr %q: want one line about checking whether the object exists", args[1], stderr)
+		}
+	}
+	if n := writes.Load(); n != 0 {
+		t.Errorf("%d writes reached S3 after a failed HEAD", n)
+	}
+}
