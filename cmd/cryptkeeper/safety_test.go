@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // runCLI runs the command line in-process with AWS settings that never
@@ -66,5 +67,30 @@ func TestS3PutDoesNotOverwriteWhenHeadFails(t *testing.T) {
 	}
 	if n := writes.Load(); n != 0 {
 		t.Errorf("%d writes reached S3 after a failed HEAD", n)
+	}
+}
+
+// TestKMSServeKeepsExistingEnvFile: --env-file never replaces a file that
+// exists (which kms serve would then remove on exit).
+func TestKMSServeKeepsExistingEnvFile(t *testing.T) {
+	name := filepath.Join(t.TempDir(), "profile")
+	if err := os.WriteFile(name, []byte("keep me\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan int, 1)
+	go func() {
+		code, _ := runCLI(t, "kms", "serve", "--env-file", name)
+		done <- code
+	}()
+	select {
+	case code := <-done:
+		if code != exitExists {
+			t.Errorf("status %d, want %d", code, exitExists)
+		}
+	case <-time.After(10 * time.Second):
+		t.Errorf("kms serve started over an existing --env-file")
+	}
+	if b, err := os.ReadFile(name); err != nil || string(b) != "keep me\n" {
+		t.Errorf("existing file now %q, %v", b, err)
 	}
 }
