@@ -56,8 +56,9 @@ func (f *keyFlags) register(fs *pflag.FlagSet, endpointFlag string) {
 	fs.StringVar(&f.endpoint, endpointFlag, "", "AWS KMS endpoint (for a local KMS such as 'cryptkeeper kms serve')")
 	fs.StringVar(&f.region, "region", "", "AWS Region (default from the SDK's configuration chain)")
 	fs.StringArrayVarP(&f.context, "encryption-context", "c", nil,
-		"encryption context pairs key=value (repeatable, or several separated by spaces or commas);\n"+
-			"on decrypt every pair must be in the message")
+		"encryption context pairs key=value (repeatable, or several separated by spaces or commas;\n"+
+			"a value may hold commas and spaces where no \"=\" follows them); on decrypt every pair\n"+
+			"must be in the message, and a bare key must be in it with any value")
 	fs.StringVar(&f.policy, "commitment-policy", "require-encrypt-require-decrypt",
 		"require-encrypt-require-decrypt, require-encrypt-allow-decrypt or forbid-encrypt-allow-decrypt")
 	fs.IntVar(&f.maxEDKs, "max-encrypted-data-keys", 0, "most encrypted data keys a message may carry (0: no limit)")
@@ -86,11 +87,43 @@ func (f *keyFlags) encryptionContext() (map[string]string, error) {
 	return ec, err
 }
 
+// splitContext splits --encryption-context values into items. A comma or
+// space starts a new item only where what follows is a pair (holds "=") or
+// where no pair came before: a value may itself hold commas and spaces
+// ("-c 'org=Acme, Inc.'"), and bare names still separate ("-c a,b").
+func splitContext(vals []string) []string {
+	isSep := func(r rune) bool { return r == ',' || r == ' ' }
+	var out []string
+	for _, v := range vals {
+		start := len(out)
+		for v != "" {
+			i := strings.IndexFunc(v, func(r rune) bool { return !isSep(r) })
+			if i < 0 {
+				break
+			}
+			sep := v[:i]
+			v = v[i:]
+			j := strings.IndexFunc(v, isSep)
+			if j < 0 {
+				j = len(v)
+			}
+			tok := v[:j]
+			v = v[j:]
+			if n := len(out); n > start && strings.Contains(out[n-1], "=") && !strings.Contains(tok, "=") {
+				out[n-1] += sep + tok
+			} else {
+				out = append(out, tok)
+			}
+		}
+	}
+	return out
+}
+
 // contextAndNames parses --encryption-context into pairs and, as the AWS
 // Encryption CLI takes on decrypt, bare names that the message must hold
 // with any value.
 func (f *keyFlags) contextAndNames() (map[string]string, []string, error) {
-	pairs := splitPairs(f.context)
+	pairs := splitContext(f.context)
 	if len(pairs) == 0 {
 		return nil, nil, nil
 	}

@@ -94,3 +94,44 @@ func TestKMSServeKeepsExistingEnvFile(t *testing.T) {
 		t.Errorf("existing file now %q, %v", b, err)
 	}
 }
+
+// TestContextValuesWithCommasAndSpaces: a context value may hold commas and
+// spaces; pairs and bare names still separate.
+func TestContextValuesWithCommasAndSpaces(t *testing.T) {
+	for _, c := range []struct {
+		in   []string
+		want []string
+	}{
+		{[]string{"org=Acme, Inc."}, []string{"org=Acme, Inc."}},
+		{[]string{"path=/a b/c,d"}, []string{"path=/a b/c,d"}},
+		{[]string{"a=b,c=d"}, []string{"a=b", "c=d"}},
+		{[]string{"a=b c=d", "e=f"}, []string{"a=b", "c=d", "e=f"}},
+		{[]string{"tenant,owner"}, []string{"tenant", "owner"}},
+		{[]string{"a=x,y", "b"}, []string{"a=x,y", "b"}},
+		{[]string{"a=", "b="}, []string{"a=", "b="}},
+		{[]string{" a=1, b=2 ,c=3 "}, []string{"a=1", "b=2", "c=3"}},
+	} {
+		got := splitContext(c.in)
+		if strings.Join(got, "|") != strings.Join(c.want, "|") {
+			t.Errorf("splitContext(%q) = %q, want %q", c.in, got, c.want)
+		}
+	}
+	// Through the command: encrypt with such a value, decrypt checking it.
+	dir := t.TempDir()
+	key, in, ct, out := filepath.Join(dir, "k"), filepath.Join(dir, "in"), filepath.Join(dir, "ct"), filepath.Join(dir, "out")
+	if code, stderr := runCLI(t, "keys", "generate", "--aes", key); code != 0 {
+		t.Fatal(stderr)
+	}
+	if err := os.WriteFile(in, []byte("hello"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, stderr := runCLI(t, "encrypt", "-i", in, "-o", ct, "--raw-aes-key", key, "-c", "org=Acme, Inc.", "-c", "dept=R D"); code != 0 {
+		t.Fatalf("encrypt: %d %s", code, stderr)
+	}
+	if code, stderr := runCLI(t, "decrypt", "-i", ct, "-o", out, "--raw-aes-key", key, "-c", "org=Acme, Inc.,dept=R D"); code != 0 {
+		t.Fatalf("decrypt: %d %s", code, stderr)
+	}
+	if code, _ := runCLI(t, "decrypt", "-i", ct, "-o", out+"2", "--raw-aes-key", key, "-c", "org=Acme"); code != exitPolicy {
+		t.Errorf("decrypt with another value: status %d, want %d", code, exitPolicy)
+	}
+}
