@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -130,6 +132,7 @@ type cryptOp struct {
 	meta       *metaWriter
 	progress   *progress
 	ecNames    []string // context keys the message must hold, any value
+	ec         map[string]string
 }
 
 func (op *cryptOp) name() string {
@@ -149,6 +152,7 @@ func runCrypt(ctx context.Context, e *env, f *cryptFlags, encrypting bool) error
 		return usagef("--encryption-context %q: want key=value", names[0])
 	}
 	op.ecNames = names
+	op.ec = ec
 	if f.suppressMeta && f.metadataOutput != "" {
 		return usagef("--suppress-metadata and --metadata-output exclude each other")
 	}
@@ -352,7 +356,7 @@ func (op *cryptOp) stream(ctx context.Context, src io.Reader, j job, dst io.Writ
 	br := bufio.NewReaderSize(io.TeeReader(src, counter), bufSize)
 	r, err := envelope.NewReader(ctx, br, op.kr, opts...)
 	if err != nil {
-		return nil, err
+		return nil, op.missingContext(counter.buf, err)
 	}
 	defer r.Close()
 	counter.done = true
@@ -375,6 +379,31 @@ func (op *cryptOp) stream(ctx context.Context, src io.Reader, j job, dst io.Writ
 		return nil, err
 	}
 	return counter.buf, nil
+}
+
+// missingContext turns err, a failure to get the data key, into a context
+// error when a pair given with -c names a key the message does not hold:
+// the library takes such pairs for required context that the message does
+// not store, so the data key cannot unwrap, but the cause is the context.
+func (op *cryptOp) missingContext(hdr []byte, err error) error {
+	if !errors.Is(err, envelope.ErrNoDecryptionKey) || op.ec == nil {
+		return err
+	}
+	h, herr := parseHeader(bytes.NewReader(hdr))
+	if herr != nil {
+		return err
+	}
+	var missing []string
+	for k := range op.ec {
+		if _, ok := h.EncryptionContext[k]; !ok {
+			missing = append(missing, k)
+		}
+	}
+	if len(missing) == 0 {
+		return err
+	}
+	slices.Sort(missing)
+	return fmt.Errorf("%w: the message has no context key %q (%v)", envelope.ErrContext, missing[0], err)
 }
 
 // headerCapture keeps what passes through it until done: the message
