@@ -20,6 +20,8 @@ func newKeys(e *env) *cobra.Command {
 	keys := &cobra.Command{
 		Use:   "keys",
 		Short: "Generate raw wrapping keys",
+		Example: `  cryptkeeper keys generate --aes team.key
+  cryptkeeper keys generate --rsa recovery.pem --public recovery-public.pem`,
 	}
 	var aesFile, rsaFile, pubFile string
 	var aesBits, rsaBits int
@@ -99,8 +101,9 @@ messages defaults to the file's base name (see --key-name).`,
 
 func newKMS(e *env) *cobra.Command {
 	k := &cobra.Command{
-		Use:   "kms",
-		Short: "A local AWS KMS for development",
+		Use:     "kms",
+		Short:   "A local AWS KMS for development",
+		Example: `  cryptkeeper kms serve --env-file kms.env`,
 	}
 	var region, account, envFile string
 	serve := &cobra.Command{

@@ -144,6 +144,9 @@ func newS3(e *env) *cobra.Command {
 encrypts before upload, get authenticates before a byte reaches the output.
 get and head read every format s3crypto reads (envelope objects, and Amazon
 S3 Encryption Client V1/V2/V3 objects); put and cp write --format.`,
+		Example: `  cryptkeeper s3 put backup.tar s3://backups/backup.tar --wrapping-keys key=$ARN
+  cryptkeeper s3 get s3://backups/backup.tar backup.tar --wrapping-keys key=$ARN
+  cryptkeeper s3 head s3://backups/backup.tar --wrapping-keys key=$ARN`,
 	}
 	f.register(s3cmd)
 	put := &cobra.Command{

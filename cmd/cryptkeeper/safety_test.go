@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -10,6 +11,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/spf13/cobra"
 )
 
 // runCLI runs the command line in-process with AWS settings that never
@@ -133,5 +136,30 @@ func TestContextValuesWithCommasAndSpaces(t *testing.T) {
 	}
 	if code, _ := runCLI(t, "decrypt", "-i", ct, "-o", out+"2", "--raw-aes-key", key, "-c", "org=Acme"); code != exitPolicy {
 		t.Errorf("decrypt with another value: status %d, want %d", code, exitPolicy)
+	}
+}
+
+// TestEveryCommandHasExamples walks the whole command tree: every command's
+// --help shows examples.
+func TestEveryCommandHasExamples(t *testing.T) {
+	root := newRoot(&env{stdin: strings.NewReader(""), stdout: io.Discard, stderr: io.Discard})
+	var walk func(c *cobra.Command)
+	n := 0
+	walk = func(c *cobra.Command) {
+		if c.Hidden || c.Name() == "help" {
+			return
+		}
+		n++
+		if !c.HasExample() {
+			t.Errorf("%q --help has no examples", c.CommandPath())
+		}
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	root.InitDefaultCompletionCmd()
+	walk(root)
+	if n < 15 {
+		t.Errorf("walked %d commands, want every one (at least 15)", n)
 	}
 }
