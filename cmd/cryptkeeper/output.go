@@ -136,11 +136,12 @@ func planJobs(in, out string, recursive bool, suffix string) ([]job, error) {
 		return nil, &fileError{op: "open", name: in, err: err}
 	}
 	if !fi.IsDir() {
-		if !fi.Mode().IsRegular() && out != "-" {
-			return []job{{in: in, out: out, size: -1}}, nil
-		}
 		if isDir(out) {
 			out = filepath.Join(out, filepath.Base(in)+suffix)
+		}
+		if !fi.Mode().IsRegular() {
+			// A pipe or device: its size says nothing.
+			return []job{{in: in, out: out, size: -1}}, nil
 		}
 		return []job{{in: in, out: out, size: fi.Size()}}, nil
 	}

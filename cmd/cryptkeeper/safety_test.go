@@ -163,3 +163,24 @@ func TestEveryCommandHasExamples(t *testing.T) {
 		t.Errorf("walked %d commands, want every one (at least 15)", n)
 	}
 }
+
+// TestDeviceInputIntoDirectory: an input that is not a regular file (a
+// device, a pipe) into an output directory lands in that directory, as a
+// regular file would.
+func TestDeviceInputIntoDirectory(t *testing.T) {
+	dir := t.TempDir()
+	key := filepath.Join(dir, "k")
+	if code, stderr := runCLI(t, "keys", "generate", "--aes", key); code != 0 {
+		t.Fatal(stderr)
+	}
+	out := filepath.Join(dir, "out")
+	if err := os.Mkdir(out, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if code, stderr := runCLI(t, "encrypt", "-i", os.DevNull, "-o", out, "--raw-aes-key", key); code != 0 {
+		t.Fatalf("status %d: %s", code, stderr)
+	}
+	if _, err := os.Stat(filepath.Join(out, filepath.Base(os.DevNull)+".encrypted")); err != nil {
+		t.Error(err)
+	}
+}
