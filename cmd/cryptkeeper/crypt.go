@@ -26,6 +26,7 @@ type cryptFlags struct {
 	input, output   string
 	recursive       bool
 	force           bool
+	noOverwrite     bool
 	quiet           bool
 	suffix          string
 	jobs            int
@@ -45,6 +46,7 @@ func (f *cryptFlags) register(cmd *cobra.Command, encrypting bool) {
 	fs.StringVarP(&f.output, "output", "o", "", `output file or directory ("-": standard output)`)
 	fs.BoolVarP(&f.recursive, "recursive", "r", false, "encrypt or decrypt every file under the input directory, in parallel")
 	fs.BoolVarP(&f.force, "force", "f", false, "replace existing output files")
+	fs.BoolVar(&f.noOverwrite, "no-overwrite", false, "never replace existing output files (the default; accepted for the AWS Encryption CLI's sake)")
 	fs.BoolVarP(&f.quiet, "quiet", "q", false, "no progress bar")
 	def := ".decrypted"
 	if encrypting {
@@ -153,6 +155,9 @@ func runCrypt(ctx context.Context, e *env, f *cryptFlags, encrypting bool) error
 	}
 	op.ecNames = names
 	op.ec = ec
+	if f.force && f.noOverwrite {
+		return usagef("--force and --no-overwrite exclude each other")
+	}
 	if f.suppressMeta && f.metadataOutput != "" {
 		return usagef("--suppress-metadata and --metadata-output exclude each other")
 	}

@@ -47,7 +47,8 @@ func (f *keyFlags) register(fs *pflag.FlagSet, endpointFlag string) {
 	fs.StringArrayVarP(&f.wrapping, "wrapping-keys", "w", nil,
 		"AWS KMS wrapping keys as attribute=value pairs, comma- or space-separated, flag repeatable:\n"+
 			"key=ARN (repeatable; the first generates the data key), discovery=true,\n"+
-			"discovery-account=ID (repeatable), discovery-partition=aws, region=REGION, profile=NAME")
+			"discovery-account=ID (repeatable), discovery-partition=aws, region=REGION, profile=NAME,\n"+
+			"provider=aws-kms (accepted as the AWS Encryption CLI takes it)")
 	fs.StringVar(&f.rawAES, "raw-aes-key", "", "file holding a raw AES key (16, 24 or 32 bytes, binary or base64)")
 	fs.StringVar(&f.rawRSA, "raw-rsa-key", "", "PEM file holding an RSA private key (encrypt and decrypt) or public key (encrypt only)")
 	fs.StringVar(&f.rsaPadding, "raw-rsa-padding", "oaep-sha256", "RSA padding: pkcs1, oaep-sha1, oaep-sha256, oaep-sha384, oaep-sha512")
@@ -270,6 +271,11 @@ func parseWrapping(vals []string) (*wrappingSpec, error) {
 			w.region = v
 		case "profile":
 			w.profile = v
+		case "provider":
+			// The AWS Encryption CLI's default and only built-in provider.
+			if v != "aws-kms" {
+				return nil, usagef("--wrapping-keys provider=%q: only aws-kms", v)
+			}
 		default:
 			return nil, usagef("--wrapping-keys: unknown attribute %q", k)
 		}
