@@ -314,7 +314,11 @@ func (op *cryptOp) one(ctx context.Context, j job, extra ...envelope.Option) err
 		return &fileError{op: op.name(), name: displayName(j), err: err}
 	}
 	if op.meta != nil {
-		return op.meta.write(op.name(), j, hdr)
+		mode := op.name()
+		if op.f.decryptUnsigned {
+			mode = "decrypt-unsigned" // as the AWS Encryption CLI names it
+		}
+		return op.meta.write(mode, j, hdr)
 	}
 	return nil
 }
