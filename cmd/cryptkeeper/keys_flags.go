@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
+	"github.com/aws/smithy-go/logging"
 	"github.com/spf13/pflag"
 
 	"github.com/cryptkeeper-go/cryptkeeper/cache"
@@ -294,7 +295,9 @@ func parseWrapping(vals []string) (*wrappingSpec, error) {
 // awsConfig loads the SDK's configuration chain (environment, profiles,
 // IMDS) with the flags' Region and endpoint.
 func awsConfig(ctx context.Context, region, profile string) (aws.Config, error) {
-	var opts []func(*config.LoadOptions) error
+	// The SDK's own log lines (IMDS fallbacks, retries) would break the
+	// one-line error: what fails is in the error returned.
+	opts := []func(*config.LoadOptions) error{config.WithLogger(logging.Nop{})}
 	if region != "" {
 		opts = append(opts, config.WithRegion(region))
 	}

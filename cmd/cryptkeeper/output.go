@@ -61,7 +61,12 @@ func writeAtomic(ctx context.Context, dest string, force bool, fill func(f *os.F
 	}
 	tmp, err := os.CreateTemp(dir, "."+base+".*"+tempSuffix)
 	if err != nil {
-		return err
+		// Name the destination, not the temporary file.
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return fmt.Errorf("creating %s: %w", dest, err)
 	}
 	name := tmp.Name()
 	temps.Store(name, struct{}{})

@@ -184,3 +184,23 @@ func TestDeviceInputIntoDirectory(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestOutputDirectoryMissing: the output into a missing directory is
+// named in the error, not its temporary file. (That the SDK's own log lines
+// stay off standard error is in testdata/script/kms.txtar.)
+func TestOutputDirectoryMissing(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in")
+	if err := os.WriteFile(in, []byte("hello"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	key := filepath.Join(dir, "k")
+	if code, stderr := runCLI(t, "keys", "generate", "--aes", key); code != 0 {
+		t.Fatal(stderr)
+	}
+	out := filepath.Join(dir, "missing", "out")
+	code, stderr := runCLI(t, "encrypt", "-i", in, "-o", out, "--raw-aes-key", key)
+	if code != exitError || !strings.Contains(stderr, out) || strings.Contains(stderr, tempSuffix) {
+		t.Errorf("status %d, stderr %q: want %d naming %s and no temporary file", code, stderr, exitError, out)
+	}
+}
