@@ -2,6 +2,8 @@ package main
 
 import "strings"
 
+// encryptionContext parses --encryption-context where only pairs are
+// taken (encrypt, the s3 commands).
 func (f *keyFlags) encryptionContext() (map[string]string, error) {
 	ec, names, err := f.contextAndNames()
 	if err == nil && len(names) > 0 {
