@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -24,6 +26,7 @@ type cryptFlags struct {
 	input, output   string
 	recursive       bool
 	force           bool
+	noOverwrite     bool
 	quiet           bool
 	suffix          string
 	jobs            int
@@ -43,6 +46,7 @@ func (f *cryptFlags) register(cmd *cobra.Command, encrypting bool) {
 	fs.StringVarP(&f.output, "output", "o", "", `output file or directory ("-": standard output)`)
 	fs.BoolVarP(&f.recursive, "recursive", "r", false, "encrypt or decrypt every file under the input directory, in parallel")
 	fs.BoolVarP(&f.force, "force", "f", false, "replace existing output files")
+	fs.BoolVar(&f.noOverwrite, "no-overwrite", false, "never replace existing output files (the default; accepted for the AWS Encryption CLI's sake)")
 	fs.BoolVarP(&f.quiet, "quiet", "q", false, "no progress bar")
 	def := ".decrypted"
 	if encrypting {
@@ -130,6 +134,7 @@ type cryptOp struct {
 	meta       *metaWriter
 	progress   *progress
 	ecNames    []string // context keys the message must hold, any value
+	ec         map[string]string
 }
 
 func (op *cryptOp) name() string {
@@ -149,6 +154,10 @@ func runCrypt(ctx context.Context, e *env, f *cryptFlags, encrypting bool) error
 		return usagef("--encryption-context %q: want key=value", names[0])
 	}
 	op.ecNames = names
+	op.ec = ec
+	if f.force && f.noOverwrite {
+		return usagef("--force and --no-overwrite exclude each other")
+	}
 	if f.suppressMeta && f.metadataOutput != "" {
 		return usagef("--suppress-metadata and --metadata-output exclude each other")
 	}
@@ -305,7 +314,11 @@ func (op *cryptOp) one(ctx context.Context, j job, extra ...envelope.Option) err
 		return &fileError{op: op.name(), name: displayName(j), err: err}
 	}
 	if op.meta != nil {
-		return op.meta.write(op.name(), j, hdr)
+		mode := op.name()
+		if op.f.decryptUnsigned {
+			mode = "decrypt-unsigned" // as the AWS Encryption CLI names it
+		}
+		return op.meta.write(mode, j, hdr)
 	}
 	return nil
 }
@@ -352,7 +365,7 @@ func (op *cryptOp) stream(ctx context.Context, src io.Reader, j job, dst io.Writ
 	br := bufio.NewReaderSize(io.TeeReader(src, counter), bufSize)
 	r, err := envelope.NewReader(ctx, br, op.kr, opts...)
 	if err != nil {
-		return nil, err
+		return nil, op.missingContext(counter.buf, err)
 	}
 	defer r.Close()
 	counter.done = true
@@ -375,6 +388,31 @@ func (op *cryptOp) stream(ctx context.Context, src io.Reader, j job, dst io.Writ
 		return nil, err
 	}
 	return counter.buf, nil
+}
+
+// missingContext turns err, a failure to get the data key, into a context
+// error when a pair given with -c names a key the message does not hold:
+// the library takes such pairs for required context that the message does
+// not store, so the data key cannot unwrap, but the cause is the context.
+func (op *cryptOp) missingContext(hdr []byte, err error) error {
+	if !errors.Is(err, envelope.ErrNoDecryptionKey) || op.ec == nil {
+		return err
+	}
+	h, herr := parseHeader(bytes.NewReader(hdr))
+	if herr != nil {
+		return err
+	}
+	var missing []string
+	for k := range op.ec {
+		if _, ok := h.EncryptionContext[k]; !ok {
+			missing = append(missing, k)
+		}
+	}
+	if len(missing) == 0 {
+		return err
+	}
+	slices.Sort(missing)
+	return fmt.Errorf("%w: the message has no context key %q (%v)", envelope.ErrContext, missing[0], err)
 }
 
 // headerCapture keeps what passes through it until done: the message

@@ -81,11 +81,8 @@ func TestProgressOnlyOnTerminal(t *testing.T) {
 	if p := newProgress(f, false, big, false); p != nil {
 		t.Fatal("a progress bar on a regular file")
 	}
-	tty, err := os.OpenFile("/dev/tty", os.O_WRONLY, 0)
-	if err != nil {
-		t.Skip("no terminal:", err)
-	}
-	defer tty.Close()
+	// A pseudo-terminal, so that CI (which has no terminal) tests this too.
+	_, tty := openPTY(t)
 	if p := newProgress(tty, false, big, false); p == nil {
 		t.Fatal("no progress bar on a terminal for a large input")
 	}
@@ -94,5 +91,12 @@ func TestProgressOnlyOnTerminal(t *testing.T) {
 	}
 	if p := newProgress(tty, false, []job{{size: 10}}, false); p != nil {
 		t.Fatal("a progress bar for a small input")
+	}
+	many := make([]job, progressMinFiles)
+	if p := newProgress(tty, false, many, true); p == nil || !p.files {
+		t.Fatal("no files bar on a terminal for --recursive")
+	}
+	if p := newProgress(tty, false, many[:progressMinFiles-1], true); p != nil {
+		t.Fatal("a files bar for a few files")
 	}
 }

@@ -8,7 +8,6 @@ import (
 	"encoding/pem"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -21,6 +20,8 @@ func newKeys(e *env) *cobra.Command {
 	keys := &cobra.Command{
 		Use:   "keys",
 		Short: "Generate raw wrapping keys",
+		Example: `  cryptkeeper keys generate --aes team.key
+  cryptkeeper keys generate --rsa recovery.pem --public recovery-public.pem`,
 	}
 	var aesFile, rsaFile, pubFile string
 	var aesBits, rsaBits int
@@ -100,8 +101,9 @@ messages defaults to the file's base name (see --key-name).`,
 
 func newKMS(e *env) *cobra.Command {
 	k := &cobra.Command{
-		Use:   "kms",
-		Short: "A local AWS KMS for development",
+		Use:     "kms",
+		Short:   "A local AWS KMS for development",
+		Example: `  cryptkeeper kms serve --env-file kms.env`,
 	}
 	var region, account, envFile string
 	serve := &cobra.Command{
@@ -134,19 +136,12 @@ for development and tests, never for data you keep.`,
 			text := strings.Join(lines, "\n") + "\n"
 			fmt.Fprint(e.stdout, text)
 			if envFile != "" {
-				dir := filepath.Dir(envFile)
-				tmp, err := os.CreateTemp(dir, ".kms-env-*")
+				// Never replace (and later remove) a file that was there.
+				err := writeAtomic(ctx, envFile, false, func(f *os.File) error {
+					_, err := f.WriteString(text)
+					return err
+				})
 				if err != nil {
-					return &fileError{op: "kms serve", name: envFile, err: err}
-				}
-				_, werr := tmp.WriteString(text)
-				cerr := tmp.Close()
-				if werr != nil || cerr != nil {
-					os.Remove(tmp.Name())
-					return &fileError{op: "kms serve", name: envFile, err: fmt.Errorf("writing: %v %v", werr, cerr)}
-				}
-				if err := os.Rename(tmp.Name(), envFile); err != nil {
-					os.Remove(tmp.Name())
 					return &fileError{op: "kms serve", name: envFile, err: err}
 				}
 				defer os.Remove(envFile)
@@ -159,7 +154,7 @@ for development and tests, never for data you keep.`,
 	fs := serve.Flags()
 	fs.StringVar(&region, "region", kmstest.DefaultRegion, "Region of the server and its key")
 	fs.StringVar(&account, "account", kmstest.DefaultAccount, "account id in key ARNs")
-	fs.StringVar(&envFile, "env-file", "", "also write the assignments to this file (removed on exit)")
+	fs.StringVar(&envFile, "env-file", "", "also write the assignments to this file, which must not exist (removed on exit)")
 	k.AddCommand(serve)
 	return k
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
+	"github.com/aws/smithy-go/logging"
 	"github.com/spf13/pflag"
 
 	"github.com/cryptkeeper-go/cryptkeeper/cache"
@@ -47,7 +48,8 @@ func (f *keyFlags) register(fs *pflag.FlagSet, endpointFlag string) {
 	fs.StringArrayVarP(&f.wrapping, "wrapping-keys", "w", nil,
 		"AWS KMS wrapping keys as attribute=value pairs, comma- or space-separated, flag repeatable:\n"+
 			"key=ARN (repeatable; the first generates the data key), discovery=true,\n"+
-			"discovery-account=ID (repeatable), discovery-partition=aws, region=REGION, profile=NAME")
+			"discovery-account=ID (repeatable), discovery-partition=aws, region=REGION, profile=NAME,\n"+
+			"provider=aws-kms (accepted as the AWS Encryption CLI takes it)")
 	fs.StringVar(&f.rawAES, "raw-aes-key", "", "file holding a raw AES key (16, 24 or 32 bytes, binary or base64)")
 	fs.StringVar(&f.rawRSA, "raw-rsa-key", "", "PEM file holding an RSA private key (encrypt and decrypt) or public key (encrypt only)")
 	fs.StringVar(&f.rsaPadding, "raw-rsa-padding", "oaep-sha256", "RSA padding: pkcs1, oaep-sha1, oaep-sha256, oaep-sha384, oaep-sha512")
@@ -56,8 +58,9 @@ func (f *keyFlags) register(fs *pflag.FlagSet, endpointFlag string) {
 	fs.StringVar(&f.endpoint, endpointFlag, "", "AWS KMS endpoint (for a local KMS such as 'cryptkeeper kms serve')")
 	fs.StringVar(&f.region, "region", "", "AWS Region (default from the SDK's configuration chain)")
 	fs.StringArrayVarP(&f.context, "encryption-context", "c", nil,
-		"encryption context pairs key=value (repeatable, or several separated by spaces or commas);\n"+
-			"on decrypt every pair must be in the message")
+		"encryption context pairs key=value (repeatable, or several separated by spaces or commas;\n"+
+			"a value may hold commas and spaces where no \"=\" follows them); on decrypt every pair\n"+
+			"must be in the message, and a bare key must be in it with any value")
 	fs.StringVar(&f.policy, "commitment-policy", "require-encrypt-require-decrypt",
 		"require-encrypt-require-decrypt, require-encrypt-allow-decrypt or forbid-encrypt-allow-decrypt")
 	fs.IntVar(&f.maxEDKs, "max-encrypted-data-keys", 0, "most encrypted data keys a message may carry (0: no limit)")
@@ -76,44 +79,6 @@ func splitPairs(vals []string) []string {
 		out = append(out, strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' })...)
 	}
 	return out
-}
-
-func (f *keyFlags) encryptionContext() (map[string]string, error) {
-	ec, names, err := f.contextAndNames()
-	if err == nil && len(names) > 0 {
-		err = usagef("--encryption-context %q: want key=value", names[0])
-	}
-	return ec, err
-}
-
-// contextAndNames parses --encryption-context into pairs and, as the AWS
-// Encryption CLI takes on decrypt, bare names that the message must hold
-// with any value.
-func (f *keyFlags) contextAndNames() (map[string]string, []string, error) {
-	pairs := splitPairs(f.context)
-	if len(pairs) == 0 {
-		return nil, nil, nil
-	}
-	var ec map[string]string
-	var names []string
-	for _, p := range pairs {
-		k, v, ok := strings.Cut(p, "=")
-		if k == "" {
-			return nil, nil, usagef("--encryption-context %q: want key=value", p)
-		}
-		if !ok {
-			names = append(names, k)
-			continue
-		}
-		if ec == nil {
-			ec = make(map[string]string, len(pairs))
-		}
-		if _, dup := ec[k]; dup {
-			return nil, nil, usagef("--encryption-context: key %q given twice", k)
-		}
-		ec[k] = v
-	}
-	return ec, names, nil
 }
 
 func parsePolicy(s string) (envelope.CommitmentPolicy, error) {
@@ -237,6 +202,11 @@ func parseWrapping(vals []string) (*wrappingSpec, error) {
 			w.region = v
 		case "profile":
 			w.profile = v
+		case "provider":
+			// The AWS Encryption CLI's default and only built-in provider.
+			if v != "aws-kms" {
+				return nil, usagef("--wrapping-keys provider=%q: only aws-kms", v)
+			}
 		default:
 			return nil, usagef("--wrapping-keys: unknown attribute %q", k)
 		}
@@ -255,7 +225,9 @@ func parseWrapping(vals []string) (*wrappingSpec, error) {
 // awsConfig loads the SDK's configuration chain (environment, profiles,
 // IMDS) with the flags' Region and endpoint.
 func awsConfig(ctx context.Context, region, profile string) (aws.Config, error) {
-	var opts []func(*config.LoadOptions) error
+	// The SDK's own log lines (IMDS fallbacks, retries) would break the
+	// one-line error: what fails is in the error returned.
+	opts := []func(*config.LoadOptions) error{config.WithLogger(logging.Nop{})}
 	if region != "" {
 		opts = append(opts, config.WithRegion(region))
 	}

@@ -134,5 +134,24 @@ interrupted.`,
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err} })
 	root.AddCommand(newEncrypt(e), newDecrypt(e), newInspect(e), newS3(e), newKeys(e), newKMS(e))
+	root.InitDefaultCompletionCmd()
+	for _, c := range root.Commands() {
+		if c.Name() == "completion" {
+			c.Example = `  cryptkeeper completion bash > /etc/bash_completion.d/cryptkeeper
+  cryptkeeper completion zsh > "${fpath[1]}/_cryptkeeper"
+  cryptkeeper completion fish > ~/.config/fish/completions/cryptkeeper.fish`
+			for _, sh := range c.Commands() {
+				sh.Example = completionExamples[sh.Name()]
+			}
+		}
+	}
 	return root
+}
+
+// completionExamples are the examples of cryptkeeper completion SHELL.
+var completionExamples = map[string]string{
+	"bash":       `  source <(cryptkeeper completion bash)`,
+	"zsh":        `  cryptkeeper completion zsh > "${fpath[1]}/_cryptkeeper"`,
+	"fish":       `  cryptkeeper completion fish | source`,
+	"powershell": `  cryptkeeper completion powershell | Out-String | Invoke-Expression`,
 }

@@ -61,7 +61,12 @@ func writeAtomic(ctx context.Context, dest string, force bool, fill func(f *os.F
 	}
 	tmp, err := os.CreateTemp(dir, "."+base+".*"+tempSuffix)
 	if err != nil {
-		return err
+		// Name the destination, not the temporary file.
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return fmt.Errorf("creating %s: %w", dest, err)
 	}
 	name := tmp.Name()
 	temps.Store(name, struct{}{})
@@ -136,11 +141,12 @@ func planJobs(in, out string, recursive bool, suffix string) ([]job, error) {
 		return nil, &fileError{op: "open", name: in, err: err}
 	}
 	if !fi.IsDir() {
-		if !fi.Mode().IsRegular() && out != "-" {
-			return []job{{in: in, out: out, size: -1}}, nil
-		}
 		if isDir(out) {
 			out = filepath.Join(out, filepath.Base(in)+suffix)
+		}
+		if !fi.Mode().IsRegular() {
+			// A pipe or device: its size says nothing.
+			return []job{{in: in, out: out, size: -1}}, nil
 		}
 		return []job{{in: in, out: out, size: fi.Size()}}, nil
 	}

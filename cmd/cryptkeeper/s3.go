@@ -3,16 +3,21 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 	"github.com/spf13/cobra"
 
+	"github.com/cryptkeeper-go/cryptkeeper/envelope"
+	"github.com/cryptkeeper-go/cryptkeeper/internal/awserr"
 	"github.com/cryptkeeper-go/cryptkeeper/s3crypto"
 )
 
@@ -139,6 +144,9 @@ func newS3(e *env) *cobra.Command {
 encrypts before upload, get authenticates before a byte reaches the output.
 get and head read every format s3crypto reads (envelope objects, and Amazon
 S3 Encryption Client V1/V2/V3 objects); put and cp write --format.`,
+		Example: `  cryptkeeper s3 put backup.tar s3://backups/backup.tar --wrapping-keys key=$ARN
+  cryptkeeper s3 get s3://backups/backup.tar backup.tar --wrapping-keys key=$ARN
+  cryptkeeper s3 head s3://backups/backup.tar --wrapping-keys key=$ARN`,
 	}
 	f.register(s3cmd)
 	put := &cobra.Command{
@@ -190,11 +198,23 @@ S3 Encryption Client V1/V2/V3 objects); put and cp write --format.`,
 	return s3cmd
 }
 
-// objectExists reports whether the object exists (so that put and cp do
-// not replace it without --force).
-func objectExists(ctx context.Context, c *s3Clients, bucket, key string) bool {
+// checkAbsent returns errExists if the object exists, so that put and cp
+// do not replace it without --force. Only a 404 answer means absent: any
+// other failure (access denied, throttling, a network error) is returned,
+// never taken for leave to overwrite.
+func checkAbsent(ctx context.Context, c *s3Clients, bucket, key string) error {
 	_, err := c.raw.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &bucket, Key: &key})
-	return err == nil
+	if err == nil {
+		return errExists
+	}
+	var re *smithyhttp.ResponseError
+	if errors.As(err, &re) && re.HTTPStatusCode() == http.StatusNotFound {
+		return nil
+	}
+	if awserr.Transient(err) {
+		err = fmt.Errorf("%w: %w", envelope.ErrTransient, err)
+	}
+	return fmt.Errorf("checking whether the object exists: %w", err)
 }
 
 func s3Put(ctx context.Context, e *env, f *s3Flags, src, dst string) error {
@@ -225,8 +245,10 @@ func s3Put(ctx context.Context, e *env, f *s3Flags, src, dst string) error {
 		}
 		body = fh
 	}
-	if !f.force && objectExists(ctx, c, bucket, key) {
-		return &fileError{op: "s3 put", name: dst, err: errExists}
+	if !f.force {
+		if err := checkAbsent(ctx, c, bucket, key); err != nil {
+			return &fileError{op: "s3 put", name: dst, err: err}
+		}
 	}
 	p := newProgress(e.stderr, f.quiet, []job{{size: size}}, false)
 	in.Body = p.reader(ctxReader{ctx, body}, size)
@@ -325,8 +347,10 @@ func s3Copy(ctx context.Context, f *s3Flags, src, dst string) error {
 	if err != nil {
 		return err
 	}
-	if !f.force && objectExists(ctx, c, db, dk) {
-		return &fileError{op: "s3 cp", name: dst, err: errExists}
+	if !f.force {
+		if err := checkAbsent(ctx, c, db, dk); err != nil {
+			return &fileError{op: "s3 cp", name: dst, err: err}
+		}
 	}
 	_, err = c.enc.CopyObject(ctx, &s3.CopyObjectInput{Bucket: &db, Key: &dk, CopySource: aws.String(sb + "/" + sk)})
 	if err != nil {
