@@ -49,6 +49,7 @@ func main() {
 		rangeSize = flag.String("range", "1MiB", "length of the ranged GET")
 		cpuProf   = flag.String("cpuprofile", "", "child mode: write a CPU profile of the operation to this file")
 		only      = flag.String("clients", "", "comma-separated names of the clients to measure (default: all)")
+		profiles  = flag.String("profiles", "", "a directory for a CPU profile of every s3crypto and plain child, named client-size-op-round.prof (default: none)")
 	)
 	flag.StringVar(&j.client, "client", "", "child mode: client name")
 	flag.StringVar(&j.op, "op", "", "child mode: put, get, range or raw")
@@ -79,7 +80,7 @@ func main() {
 		err = serveProxy(*listen, *s3URL, *s3Access, *s3Secret)
 	default:
 		var cfg config
-		cfg.server, cfg.minio, cfg.peer, cfg.runs = *server, *minio, *peer, *runs
+		cfg.server, cfg.minio, cfg.peer, cfg.runs, cfg.profiles = *server, *minio, *peer, *runs, *profiles
 		if *only != "" {
 			cfg.clients = strings.Split(*only, ",")
 		}

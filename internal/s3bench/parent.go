@@ -30,6 +30,7 @@ type config struct {
 	peerMax, rangeN     int64
 	runs                int
 	clients             []string // names of the clients measured; all when empty
+	profiles            string   // directory of the children's CPU profiles, or ""
 }
 
 // measurement is one operation of one client on one object size.
@@ -132,6 +133,9 @@ func runParent(ctx context.Context, cfg config, out string) error {
 					} else {
 						args = []string{exe, "-child", "-client", c.name, "-op", op, "-endpoint", srv.endpoint,
 							"-bucket", bucket, "-key", objKey, "-kms-key", kmsKey, "-size", fmt.Sprint(size)}
+						if cfg.profiles != "" {
+							args = append(args, "-cpuprofile", filepath.Join(cfg.profiles, fmt.Sprintf("%s-%d-%s-%d.prof", c.name, size, op, round+1)))
+						}
 						if op == "range" {
 							args = append(args, "-from", fmt.Sprint(size/2), "-n", fmt.Sprint(cfg.rangeN))
 						}
