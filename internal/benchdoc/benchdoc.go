@@ -6,6 +6,8 @@ import (
 	"os"
 	"runtime"
 	"strings"
+	"syscall"
+	"time"
 )
 
 // Splice returns doc with the section between the lines begin and end
@@ -45,4 +47,14 @@ func cpuModel(cpuinfo string) string {
 		}
 	}
 	return runtime.GOARCH
+}
+
+// CPUTime returns the CPU time this process has used so far, user and
+// system (the garbage collector's included), or 0 where getrusage fails.
+func CPUTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -3,6 +3,7 @@ package benchdoc
 import (
 	"runtime"
 	"testing"
+	"time"
 )
 
 const (
@@ -42,5 +43,14 @@ func TestCPUModel(t *testing.T) {
 	}
 	if CPUModel() == "" {
 		t.Fatal("CPUModel returned an empty string")
+	}
+}
+
+func TestCPUTime(t *testing.T) {
+	start := CPUTime()
+	for deadline := time.Now().Add(time.Second); CPUTime()-start < 20*time.Millisecond; {
+		if time.Now().After(deadline) {
+			t.Fatalf("CPUTime did not grow past %v after a second of spinning", start)
+		}
 	}
 }

@@ -21,7 +21,6 @@ import (
 	"runtime"
 	"slices"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -176,7 +175,7 @@ func measure(runs int) ([]row, error) {
 // collector's included): the rate of one core, which other processes on
 // the machine do not lower by taking the core away.
 func timeRun(f func() error, d time.Duration) (float64, error) {
-	start := cpuTime()
+	start := benchdoc.CPUTime()
 	n := 0
 	for {
 		for range 64 {
@@ -185,19 +184,10 @@ func timeRun(f func() error, d time.Duration) (float64, error) {
 			}
 		}
 		n += 64
-		if el := cpuTime() - start; el >= d {
+		if el := benchdoc.CPUTime() - start; el >= d {
 			return float64(n) / el.Seconds(), nil
 		}
 	}
-}
-
-// cpuTime returns the CPU time the process has used.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		log.Fatal(err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // ratios returns, run by run, the rate of a over the rate of b: measured
