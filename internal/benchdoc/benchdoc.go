@@ -3,6 +3,7 @@
 package benchdoc
 
 import (
+	"errors"
 	"os"
 	"runtime"
 	"strings"
@@ -28,6 +29,16 @@ func Splice(doc, begin, end, section string) string {
 		doc += "\n"
 	}
 	return doc + block
+}
+
+// SpliceFile splices section into the file at path as Splice does, a
+// missing file read as empty, and writes the file back.
+func SpliceFile(path, begin, end, section string) error {
+	old, err := os.ReadFile(path)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	return os.WriteFile(path, []byte(Splice(string(old), begin, end, section)), 0o644)
 }
 
 // CPUModel returns the CPU's model name from /proc/cpuinfo, or GOARCH

@@ -1,6 +1,8 @@
 package benchdoc
 
 import (
+	"os"
+	"path/filepath"
 	"runtime"
 	"testing"
 	"time"
@@ -30,6 +32,29 @@ func TestSplice(t *testing.T) {
 	// A begin line without its end line is left alone and a section appended.
 	if got, want := Splice(begin+"\n", begin, end, "x\n"), begin+"\n\n"+begin+"\nx\n"+end+"\n"; got != want {
 		t.Fatalf("unterminated: got %q, want %q", got, want)
+	}
+}
+
+func TestSpliceFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "BENCHMARKS.md")
+	if err := SpliceFile(path, begin, end, "old\n"); err != nil {
+		t.Fatalf("missing file: %v", err)
+	}
+	if err := os.WriteFile(path, []byte("# B\n\n"+begin+"\nold\n"+end+"\nafter\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := SpliceFile(path, begin, end, "new\n"); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := string(b), "# B\n\n"+begin+"\nnew\n"+end+"\nafter\n"; got != want {
+		t.Fatalf("got %q, want %q", got, want)
+	}
+	if err := SpliceFile(t.TempDir(), begin, end, "x\n"); err == nil {
+		t.Fatal("splicing into a directory: no error")
 	}
 }
 

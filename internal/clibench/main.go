@@ -80,11 +80,7 @@ func main() {
 		fmt.Print(section)
 		return
 	}
-	doc, err := os.ReadFile(*out)
-	if err != nil && !os.IsNotExist(err) {
-		log.Fatal(err)
-	}
-	if err := os.WriteFile(*out, []byte(benchdoc.Splice(string(doc), begin, end, section)), 0o644); err != nil {
+	if err := benchdoc.SpliceFile(*out, begin, end, section); err != nil {
 		log.Fatal(err)
 	}
 	fmt.Fprint(os.Stderr, section)

@@ -17,7 +17,6 @@ import (
 	"flag"
 	"fmt"
 	"log"
-	"os"
 	"runtime"
 	"slices"
 	"strings"
@@ -84,11 +83,7 @@ func main() {
 	}
 	section := report(rows, *runs)
 	fmt.Print(section)
-	old, err := os.ReadFile(*out)
-	if err != nil && !os.IsNotExist(err) {
-		log.Fatal(err)
-	}
-	if err := os.WriteFile(*out, []byte(benchdoc.Splice(string(old), beginMark, endMark, section)), 0o644); err != nil {
+	if err := benchdoc.SpliceFile(*out, beginMark, endMark, section); err != nil {
 		log.Fatal(err)
 	}
 }
