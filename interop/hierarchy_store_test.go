@@ -83,7 +83,7 @@ func TestHierarchyStore(t *testing.T) {
 	const region = "us-west-2"
 	creds := credentials.NewStaticCredentialsProvider("AKIDMOTO", "secret", "")
 	ddb := dynamodb.New(dynamodb.Options{BaseEndpoint: aws.String(url), Region: region, Credentials: creds, RetryMaxAttempts: 2})
-	motoKMS := kms.New(kms.Options{BaseEndpoint: aws.String(url), Region: region, Credentials: creds, RetryMaxAttempts: 2})
+	motoKMS := motoClient(url, region)
 	mk, err := motoKMS.CreateKey(t.Context(), &kms.CreateKeyInput{})
 	require.NoError(t, err)
 	srv := kmstest.NewServer(kmstest.WithRegion(region))

@@ -3,9 +3,12 @@
 package benchdoc
 
 import (
+	"errors"
 	"os"
 	"runtime"
 	"strings"
+	"syscall"
+	"time"
 )
 
 // Splice returns doc with the section between the lines begin and end
@@ -28,6 +31,16 @@ func Splice(doc, begin, end, section string) string {
 	return doc + block
 }
 
+// SpliceFile splices section into the file at path as Splice does, a
+// missing file read as empty, and writes the file back.
+func SpliceFile(path, begin, end, section string) error {
+	old, err := os.ReadFile(path)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	return os.WriteFile(path, []byte(Splice(string(old), begin, end, section)), 0o644)
+}
+
 // CPUModel returns the CPU's model name from /proc/cpuinfo, or GOARCH
 // where that is not available.
 func CPUModel() string {
@@ -45,4 +58,14 @@ func cpuModel(cpuinfo string) string {
 		}
 	}
 	return runtime.GOARCH
+}
+
+// CPUTime returns the CPU time this process has used so far, user and
+// system (the garbage collector's included), or 0 where getrusage fails.
+func CPUTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -1,8 +1,11 @@
 package benchdoc
 
 import (
+	"os"
+	"path/filepath"
 	"runtime"
 	"testing"
+	"time"
 )
 
 const (
@@ -32,6 +35,29 @@ func TestSplice(t *testing.T) {
 	}
 }
 
+func TestSpliceFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "BENCHMARKS.md")
+	if err := SpliceFile(path, begin, end, "old\n"); err != nil {
+		t.Fatalf("missing file: %v", err)
+	}
+	if err := os.WriteFile(path, []byte("# B\n\n"+begin+"\nold\n"+end+"\nafter\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := SpliceFile(path, begin, end, "new\n"); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := string(b), "# B\n\n"+begin+"\nnew\n"+end+"\nafter\n"; got != want {
+		t.Fatalf("got %q, want %q", got, want)
+	}
+	if err := SpliceFile(t.TempDir(), begin, end, "x\n"); err == nil {
+		t.Fatal("splicing into a directory: no error")
+	}
+}
+
 func TestCPUModel(t *testing.T) {
 	info := "processor\t: 0\nvendor_id\t: GenuineIntel\nmodel name\t: Intel(R) Xeon(R) CPU @ 2.20GHz\nflags\t: fpu\n"
 	if got, want := cpuModel(info), "Intel(R) Xeon(R) CPU @ 2.20GHz"; got != want {
@@ -42,5 +68,14 @@ func TestCPUModel(t *testing.T) {
 	}
 	if CPUModel() == "" {
 		t.Fatal("CPUModel returned an empty string")
+	}
+}
+
+func TestCPUTime(t *testing.T) {
+	start := CPUTime()
+	for deadline := time.Now().Add(time.Second); CPUTime()-start < 20*time.Millisecond; {
+		if time.Now().After(deadline) {
+			t.Fatalf("CPUTime did not grow past %v after a second of spinning", start)
+		}
 	}
 }

@@ -80,11 +80,7 @@ func main() {
 		fmt.Print(section)
 		return
 	}
-	doc, err := os.ReadFile(*out)
-	if err != nil && !os.IsNotExist(err) {
-		log.Fatal(err)
-	}
-	if err := os.WriteFile(*out, []byte(benchdoc.Splice(string(doc), begin, end, section)), 0o644); err != nil {
+	if err := benchdoc.SpliceFile(*out, begin, end, section); err != nil {
 		log.Fatal(err)
 	}
 	fmt.Fprint(os.Stderr, section)
@@ -155,19 +151,19 @@ func benchLarge(tmp, bin string, n int64, runs int) (*largeResult, error) {
 	lib := func() error {
 		os.Remove(ct)
 		os.Remove(dec)
-		c0 := cpuSelf()
+		c0 := benchdoc.CPUTime()
 		d, err := libEncrypt(kr, pt, ct)
 		if err != nil {
 			return err
 		}
-		c1 := cpuSelf()
+		c1 := benchdoc.CPUTime()
 		best(&res.libEnc, d)
-		best(&res.libEncCPU, c1-c0)
+		best(&res.libEncCPU, (c1 - c0).Seconds())
 		if d, err = libDecrypt(kr, ct, dec); err != nil {
 			return err
 		}
 		best(&res.libDec, d)
-		best(&res.libDecCPU, cpuSelf()-c1)
+		best(&res.libDecCPU, (benchdoc.CPUTime() - c1).Seconds())
 		return sameFiles(pt, dec)
 	}
 	cli := func() error {
@@ -292,15 +288,6 @@ func timeCLI(bin string, args ...string) (float64, int64, float64, error) {
 }
 
 func tvSecs(t syscall.Timeval) float64 { return float64(t.Sec) + float64(t.Usec)/1e6 }
-
-// cpuSelf returns the CPU seconds this process has used.
-func cpuSelf() float64 {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return tvSecs(ru.Utime) + tvSecs(ru.Stime)
-}
 
 func sameFiles(a, b string) error {
 	fa, err := os.Stat(a)

@@ -16,7 +16,6 @@ import (
 	"runtime"
 	"slices"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -49,11 +48,7 @@ func main() {
 		fail(err)
 	}
 	fmt.Print(section)
-	old, err := os.ReadFile(*out)
-	if err != nil && !os.IsNotExist(err) {
-		fail(err)
-	}
-	if err := os.WriteFile(*out, []byte(benchdoc.Splice(string(old), beginMark, endMark, section)), 0o644); err != nil {
+	if err := benchdoc.SpliceFile(*out, beginMark, endMark, section); err != nil {
 		fail(err)
 	}
 }
@@ -111,9 +106,8 @@ func measure(runs, n int, fn func() error) (result, error) {
 	for range runs {
 		runtime.GC()
 		var ms0, ms1 runtime.MemStats
-		var ru0, ru1 syscall.Rusage
 		runtime.ReadMemStats(&ms0)
-		_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru0)
+		cpu0 := benchdoc.CPUTime()
 		start := time.Now()
 		for range n {
 			if err := fn(); err != nil {
@@ -121,9 +115,8 @@ func measure(runs, n int, fn func() error) (result, error) {
 			}
 		}
 		wall := time.Since(start)
-		_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru1)
+		cpu := benchdoc.CPUTime() - cpu0
 		runtime.ReadMemStats(&ms1)
-		cpu := time.Duration(ru1.Utime.Nano() - ru0.Utime.Nano() + ru1.Stime.Nano() - ru0.Stime.Nano())
 		rs = append(rs, result{
 			nsPerOp:     float64(wall.Nanoseconds()) / float64(n),
 			cpuNsPerOp:  float64(cpu.Nanoseconds()) / float64(n),

@@ -62,11 +62,7 @@ func main() {
 	}
 	section := markdown(res, overheads())
 	fmt.Print(section)
-	old, err := os.ReadFile(*out)
-	if err != nil && !os.IsNotExist(err) {
-		fail(err)
-	}
-	if err := os.WriteFile(*out, []byte(benchdoc.Splice(string(old), beginMark, endMark, section)), 0o644); err != nil {
+	if err := benchdoc.SpliceFile(*out, beginMark, endMark, section); err != nil {
 		fail(err)
 	}
 }

@@ -17,11 +17,9 @@ import (
 	"flag"
 	"fmt"
 	"log"
-	"os"
 	"runtime"
 	"slices"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -85,11 +83,7 @@ func main() {
 	}
 	section := report(rows, *runs)
 	fmt.Print(section)
-	old, err := os.ReadFile(*out)
-	if err != nil && !os.IsNotExist(err) {
-		log.Fatal(err)
-	}
-	if err := os.WriteFile(*out, []byte(benchdoc.Splice(string(old), beginMark, endMark, section)), 0o644); err != nil {
+	if err := benchdoc.SpliceFile(*out, beginMark, endMark, section); err != nil {
 		log.Fatal(err)
 	}
 }
@@ -176,7 +170,7 @@ func measure(runs int) ([]row, error) {
 // collector's included): the rate of one core, which other processes on
 // the machine do not lower by taking the core away.
 func timeRun(f func() error, d time.Duration) (float64, error) {
-	start := cpuTime()
+	start := benchdoc.CPUTime()
 	n := 0
 	for {
 		for range 64 {
@@ -185,19 +179,10 @@ func timeRun(f func() error, d time.Duration) (float64, error) {
 			}
 		}
 		n += 64
-		if el := cpuTime() - start; el >= d {
+		if el := benchdoc.CPUTime() - start; el >= d {
 			return float64(n) / el.Seconds(), nil
 		}
 	}
-}
-
-// cpuTime returns the CPU time the process has used.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		log.Fatal(err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // ratios returns, run by run, the rate of a over the rate of b: measured

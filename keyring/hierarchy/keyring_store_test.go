@@ -8,8 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/stretchr/testify/require"
 
@@ -32,13 +30,8 @@ type krBackend struct {
 func newKRBackend(t *testing.T) *krBackend {
 	t.Helper()
 	url := testserver.Moto(t)
-	ddb := dynamodb.New(dynamodb.Options{
-		BaseEndpoint:     aws.String(url),
-		Region:           "us-west-2",
-		Credentials:      credentials.NewStaticCredentialsProvider("AKIDMOTO", "secret", ""),
-		RetryMaxAttempts: 2,
-	})
-	srv := kmstest.NewServer(kmstest.WithRegion("us-west-2"))
+	ddb := ddbClient(url)
+	srv := kmstest.NewServer(kmstest.WithRegion(region))
 	t.Cleanup(srv.Close)
 	arn, err := srv.CreateKey()
 	require.NoError(t, err)
