@@ -245,7 +245,7 @@ func keyErr(op, table string, err error) error {
 	if errors.Is(err, keyring.ErrTransient) {
 		return &Error{Op: op, Table: table, Err: fmt.Errorf("getting the data key: %w", err)}
 	}
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+	if keyring.IsTransient(err) { // an ended context or a network failure, as envelope classifies them
 		return &Error{Op: op, Table: table, Err: fmt.Errorf("getting the data key: %w: %w", ErrTransient, err)}
 	}
 	return &Error{Op: op, Table: table, Err: fmt.Errorf("%w: %w", ErrKeyUnavailable, err)}

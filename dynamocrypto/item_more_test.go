@@ -3,8 +3,11 @@ package dynamocrypto
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
+	"net"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -82,6 +85,8 @@ func TestKeyErrorsAreClassified(t *testing.T) {
 	}{
 		"throttled":  {fmt.Errorf("%w: throttled", keyring.ErrTransient), true},
 		"canceled":   {context.Canceled, true},
+		"network":    {&net.OpError{Op: "dial", Net: "tcp", Err: errors.New("connection refused")}, true},
+		"untrusted":  {&tls.CertificateVerificationError{Err: x509.UnknownAuthorityError{}}, false},
 		"no key":     {keyring.ErrNoDecryptionKey, false},
 		"not mine":   {keyring.ErrNotMine, false},
 		"permission": {errors.New("access denied"), false},
