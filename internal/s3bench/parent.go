@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -175,11 +174,7 @@ func runParent(ctx context.Context, cfg config, out string) error {
 
 	section := res.markdown()
 	fmt.Print(section)
-	old, err := os.ReadFile(out)
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		return err
-	}
-	return os.WriteFile(out, []byte(benchdoc.Splice(string(old), beginMark, endMark, section)), 0o644)
+	return benchdoc.SpliceFile(out, beginMark, endMark, section)
 }
 
 func peerArgs(bin, op, endpoint, bucket, key, kmsKey, input string) []string {
