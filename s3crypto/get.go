@@ -172,6 +172,59 @@ func (b *plainBody) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// WriteTo writes the plaintext to w frame by frame, without the copy
+// through a caller's buffer that Read makes (io.Copy uses it). It writes
+// no byte beyond the length the metadata states: it stops there with an
+// error.
+func (b *plainBody) WriteTo(w io.Writer) (int64, error) {
+	if b.err != nil {
+		if errors.Is(b.err, io.EOF) {
+			return 0, nil
+		}
+		return 0, b.err
+	}
+	cw := &plainWriter{b: b, w: w}
+	n, err := b.r.WriteTo(cw)
+	if err == nil && b.want >= 0 && b.n != b.want {
+		err = fmt.Errorf("%w: %d bytes of plaintext, the metadata says %d", envelope.ErrFormat, b.n, b.want)
+	}
+	switch {
+	case err == nil:
+		b.err = io.EOF
+	case cw.werr != nil && errors.Is(err, cw.werr):
+		// The writer's own failure: returned as it is, the body not ended.
+		return n, err
+	default:
+		b.err = &Error{Op: "GetObject", Bucket: b.bucket, Key: b.key, Err: err}
+		return n, b.err
+	}
+	return n, nil
+}
+
+// plainWriter counts what plainBody.WriteTo releases and refuses what
+// would exceed the stated length.
+type plainWriter struct {
+	b    *plainBody
+	w    io.Writer
+	werr error // the last error of w
+}
+
+func (cw *plainWriter) Write(p []byte) (int, error) {
+	b := cw.b
+	var over error
+	if b.want >= 0 && b.n+int64(len(p)) > b.want {
+		over = fmt.Errorf("%w: more plaintext than the %d bytes the metadata says", envelope.ErrFormat, b.want)
+		p = p[:b.want-b.n]
+	}
+	n, err := cw.w.Write(p)
+	b.n += int64(n)
+	if err != nil {
+		cw.werr = err
+		return n, err
+	}
+	return n, over
+}
+
 // Close closes the decrypting reader and the S3 body.
 func (b *plainBody) Close() error {
 	b.r.Close()

@@ -1,0 +1,59 @@
+package s3crypto
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"errors"
+	"io"
+	"testing"
+
+	"github.com/cryptkeeper-go/cryptkeeper/envelope"
+	"github.com/cryptkeeper-go/cryptkeeper/keyring"
+)
+
+// TestPlainBodyWriteToLength checks that WriteTo holds the plaintext to
+// the length the metadata states, as Read does: nothing past it is
+// written, and a shorter message fails at its end.
+func TestPlainBodyWriteToLength(t *testing.T) {
+	key := make([]byte, 32)
+	rand.Read(key)
+	kr, err := keyring.NewRawAES("test", "s3", key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	pt := make([]byte, 200_000)
+	rand.Read(pt)
+	msg, err := envelope.Encrypt(ctx, kr, pt, envelope.WithFrameSize(FrameSize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		want    int64
+		written int64
+	}{
+		{want: 100, written: 100},
+		{want: FrameSize + 1, written: FrameSize + 1},
+		{want: 200_001, written: 200_000},
+		{want: 300_000, written: 200_000},
+	} {
+		r, err := envelope.NewReader(ctx, bytes.NewReader(msg), kr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := &plainBody{r: r, raw: io.NopCloser(nil), want: tc.want, bucket: "b", key: "k"}
+		var out bytes.Buffer
+		n, err := b.WriteTo(&out)
+		if !errors.Is(err, envelope.ErrFormat) {
+			t.Errorf("want %d: %v, want ErrFormat", tc.want, err)
+		}
+		if n != tc.written || int64(out.Len()) != n || !bytes.Equal(out.Bytes(), pt[:n]) {
+			t.Errorf("want %d: wrote %d bytes (%d in the buffer), want %d", tc.want, n, out.Len(), tc.written)
+		}
+		if k, rerr := b.Read(make([]byte, 10)); k != 0 || !errors.Is(rerr, envelope.ErrFormat) {
+			t.Errorf("want %d: Read after WriteTo failed: %d, %v", tc.want, k, rerr)
+		}
+		r.Close()
+	}
+}
