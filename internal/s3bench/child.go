@@ -31,6 +31,11 @@ type client struct {
 	// raw also measures a plain *s3.Client GET of the object this client
 	// stored (ciphertext, not decrypted): the server's share of its GET.
 	raw bool
+	// bound also measures what a plain *s3.Client GET of the object this
+	// client stored costs when the whole object must be read before any
+	// of it is released: kept in a temporary file and read back (spool),
+	// or read twice (twice). Nothing is decrypted: these are ceilings.
+	bound bool
 }
 
 // clients are measured in this order. Each s3crypto format is one line,
@@ -42,7 +47,7 @@ type client struct {
 var clients = []client{
 	{name: "plain", desc: "plain `*s3.Client`"},
 	{name: "envelope", desc: "s3crypto FormatEnvelope", format: s3crypto.FormatEnvelope, ranged: true, raw: true},
-	{name: "s3ec-v3", desc: "s3crypto FormatS3ECv3", format: s3crypto.FormatS3ECv3},
+	{name: "s3ec-v3", desc: "s3crypto FormatS3ECv3", format: s3crypto.FormatS3ECv3, bound: true},
 	{name: "s3ec-v4", desc: "official S3 Encryption Client for Go v4 (peer CLI)", peer: true},
 }
 
@@ -100,7 +105,7 @@ func runChild(ctx context.Context, j job) error {
 		PutObject(context.Context, *s3.PutObjectInput, ...func(*s3.Options)) (*s3.PutObjectOutput, error)
 		GetObject(context.Context, *s3.GetObjectInput, ...func(*s3.Options)) (*s3.GetObjectOutput, error)
 	} = s3c
-	if c.format != 0 && j.op != "raw" {
+	if c.format != 0 && j.op != "raw" && j.op != "spool" && j.op != "twice" {
 		kmsc := kms.New(kms.Options{
 			BaseEndpoint: aws.String(j.endpoint),
 			Region:       region,
@@ -168,10 +173,51 @@ func runChild(ctx context.Context, j job) error {
 			return err
 		}
 		res.Bytes = j.size // the rate stays per plaintext byte, as for get
+	case "spool", "twice":
+		// The stored object through the plain client, nothing decrypted:
+		// kept in a temporary file and read back, or read twice.
+		if err := getBound(ctx, s3c, j); err != nil {
+			return err
+		}
+		res.Bytes = j.size
 	default:
 		return errors.New("unknown -op " + j.op)
 	}
 	res.Seconds = time.Since(start).Seconds()
 	res.Wire = ct.n.Load()
 	return json.NewEncoder(os.Stdout).Encode(res)
+}
+
+// getBound is the spool and twice operations: a plain GET of the stored
+// object kept in a temporary file and then read back, or made twice.
+func getBound(ctx context.Context, s3c *s3.Client, j job) error {
+	get := func(w io.Writer) error {
+		out, err := s3c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(j.bucket), Key: aws.String(j.key)})
+		if err != nil {
+			return err
+		}
+		defer out.Body.Close()
+		_, err = io.Copy(w, out.Body)
+		return err
+	}
+	if j.op == "twice" {
+		if err := get(io.Discard); err != nil {
+			return err
+		}
+		return get(io.Discard)
+	}
+	f, err := os.CreateTemp("", "s3bench-spool-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name())
+	defer f.Close()
+	if err := get(f); err != nil {
+		return err
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return err
+	}
+	_, err = io.Copy(io.Discard, f)
+	return err
 }

@@ -125,6 +125,9 @@ func runParent(ctx context.Context, cfg config, out string) error {
 				if c.raw {
 					ops = append(ops, "raw")
 				}
+				if c.bound {
+					ops = append(ops, "spool", "twice")
+				}
 				for _, op := range ops {
 					var args []string
 					if c.peer {

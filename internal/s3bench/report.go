@@ -110,6 +110,17 @@ func (r *results) markdown() string {
 			}
 		}
 	}
+	for _, size := range r.cfg.sizes {
+		plainGet, _ := r.find("plain", size, "get")
+		for _, c := range clients {
+			spool, ok1 := r.find(c.name, size, "spool")
+			twice, ok2 := r.find(c.name, size, "twice")
+			if ok1 && ok2 {
+				p("\nCeilings for the %s %s object, a GET that may release nothing before it has read the whole object (one AES-GCM tag at the end): a plain `*s3.Client` GET of the stored object into a temporary file, read back afterwards, nothing hashed or decrypted: %s MB/s, %s of the plain GET (client CPU %s s); the same GET made twice, as a client that fetches the object again instead of keeping it would: %s MB/s, %s.\n",
+					sizeName(size), c.desc, rateCell(spool), ratio(spool, plainGet), cpuCell(spool), rateCell(twice), ratio(twice, plainGet))
+			}
+		}
+	}
 	p("\nCPU time of the client process (user + system seconds, median of the runs): what the client itself costs, whatever the server's speed.\n\n")
 	p("| client | size | put CPU s | get CPU s |\n|---|---:|---:|---:|\n")
 	for _, size := range r.cfg.sizes {
@@ -154,10 +165,13 @@ func (r *results) markdown() string {
 
 	p("\n### Targets\n\n| target | measured | |\n|---|---|---|\n")
 	for _, c := range clients {
-		if c.format == 0 {
-			continue
+		if c.format == 0 || !r.measured(c.name, "") {
+			continue // not an s3crypto client, or left out (-clients)
 		}
 		for _, op := range []string{"put", "get"} {
+			if !r.measured(c.name, op) {
+				continue
+			}
 			var cells []string
 			ok := true
 			for _, size := range r.cfg.sizes {
@@ -220,12 +234,35 @@ func (r *results) whyMissed(p func(string, ...any)) {
 			}
 		}
 		if len(slow) > 0 && c.format == s3crypto.FormatS3ECv3 {
+			var ceil []string
+			for _, size := range r.cfg.sizes {
+				base, _ := r.find("plain", size, "get")
+				get, _ := r.find(c.name, size, "get")
+				spool, _ := r.find(c.name, size, "spool")
+				twice, _ := r.find(c.name, size, "twice")
+				if qs, qt := quotient(spool, base), quotient(twice, base); qs > 0 && qt > 0 {
+					better := spool
+					if twice.rate > spool.rate {
+						better = twice
+					}
+					ceil = append(ceil, fmt.Sprintf("%s: kept in a file %.0f%%, read twice %.0f%% (the GET reaches %.0f%% of the better)", sizeName(size), 100*qs, 100*qt, 100*quotient(get, better)))
+				}
+			}
+			touch := ""
+			if r.touchMS >= 1 {
+				touch = fmt.Sprintf("The file needs a page of page cache for every 4 KiB of the object, and memory touched for the first time costs %.1f ms per MiB on this machine (above): a GET whose file gets such pages pays that on top, and a GET of 1 GiB more often than one of 256 MiB. ", r.touchMS)
+			}
+			bound := ""
+			if len(ceil) > 0 {
+				bound = fmt.Sprintf(" The ceilings above, measured in the same run with nothing hashed or decrypted, bound any GET that keeps that promise on this machine: %s of the plain client's MB/s.", strings.Join(ceil, "; "))
+			}
 			lines = append(lines, fmt.Sprintf("- **%s below 80%% of plain**: %s. "+
-				"An S3EC object is one AES-GCM message with one tag at its end, so no byte may be released before the whole object was read: the GET hashes the object as it arrives (GHASH only) and keeps the ciphertext as stored in a temporary file, and only after the tag verified reads it back, checks each 256 KiB chunk against the GHASH state recorded for it in memory, and decrypts (AES-CTR, in parallel). That second pass starts when the transfer ends, and the file costs the kernel a write and a read of every byte. "+
-				"A CPU profile of the child (-profiles) puts most of the client's CPU at 1 GiB in the writes of that file: its page cache needs a page for every 4 KiB of the object, and fresh pages cost here what fresh memory does (above). Dropping the file from the page cache as it is written (sync_file_range, then fadvise DONTNEED) lowers that CPU but moves the cost to reading the file back from the disk after the transfer, and measured no faster. "+
-				"The rest runs on the same %d cores as the server processes (%s) and the machine's other load (load average %s at the start, %s at the end). "+
-				"Memory would be cheaper than the file on most machines, but not here: memory the client touches for the first time costs %.1f ms per MiB (above), so the GET keeps its buffers small (peak RSS within a few MiB of the plain client's).",
-				c.desc, strings.Join(slow, "; "), r.cores, serverProcs(r.cfg.server), r.loadStart, r.loadEnd, r.touchMS))
+				"An S3EC object is one AES-GCM message with one tag at its end, so no byte may be released before the whole object was read: the GET hashes the object as it arrives (GHASH only) and keeps the ciphertext as stored in a temporary file, and only after the tag verified reads it back, checks each 256 KiB chunk against the GHASH state recorded for it in memory, and decrypts (AES-CTR, in parallel). That second pass starts when the transfer ends, and the file costs the kernel a write and a read of every byte.%s "+
+				"Fetching the object again instead of keeping it doubles the server's work, and parallel ranged GETs are no faster than one GET here (the server is CPU-bound on the same %d cores). "+
+				"%s"+
+				"Writing the file with O_DIRECT avoids the page cache, but the disk reads it back at about 1 GB/s; dropping the pages as they are written (sync_file_range, then fadvise DONTNEED) measured no faster. "+
+				"The rest runs on the same cores as the server processes (%s) and the machine's other load (load average %s at the start, %s at the end).",
+				c.desc, strings.Join(slow, "; "), bound, r.cores, touch, serverProcs(r.cfg.server), r.loadStart, r.loadEnd))
 		} else if len(slow) > 0 {
 			lines = append(lines, fmt.Sprintf("- **%s below 80%% of plain**: %s. "+
 				"The plain client spends most of its run waiting for the server. The extra CPU of encryption (AES-GCM, the copies into parts and frames, and on put the SHA-256 of each part that SigV4 signs over plain HTTP, as the plain client does for its one body) runs on the same %d cores as the server processes (%s) and the machine's other load (load average %s at the start, %s at the end), so it adds to the wall time instead of overlapping with the transfer. "+
@@ -256,6 +293,12 @@ func serverProcs(server string) string {
 		return "moto_server"
 	}
 	return server
+}
+
+// measured reports whether the run has any measurement of client (of op,
+// unless op is empty).
+func (r *results) measured(client, op string) bool {
+	return slices.ContainsFunc(r.ms, func(m measurement) bool { return m.client == client && (op == "" || m.op == op) })
 }
 
 // plainRSS is the largest peak RSS of the plain client.
