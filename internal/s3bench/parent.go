@@ -126,7 +126,12 @@ func runParent(ctx context.Context, cfg config, out string) error {
 					ops = append(ops, "raw")
 				}
 				if c.bound {
-					ops = append(ops, "spool", "twice")
+					// The GET and its ceilings take turns at running first
+					// after the PUT, so that none of them always gets (or
+					// always reuses) the memory another just freed.
+					reads := []string{"get", "spool", "twice"}
+					k := round % len(reads)
+					ops = append([]string{"put"}, append(reads[k:], reads[:k]...)...)
 				}
 				for _, op := range ops {
 					var args []string

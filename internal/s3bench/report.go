@@ -245,12 +245,12 @@ func (r *results) whyMissed(p func(string, ...any)) {
 					if twice.rate > spool.rate {
 						better = twice
 					}
-					ceil = append(ceil, fmt.Sprintf("%s: kept in a file %.0f%%, read twice %.0f%% (the GET reaches %.0f%% of the better)", sizeName(size), 100*qs, 100*qt, 100*quotient(get, better)))
+					ceil = append(ceil, fmt.Sprintf("%s: kept in a file %.0f%%, read twice %.0f%% (the GET reaches %.0f%% of the better; client CPU of the GET %.2f s, of the file ceiling %.2f s)", sizeName(size), 100*qs, 100*qt, 100*quotient(get, better), get.cpu, spool.cpu))
 				}
 			}
 			touch := ""
 			if r.touchMS >= 1 {
-				touch = fmt.Sprintf("The file needs a page of page cache for every 4 KiB of the object, and memory touched for the first time costs %.1f ms per MiB on this machine (above): a GET whose file gets such pages pays that on top, and a GET of 1 GiB more often than one of 256 MiB. ", r.touchMS)
+				touch = fmt.Sprintf("The file needs a page of page cache for every 4 KiB of the object, and memory the virtual machine touches for the first time (or again after it was handed back to the host) costs %.1f ms per MiB here (above): whichever of the GET and the file ceiling runs first after the PUT of the object tends to get such pages for its file, and the one after it can reuse the pages that file freed, so the two take turns at running first (the medians mix both positions). ", r.touchMS)
 			}
 			bound := ""
 			if len(ceil) > 0 {
