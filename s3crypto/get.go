@@ -158,6 +158,9 @@ func (b *plainBody) Read(p []byte) (int, error) {
 	n, err := b.r.Read(p)
 	b.n += int64(n)
 	if b.want >= 0 && b.n > b.want {
+		// Nothing past the stated length is released.
+		n -= int(b.n - b.want)
+		b.n = b.want
 		err = fmt.Errorf("%w: more plaintext than the %d bytes the metadata says", envelope.ErrFormat, b.want)
 	} else if errors.Is(err, io.EOF) && b.want >= 0 && b.n != b.want {
 		err = fmt.Errorf("%w: %d bytes of plaintext, the metadata says %d", envelope.ErrFormat, b.n, b.want)

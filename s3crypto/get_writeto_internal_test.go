@@ -57,3 +57,44 @@ func TestPlainBodyWriteToLength(t *testing.T) {
 		r.Close()
 	}
 }
+
+// TestPlainBodyReadLength checks that Read, like WriteTo, releases no byte
+// past the length the metadata states, however large the caller's buffer.
+func TestPlainBodyReadLength(t *testing.T) {
+	key := make([]byte, 32)
+	rand.Read(key)
+	kr, err := keyring.NewRawAES("test", "s3", key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	pt := make([]byte, 200_000)
+	rand.Read(pt)
+	msg, err := envelope.Encrypt(ctx, kr, pt, envelope.WithFrameSize(FrameSize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []int64{0, 100, FrameSize + 1, 199_999} {
+		r, err := envelope.NewReader(ctx, bytes.NewReader(msg), kr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := &plainBody{r: r, raw: io.NopCloser(nil), want: want, bucket: "b", key: "k"}
+		var got []byte
+		buf := make([]byte, 1<<20)
+		for {
+			n, err := b.Read(buf)
+			got = append(got, buf[:n]...)
+			if err != nil {
+				if !errors.Is(err, envelope.ErrFormat) {
+					t.Errorf("want %d: %v, want ErrFormat", want, err)
+				}
+				break
+			}
+		}
+		if int64(len(got)) != want || !bytes.Equal(got, pt[:want]) {
+			t.Errorf("want %d: Read released %d bytes", want, len(got))
+		}
+		r.Close()
+	}
+}
