@@ -220,6 +220,11 @@ func (cw *plainWriter) Write(p []byte) (int, error) {
 		p = p[:b.want-b.n]
 	}
 	n, err := cw.w.Write(p)
+	if n < 0 || n > len(p) {
+		n, err = 0, errors.New("s3crypto: invalid count from the writer")
+	} else if n < len(p) && err == nil {
+		err = io.ErrShortWrite // as io.Copy: a writer that takes nothing is not called again and again
+	}
 	b.n += int64(n)
 	if err != nil {
 		cw.werr = err

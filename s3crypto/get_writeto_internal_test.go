@@ -98,3 +98,52 @@ func TestPlainBodyReadLength(t *testing.T) {
 		r.Close()
 	}
 }
+
+// zeroWriter accepts nothing and reports no error, against io.Writer's
+// contract.
+type zeroWriter struct{ calls int }
+
+func (w *zeroWriter) Write(p []byte) (int, error) {
+	w.calls++
+	if w.calls > 1000 {
+		return 0, errors.New("still writing after 1000 empty writes")
+	}
+	return 0, nil
+}
+
+// TestPlainBodyWriteToShortWrite checks that a writer that writes less
+// than it is given without an error stops WriteTo with io.ErrShortWrite,
+// as io.Copy does, rather than being called again and again.
+func TestPlainBodyWriteToShortWrite(t *testing.T) {
+	key := make([]byte, 32)
+	rand.Read(key)
+	kr, err := keyring.NewRawAES("test", "s3", key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	pt := make([]byte, 1000)
+	msg, err := envelope.Encrypt(ctx, kr, pt, envelope.WithFrameSize(FrameSize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := envelope.NewReader(ctx, bytes.NewReader(msg), kr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	b := &plainBody{r: r, raw: io.NopCloser(nil), want: int64(len(pt)), bucket: "b", key: "k"}
+	w := &zeroWriter{}
+	if n, err := b.WriteTo(w); n != 0 || !errors.Is(err, io.ErrShortWrite) || w.calls != 1 {
+		t.Fatalf("WriteTo: %d bytes, %v after %d writes, want io.ErrShortWrite after 1", n, err, w.calls)
+	}
+	// A writer claiming more than it was given fails WriteTo (io.Copy
+	// refuses it too) instead of making the body slice past its buffer.
+	if n, err := b.WriteTo(overWriter{}); n != 0 || err == nil {
+		t.Fatalf("WriteTo to a writer over-reporting: %d bytes, %v", n, err)
+	}
+}
+
+type overWriter struct{}
+
+func (overWriter) Write(p []byte) (int, error) { return len(p) + 1, nil }
