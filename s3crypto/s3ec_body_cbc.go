@@ -51,6 +51,8 @@ type s3ecCBCBody struct {
 	n    int64
 	out  []byte
 	err  error
+
+	bucket, key string // named in its errors (getS3EC sets them)
 }
 
 func (b *s3ecCBCBody) Read(p []byte) (int, error) {
@@ -60,8 +62,8 @@ func (b *s3ecCBCBody) Read(p []byte) (int, error) {
 			return 0, b.err
 		}
 		if err := b.next(); err != nil {
-			b.end(err)
-			return 0, err
+			b.end(getErr(b.bucket, b.key, err))
+			return 0, b.err
 		}
 	}
 	k := copy(p, b.out)

@@ -106,6 +106,8 @@ type s3ecGCMBody struct {
 	sp   *s3ecSpool        // what the Opener hashed, then its release
 	want int64             // the content length (ciphertext without tag), or -1
 
+	bucket, key string // named in its errors (getS3EC sets them)
+
 	buf      []byte // an object read whole
 	held     [s3ecTagLen]byte
 	tail     int   // bytes held back in held[:tail]: they may be the tag
@@ -121,7 +123,7 @@ func (b *s3ecGCMBody) Read(p []byte) (int, error) {
 			return 0, b.err
 		}
 		if err := b.next(); err != nil {
-			b.end(err)
+			b.end(getErr(b.bucket, b.key, err))
 			return 0, b.err
 		}
 	}
@@ -142,7 +144,7 @@ func (b *s3ecGCMBody) WriteTo(w io.Writer) (int64, error) {
 				return total, b.err
 			}
 			if err := b.next(); err != nil {
-				b.end(err)
+				b.end(getErr(b.bucket, b.key, err))
 				return total, b.err
 			}
 		}
@@ -185,6 +187,11 @@ func (b *s3ecGCMBody) next() error {
 	}
 	b.out = run
 	return nil
+}
+
+// getErr is err, from the GET body of the object bucket/key, naming it.
+func getErr(bucket, key string, err error) error {
+	return &Error{Op: "GetObject", Bucket: bucket, Key: key, Err: err}
 }
 
 // openWhole reads an object of known length that fits in the memory

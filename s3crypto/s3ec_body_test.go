@@ -364,3 +364,35 @@ func sealGCM(key, iv, aad, pt []byte) []byte {
 	aead, _ := cipher.NewGCM(block)
 	return aead.Seal(nil, iv, pt, aad)
 }
+
+// TestS3ECGetErrorNamesObject checks that a tampered S3EC object fails
+// through GetObject's body (Read and WriteTo, in memory and spooled) with
+// an *s3crypto.Error naming the bucket and key, as envelope objects do.
+func TestS3ECGetErrorNamesObject(t *testing.T) {
+	defer s3crypto.SetS3ECSpoolMemory(64 << 10)()
+	t.Setenv("TMPDIR", t.TempDir())
+	rec, c := setup(t, s3crypto.WithFormat(s3crypto.FormatS3ECv3))
+	ctx := context.Background()
+	for _, n := range []int{1000, 300 << 10} {
+		put(t, ctx, c, "obj", bytes.NewReader(randBytes(n)))
+		stored, meta := rawObject(t, rec.raw(), "obj")
+		stored[n/2] ^= 1
+		rawPut(t, rec.raw(), "obj", stored, meta)
+		for _, writeTo := range []bool{false, true} {
+			out, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String("obj")})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if writeTo {
+				_, err = out.Body.(io.WriterTo).WriteTo(io.Discard)
+			} else {
+				_, err = io.ReadAll(out.Body)
+			}
+			out.Body.Close()
+			var e *s3crypto.Error
+			if !errors.Is(err, envelope.ErrAuthentication) || !errors.As(err, &e) || e.Op != "GetObject" || e.Bucket != bucket || e.Key != "obj" {
+				t.Errorf("%d bytes, WriteTo %v: %v, want ErrAuthentication naming the object", n, writeTo, err)
+			}
+		}
+	}
+}

@@ -127,6 +127,12 @@ func (c *Client) getS3EC(ctx context.Context, in *s3.GetObjectInput, raw *s3.Get
 	if err != nil {
 		return nil, err
 	}
+	switch b := pt.(type) {
+	case *s3ecGCMBody:
+		b.bucket, b.key = aws.ToString(in.Bucket), aws.ToString(in.Key)
+	case *s3ecCBCBody:
+		b.bucket, b.key = aws.ToString(in.Bucket), aws.ToString(in.Key)
+	}
 	out := *raw
 	out.Body = pt
 	out.ContentLength = nil
