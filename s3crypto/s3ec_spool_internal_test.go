@@ -253,3 +253,23 @@ func TestS3ECReadAheadStopsOnFailure(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// lyingWriter reports more bytes written than it was given.
+type lyingWriter struct{}
+
+func (lyingWriter) Write(p []byte) (int, error) { return len(p) + 1, nil }
+
+// TestS3ECWriteToLyingWriter checks that a writer reporting more than it
+// was given fails WriteTo with an error (io.Copy refuses it too) rather
+// than a panic, in memory and spooled.
+func TestS3ECWriteToLyingWriter(t *testing.T) {
+	dir := lowSpool(t)
+	for _, n := range []int{1000, 3 * s3ecChunk} {
+		b := newSpoolObject(t, n).body(t, true)
+		if k, err := b.WriteTo(lyingWriter{}); err == nil || k != 0 {
+			t.Fatalf("n=%d: WriteTo: %d bytes, %v", n, k, err)
+		}
+		b.Close()
+		noFiles(t, dir)
+	}
+}
