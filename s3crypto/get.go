@@ -84,6 +84,9 @@ func (c *Client) getObjectOr(ctx context.Context, in *s3.GetObjectInput, optFns 
 	if err != nil {
 		return nil, nil, apiErr(err)
 	}
+	if raw.Body == nil {
+		return nil, nil, fmt.Errorf("%w: no body", envelope.ErrFormat)
+	}
 	if !isEnvelope(raw.Metadata) {
 		if keepS3EC {
 			return nil, raw, nil

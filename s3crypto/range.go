@@ -111,6 +111,9 @@ func (c *Client) getRange(ctx context.Context, in *s3.GetObjectInput, optFns []f
 	if err != nil {
 		return nil, apiErr(err)
 	}
+	if raw.Body == nil {
+		return nil, fmt.Errorf("%w: no body", envelope.ErrFormat)
+	}
 	prefix, err := readPrefix(raw.Body, probe)
 	raw.Body.Close()
 	if err != nil {
@@ -177,6 +180,10 @@ func (c *Client) getRange(ctx context.Context, in *s3.GetObjectInput, optFns []f
 			o.Close()
 			return nil, apiErr(err)
 		}
+		if raw2.Body == nil {
+			o.Close()
+			return nil, fmt.Errorf("%w: no body", envelope.ErrFormat)
+		}
 		if raw2.ContentLength != nil && *raw2.ContentLength != end-start {
 			raw2.Body.Close()
 			o.Close()
@@ -199,6 +206,9 @@ func (c *Client) fetch(ctx context.Context, req *s3.GetObjectInput, optFns []fun
 	raw, err := c.api.GetObject(ctx, req, optFns...)
 	if err != nil {
 		return nil, apiErr(err)
+	}
+	if raw.Body == nil {
+		return nil, fmt.Errorf("%w: no body", envelope.ErrFormat)
 	}
 	defer raw.Body.Close()
 	return readExactly(raw.Body, n)

@@ -328,3 +328,34 @@ func TestSignedObject(t *testing.T) {
 		t.Errorf("tampered signed object: %d bytes released, %v", n, err)
 	}
 }
+
+// nilBodyAPI answers GetObject without a body, as an API other than
+// *s3.Client may.
+type nilBodyAPI struct{ s3crypto.API }
+
+func (a nilBodyAPI) GetObject(ctx context.Context, in *s3.GetObjectInput, optFns ...func(*s3.Options)) (*s3.GetObjectOutput, error) {
+	out, err := a.API.GetObject(ctx, in, optFns...)
+	if err == nil {
+		out.Body.Close()
+		out.Body = nil
+	}
+	return out, err
+}
+
+// TestGetNilBody checks that a GetObject answer without a body fails with
+// envelope.ErrFormat, whole or ranged, instead of panicking.
+func TestGetNilBody(t *testing.T) {
+	rec, c := setup(t)
+	ctx := context.Background()
+	put(t, ctx, c, "obj", bytes.NewReader(randBytes(1000)))
+	nc, err := s3crypto.New(nilBodyAPI{rec}, newKeyring(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range []*string{nil, aws.String("bytes=0-9")} {
+		_, err := nc.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String("obj"), Range: r})
+		if !errors.Is(err, envelope.ErrFormat) {
+			t.Errorf("Range %v: %v, want ErrFormat", aws.ToString(r), err)
+		}
+	}
+}
