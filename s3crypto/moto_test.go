@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/cryptkeeper-go/cryptkeeper/envelope"
 	"github.com/cryptkeeper-go/cryptkeeper/internal/testserver"
 	"github.com/cryptkeeper-go/cryptkeeper/s3crypto"
 	"github.com/stretchr/testify/assert"
@@ -222,4 +223,57 @@ func TestMoto(t *testing.T) {
 		_, err = c.GetObject(ctx, &s3.GetObjectInput{Bucket: b, Key: k})
 		require.ErrorIs(t, err, s3crypto.ErrNotEncrypted)
 	})
+}
+
+// replaceOnGet overwrites the object (through put) before forwarding the
+// GetObject call number at, as a concurrent writer would.
+type replaceOnGet struct {
+	s3crypto.API
+	calls, at int
+	put       func()
+}
+
+func (r *replaceOnGet) GetObject(ctx context.Context, in *s3.GetObjectInput, optFns ...func(*s3.Options)) (*s3.GetObjectOutput, error) {
+	if r.calls++; r.calls == r.at {
+		r.put()
+	}
+	return r.API.GetObject(ctx, in, optFns...)
+}
+
+// TestMotoRangeReplaced checks that a ranged GET whose object is replaced
+// between its requests (S3 answers 412 to the conditions s3crypto adds)
+// fails as envelope.ErrTransient, since a new GetObject reads the new
+// object, while a stale If-Match of the caller's own stays permanent.
+func TestMotoRangeReplaced(t *testing.T) {
+	ctx := context.Background()
+	url := testserver.Moto(t)
+	cli := testserver.S3Client(url, nil)
+	bkt := newBucket(t, cli)
+	kr := newKeyring(t)
+	c, err := s3crypto.New(cli, kr)
+	require.NoError(t, err)
+	putObj := func() *s3.PutObjectOutput {
+		out, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bkt), Key: aws.String("obj"), Body: bytes.NewReader(randBytes(1 << 20))})
+		require.NoError(t, err)
+		return out
+	}
+	first := putObj()
+	rc, err := s3crypto.New(&replaceOnGet{API: cli, at: 2, put: func() { putObj() }}, kr)
+	require.NoError(t, err)
+	_, err = rc.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bkt), Key: aws.String("obj"), Range: aws.String("bytes=500000-500010")})
+	assert.ErrorIs(t, err, envelope.ErrTransient, "object replaced between the requests")
+
+	_, err = c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bkt), Key: aws.String("obj"), Range: aws.String("bytes=500000-500010"), IfMatch: first.ETag})
+	require.Error(t, err)
+	assert.NotErrorIs(t, err, envelope.ErrTransient, "stale If-Match of the caller")
+
+	// The same for an S3 Encryption Client object (an unauthenticated range).
+	opts := []s3crypto.Option{s3crypto.WithFormat(s3crypto.FormatS3ECv3), s3crypto.WithUnauthenticatedS3ECRanges()}
+	c, err = s3crypto.New(cli, kr, opts...)
+	require.NoError(t, err)
+	putObj()
+	rc, err = s3crypto.New(&replaceOnGet{API: cli, at: 2, put: func() { putObj() }}, kr, opts...)
+	require.NoError(t, err)
+	_, err = rc.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bkt), Key: aws.String("obj"), Range: aws.String("bytes=500000-500010")})
+	assert.ErrorIs(t, err, envelope.ErrTransient, "S3EC object replaced between the requests")
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"strconv"
 	"strings"
 
@@ -119,7 +120,8 @@ func (c *Client) getRange(ctx context.Context, in *s3.GetObjectInput, optFns []f
 	if err != nil {
 		return nil, err
 	}
-	if raw.ETag != nil && req.IfMatch == nil {
+	pinned := raw.ETag != nil && req.IfMatch == nil
+	if pinned {
 		req.IfMatch = raw.ETag // the next requests read the same object
 	}
 	total, err := objectLength(raw, len(prefix))
@@ -149,7 +151,7 @@ func (c *Client) getRange(ctx context.Context, in *s3.GetObjectInput, optFns []f
 		req.Range = aws.String(fmt.Sprintf("bytes=%d-%d", n, om.headerLen-1))
 		rest, err := c.fetch(ctx, &req, optFns, om.headerLen-n)
 		if err != nil {
-			return nil, err
+			return nil, changedErr(pinned, err)
 		}
 		prefix = append(prefix, rest...)
 	}
@@ -178,7 +180,7 @@ func (c *Client) getRange(ctx context.Context, in *s3.GetObjectInput, optFns []f
 		raw2, err := c.api.GetObject(ctx, &req, optFns...)
 		if err != nil {
 			o.Close()
-			return nil, apiErr(err)
+			return nil, changedErr(pinned, apiErr(err))
 		}
 		if raw2.Body == nil {
 			o.Close()
@@ -212,6 +214,18 @@ func (c *Client) fetch(ctx context.Context, req *s3.GetObjectInput, optFns []fun
 	}
 	defer raw.Body.Close()
 	return readExactly(raw.Body, n)
+}
+
+// changedErr classifies err, the failure of a request of a ranged GET: when
+// s3crypto made the request conditional on the ETag of its first answer
+// (pinned), S3's 412 means the object was replaced in between, which a new
+// GetObject does not meet, so it may pass.
+func changedErr(pinned bool, err error) error {
+	var re interface{ HTTPStatusCode() int }
+	if pinned && !errors.Is(err, envelope.ErrTransient) && errors.As(err, &re) && re.HTTPStatusCode() == http.StatusPreconditionFailed {
+		return fmt.Errorf("%w: the object changed during the ranged GET: %w", envelope.ErrTransient, err)
+	}
+	return err
 }
 
 // readPrefix reads r to its end, up to max bytes.

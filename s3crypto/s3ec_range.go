@@ -75,12 +75,13 @@ func (c *Client) getS3ECRange(ctx context.Context, in *s3.GetObjectInput, optFns
 	}
 	req := *in
 	req.Range = aws.String(fmt.Sprintf("bytes=%d-%d", first, last))
-	if req.IfMatch == nil && etag != nil {
+	pinned := req.IfMatch == nil && etag != nil
+	if pinned {
 		req.IfMatch = etag
 	}
 	raw, err := c.api.GetObject(ctx, &req, optFns...)
 	if err != nil {
-		return nil, apiErr(err)
+		return nil, changedErr(pinned, apiErr(err))
 	}
 	n := last - first + 1
 	if raw.Body == nil || (raw.ContentLength != nil && *raw.ContentLength != n) {
