@@ -12,23 +12,26 @@ import (
 	"github.com/cryptkeeper-go/cryptkeeper/keyring"
 )
 
+// lengthMessage returns a raw AES keyring, n random bytes and their
+// envelope message in FrameSize frames.
+func lengthMessage(t *testing.T, n int) (keyring.Keyring, []byte, []byte) {
+	t.Helper()
+	kr, _ := rawAES(t)
+	pt := make([]byte, n)
+	rand.Read(pt)
+	msg, err := envelope.Encrypt(context.Background(), kr, pt, envelope.WithFrameSize(FrameSize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return kr, pt, msg
+}
+
 // TestPlainBodyWriteToLength checks that WriteTo holds the plaintext to
 // the length the metadata states, as Read does: nothing past it is
 // written, and a shorter message fails at its end.
 func TestPlainBodyWriteToLength(t *testing.T) {
-	key := make([]byte, 32)
-	rand.Read(key)
-	kr, err := keyring.NewRawAES("test", "s3", key)
-	if err != nil {
-		t.Fatal(err)
-	}
+	kr, pt, msg := lengthMessage(t, 200_000)
 	ctx := context.Background()
-	pt := make([]byte, 200_000)
-	rand.Read(pt)
-	msg, err := envelope.Encrypt(ctx, kr, pt, envelope.WithFrameSize(FrameSize))
-	if err != nil {
-		t.Fatal(err)
-	}
 	for _, tc := range []struct {
 		want    int64
 		written int64
@@ -61,19 +64,8 @@ func TestPlainBodyWriteToLength(t *testing.T) {
 // TestPlainBodyReadLength checks that Read, like WriteTo, releases no byte
 // past the length the metadata states, however large the caller's buffer.
 func TestPlainBodyReadLength(t *testing.T) {
-	key := make([]byte, 32)
-	rand.Read(key)
-	kr, err := keyring.NewRawAES("test", "s3", key)
-	if err != nil {
-		t.Fatal(err)
-	}
+	kr, pt, msg := lengthMessage(t, 200_000)
 	ctx := context.Background()
-	pt := make([]byte, 200_000)
-	rand.Read(pt)
-	msg, err := envelope.Encrypt(ctx, kr, pt, envelope.WithFrameSize(FrameSize))
-	if err != nil {
-		t.Fatal(err)
-	}
 	for _, want := range []int64{0, 100, FrameSize + 1, 199_999} {
 		r, err := envelope.NewReader(ctx, bytes.NewReader(msg), kr)
 		if err != nil {
@@ -115,18 +107,8 @@ func (w *zeroWriter) Write(p []byte) (int, error) {
 // than it is given without an error stops WriteTo with io.ErrShortWrite,
 // as io.Copy does, rather than being called again and again.
 func TestPlainBodyWriteToShortWrite(t *testing.T) {
-	key := make([]byte, 32)
-	rand.Read(key)
-	kr, err := keyring.NewRawAES("test", "s3", key)
-	if err != nil {
-		t.Fatal(err)
-	}
+	kr, pt, msg := lengthMessage(t, 1000)
 	ctx := context.Background()
-	pt := make([]byte, 1000)
-	msg, err := envelope.Encrypt(ctx, kr, pt, envelope.WithFrameSize(FrameSize))
-	if err != nil {
-		t.Fatal(err)
-	}
 	r, err := envelope.NewReader(ctx, bytes.NewReader(msg), kr)
 	if err != nil {
 		t.Fatal(err)
