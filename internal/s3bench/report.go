@@ -258,9 +258,9 @@ func (r *results) whyMissed(p func(string, ...any)) {
 			}
 			lines = append(lines, fmt.Sprintf("- **%s below 80%% of plain**: %s. "+
 				"An S3EC object is one AES-GCM message with one tag at its end, so no byte may be released before the whole object was read: the GET hashes the object as it arrives (GHASH only) and keeps the ciphertext as stored in a temporary file, and only after the tag verified reads it back, checks each 256 KiB chunk against the GHASH state recorded for it in memory, and decrypts (AES-CTR, in parallel). That second pass starts when the transfer ends, and the file costs the kernel a write and a read of every byte.%s "+
-				"Fetching the object again instead of keeping it doubles the server's work, and parallel ranged GETs are no faster than one GET here (the server is CPU-bound on the same %d cores). "+
+				"Fetching the object again instead of keeping it doubles the server's work, and, measured separately on this machine, parallel ranged GETs were no faster than one GET (the server is CPU-bound on the same %d cores). "+
 				"%s"+
-				"Writing the file with O_DIRECT avoids the page cache, but the disk reads it back at about 1 GB/s; dropping the pages as they are written (sync_file_range, then fadvise DONTNEED) measured no faster. "+
+				"Writing the file with O_DIRECT would avoid the page cache, but the disk here reads it back at about 1 GB/s (measured separately), too slow for the second pass; dropping the pages as they are written (sync_file_range, then fadvise DONTNEED) measured no faster. "+
 				"The rest runs on the same cores as the server processes (%s) and the machine's other load (load average %s at the start, %s at the end).",
 				c.desc, strings.Join(slow, "; "), bound, r.cores, touch, serverProcs(r.cfg.server), r.loadStart, r.loadEnd))
 		} else if len(slow) > 0 {
