@@ -93,3 +93,9 @@ func apiErr(err error) error {
 	}
 	return fmt.Errorf("%w: %w", envelope.ErrTransient, err)
 }
+
+// getErr is err, from a GetObject body (any format, whole or ranged) of
+// the object bucket/key, naming it.
+func getErr(bucket, key string, err error) error {
+	return &Error{Op: "GetObject", Bucket: bucket, Key: key, Err: err}
+}

@@ -169,7 +169,7 @@ func (b *plainBody) Read(p []byte) (int, error) {
 		err = fmt.Errorf("%w: %d bytes of plaintext, the metadata says %d", envelope.ErrFormat, b.n, b.want)
 	}
 	if err != nil && !errors.Is(err, io.EOF) {
-		b.err = &Error{Op: "GetObject", Bucket: b.bucket, Key: b.key, Err: err}
+		b.err = getErr(b.bucket, b.key, err)
 		return n, b.err
 	}
 	if err != nil {
@@ -201,7 +201,7 @@ func (b *plainBody) WriteTo(w io.Writer) (int64, error) {
 		// The writer's own failure: returned as it is, the body not ended.
 		return n, err
 	default:
-		b.err = &Error{Op: "GetObject", Bucket: b.bucket, Key: b.key, Err: err}
+		b.err = getErr(b.bucket, b.key, err)
 		return n, b.err
 	}
 	return n, nil

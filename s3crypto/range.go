@@ -342,7 +342,7 @@ func (b *rangeBody) Read(p []byte) (int, error) {
 		}
 		if err := b.next(); err != nil {
 			b.wipe()
-			b.err = &Error{Op: "GetObject", Bucket: b.bucket, Key: b.key, Err: err}
+			b.err = getErr(b.bucket, b.key, err)
 			return 0, b.err
 		}
 	}

@@ -192,11 +192,6 @@ func (b *s3ecGCMBody) next() error {
 	return nil
 }
 
-// getErr is err, from the GET body of the object bucket/key, naming it.
-func getErr(bucket, key string, err error) error {
-	return &Error{Op: "GetObject", Bucket: bucket, Key: key, Err: err}
-}
-
 // openWhole reads an object of known length that fits in the memory
 // bound into one buffer and opens it there, with the one-shot AES-GCM.
 func (b *s3ecGCMBody) openWhole() error {

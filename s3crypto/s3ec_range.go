@@ -132,7 +132,7 @@ type ctrBody struct {
 func (b *ctrBody) Read(p []byte) (int, error) {
 	n, err := b.read(p)
 	if _, wrapped := err.(*Error); err != nil && err != io.EOF && !wrapped && err != envelope.ErrClosed {
-		b.err = &Error{Op: "GetObject", Bucket: b.bucket, Key: b.key, Err: err}
+		b.err = getErr(b.bucket, b.key, err)
 		err = b.err
 	}
 	return n, err
