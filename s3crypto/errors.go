@@ -99,3 +99,7 @@ func apiErr(err error) error {
 func getErr(bucket, key string, err error) error {
 	return &Error{Op: "GetObject", Bucket: bucket, Key: key, Err: err}
 }
+
+// errInvalidWrite is what a body's WriteTo returns for a writer that
+// reports having written more than it was given, as io.Copy does.
+var errInvalidWrite = errors.New("s3crypto: invalid count from the writer")

@@ -224,7 +224,7 @@ func (cw *plainWriter) Write(p []byte) (int, error) {
 	}
 	n, err := cw.w.Write(p)
 	if n < 0 || n > len(p) {
-		n, err = 0, errors.New("s3crypto: invalid count from the writer")
+		n, err = 0, errInvalidWrite
 	} else if n < len(p) && err == nil {
 		err = io.ErrShortWrite // as io.Copy: a writer that takes nothing is not called again and again
 	}

@@ -150,7 +150,7 @@ func (b *s3ecGCMBody) WriteTo(w io.Writer) (int64, error) {
 		}
 		n, err := w.Write(b.out)
 		if n < 0 || n > len(b.out) {
-			n, err = 0, errors.New("s3crypto: invalid count from the writer")
+			n, err = 0, errInvalidWrite
 		}
 		total += int64(n)
 		b.out = b.out[n:]
