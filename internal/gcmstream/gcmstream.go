@@ -57,17 +57,28 @@ type state struct {
 	done   bool
 }
 
-func newState(key, nonce, aad []byte) (*state, error) {
+// newKeyed checks nonce and returns the AES block cipher of key (not
+// retained) and a GHASH under it: what an Opener, a Sealer and a
+// Replayer start from.
+func newKeyed(key, nonce []byte) (cipher.Block, *ghash, error) {
 	if len(nonce) != NonceSize {
-		return nil, fmt.Errorf("gcmstream: nonce of %d bytes, want %d", len(nonce), NonceSize)
+		return nil, nil, fmt.Errorf("gcmstream: nonce of %d bytes, want %d", len(nonce), NonceSize)
 	}
 	block, err := aes.NewCipher(key)
 	if err != nil {
-		return nil, fmt.Errorf("gcmstream: %w", err)
+		return nil, nil, fmt.Errorf("gcmstream: %w", err)
 	}
 	g, err := newGHASH(block)
 	if err != nil {
-		return nil, fmt.Errorf("gcmstream: %w", err)
+		return nil, nil, fmt.Errorf("gcmstream: %w", err)
+	}
+	return block, g, nil
+}
+
+func newState(key, nonce, aad []byte) (*state, error) {
+	block, g, err := newKeyed(key, nonce)
+	if err != nil {
+		return nil, err
 	}
 	s := &state{g: g, aadLen: uint64(len(aad))}
 	copy(s.j0[:], nonce)

@@ -1,7 +1,6 @@
 package gcmstream
 
 import (
-	"crypto/aes"
 	"crypto/cipher"
 	"crypto/subtle"
 	"errors"
@@ -78,16 +77,9 @@ type Replayer struct {
 // and the 12-byte nonce: the key and nonce of the Opener whose Marks it
 // is given.
 func NewReplayer(key, nonce []byte) (*Replayer, error) {
-	if len(nonce) != NonceSize {
-		return nil, fmt.Errorf("gcmstream: nonce of %d bytes, want %d", len(nonce), NonceSize)
-	}
-	block, err := aes.NewCipher(key)
+	block, g, err := newKeyed(key, nonce)
 	if err != nil {
-		return nil, fmt.Errorf("gcmstream: %w", err)
-	}
-	g, err := newGHASH(block)
-	if err != nil {
-		return nil, fmt.Errorf("gcmstream: %w", err)
+		return nil, err
 	}
 	r := &Replayer{block: block, g: g}
 	copy(r.nonce[:], nonce)
