@@ -157,14 +157,23 @@ func TestCacheLRUEvictionWipes(t *testing.T) {
 	require.Equal(t, 0, cache.Metrics().Entries)
 }
 
-func TestCacheExpirySweepWipes(t *testing.T) {
+// clockedCache returns a fake clock, a source holding the branch keys ids
+// and a shared cache of capacity 10 on that clock.
+func clockedCache(t *testing.T, ids ...string) (*fakeClock, *memSource, *BranchKeyCache) {
+	t.Helper()
 	clock := newFakeClock()
 	src := newMemSource()
-	src.add(t, "a")
-	src.add(t, "b")
+	for _, id := range ids {
+		src.add(t, id)
+	}
 	cache, err := NewBranchKeyCache(10)
 	require.NoError(t, err)
 	cache.now = clock.now
+	return clock, src, cache
+}
+
+func TestCacheExpirySweepWipes(t *testing.T) {
+	clock, src, cache := clockedCache(t, "a", "b")
 	ka := newTestKeyring(t, src, nil, WithBranchKeyID("a"), WithSharedCache(cache, "p"), WithTTL(time.Second))
 	kb := newTestKeyring(t, src, nil, WithBranchKeyID("b"), WithSharedCache(cache, "p"), WithTTL(time.Hour))
 	encryptMaterials(t, ka, nil)
@@ -177,12 +186,7 @@ func TestCacheExpirySweepWipes(t *testing.T) {
 }
 
 func TestSharedCachePartitions(t *testing.T) {
-	clock := newFakeClock()
-	src := newMemSource()
-	src.add(t, "a")
-	cache, err := NewBranchKeyCache(10)
-	require.NoError(t, err)
-	cache.now = clock.now
+	clock, src, cache := clockedCache(t, "a")
 	k1 := newTestKeyring(t, src, nil, WithBranchKeyID("a"), WithSharedCache(cache, "p1"), WithTTL(time.Hour))
 	k1b := newTestKeyring(t, src, nil, WithBranchKeyID("a"), WithSharedCache(cache, "p1"), WithTTL(time.Minute))
 	k2 := newTestKeyring(t, src, nil, WithBranchKeyID("a"), WithSharedCache(cache, "p2"), WithTTL(time.Hour))
@@ -277,13 +281,7 @@ func TestCacheFetchPanicReleasesFlight(t *testing.T) {
 // TestCacheExpirySweepOnHits: expired entries are wiped even when every
 // lookup is a hit on another entry.
 func TestCacheExpirySweepOnHits(t *testing.T) {
-	clock := newFakeClock()
-	src := newMemSource()
-	src.add(t, "a")
-	src.add(t, "b")
-	cache, err := NewBranchKeyCache(10)
-	require.NoError(t, err)
-	cache.now = clock.now
+	clock, src, cache := clockedCache(t, "a", "b")
 	kb := newTestKeyring(t, src, nil, WithBranchKeyID("b"), WithSharedCache(cache, "p"), WithTTL(time.Hour))
 	ka := newTestKeyring(t, src, nil, WithBranchKeyID("a"), WithSharedCache(cache, "p"), WithTTL(time.Second))
 	encryptMaterials(t, kb, nil)
