@@ -127,9 +127,9 @@ func (r *readAhead) Read(p []byte) (int, error) {
 			r.free <- r.buf[:cap(r.buf)] // never blocks: free holds every buffer
 			r.buf = nil
 		}
-		b, ok := <-r.full
-		if !ok {
-			return 0, r.err
+		b, err := r.receive()
+		if err != nil {
+			return 0, err
 		}
 		r.cur, r.buf = b, b
 	}
@@ -152,12 +152,31 @@ func (r *readAhead) chunk() ([]byte, error) {
 		r.free <- r.buf[:cap(r.buf)] // never blocks: free holds every buffer
 		r.buf, r.cur = nil, nil
 	}
-	b, ok := <-r.full
-	if !ok {
-		return nil, r.err
+	b, err := r.receive()
+	if err != nil {
+		return nil, err
 	}
 	r.buf = b
 	return b, nil
+}
+
+// receive waits for the next chunk read ahead. The end of ctx fails it
+// with the cause at once, whatever the filler is doing: it may be blocked
+// in a Read of a body that does not watch ctx, and chunks still queued
+// are not released after the end of ctx.
+func (r *readAhead) receive() ([]byte, error) {
+	if r.ctx.Err() != nil {
+		return nil, context.Cause(r.ctx)
+	}
+	select {
+	case b, ok := <-r.full:
+		if !ok {
+			return nil, r.err
+		}
+		return b, nil
+	case <-r.ctx.Done():
+		return nil, context.Cause(r.ctx)
+	}
 }
 
 // Close closes the body and waits for the filler to stop.
